@@ -1,0 +1,80 @@
+// One root-restricted file resolver, shared by HTTP and TFTP: normalize the request path,
+// join it under the root, follow symlinks only while they stay inside the root, require a
+// regular file, and return its size. Names starting with "." (staging areas, lock files)
+// are never served.
+import { realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { InvalidRequestError, NotFoundError } from '../errors.ts';
+
+export interface ResolvedFile {
+  /** Real path on disk (symlinks resolved). */
+  path: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+export class FileRoot {
+  readonly root: string;
+  #realRoot: Promise<string> | undefined;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  /** Resolve already-split, already-decoded path segments under the root. */
+  async resolve(segments: readonly string[]): Promise<ResolvedFile> {
+    const clean = checkSegments(segments);
+    const realRoot = await this.realRoot();
+    let real: string;
+    try {
+      real = await realpath(join(realRoot, ...clean));
+    } catch {
+      throw new NotFoundError(`no such file: /${clean.join('/')}`);
+    }
+    if (!real.startsWith(realRoot + sep)) throw new NotFoundError(`outside the root: /${clean.join('/')}`);
+    const st = await stat(real).catch(() => undefined);
+    if (!st?.isFile()) throw new NotFoundError(`not a regular file: /${clean.join('/')}`);
+    return { path: real, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+  }
+
+  private realRoot(): Promise<string> {
+    // Not cached across failures: the root may be created after startup (first mirror refresh).
+    this.#realRoot ??= realpath(this.root).catch((err) => {
+      this.#realRoot = undefined;
+      throw new NotFoundError(`root ${this.root} does not exist`, { cause: err });
+    });
+    return this.#realRoot;
+  }
+}
+
+function checkSegments(segments: readonly string[]): string[] {
+  const clean = segments.filter((s) => s !== '');
+  if (clean.length === 0) throw new NotFoundError('no file named');
+  for (const s of clean) {
+    if (s === '.' || s === '..')
+      throw new InvalidRequestError(`path traversal refused: ${JSON.stringify(s)}`);
+    if (s.includes('/') || s.includes('\\') || s.includes('\0')) {
+      throw new InvalidRequestError(`invalid character in path segment ${JSON.stringify(s)}`);
+    }
+    if (s.startsWith('.')) throw new NotFoundError(`hidden names are never served: ${s}`);
+  }
+  return clean;
+}
+
+/** Split a raw URL path (still percent-encoded) into decoded segments. */
+export function segmentsFromUrlPath(rawPath: string): string[] {
+  return rawPath.split('/').map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      throw new InvalidRequestError(`malformed percent-encoding in ${JSON.stringify(s)}`);
+    }
+  });
+}
+
+/** TFTP file names: backslashes (Windows-era ROMs) become "/", leading "/" is dropped. */
+export function segmentsFromTftpName(name: string): string[] {
+  if (name.includes('\0')) throw new InvalidRequestError('NUL in file name');
+  return name.replace(/\\/g, '/').split('/');
+}

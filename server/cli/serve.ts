@@ -1,0 +1,40 @@
+import { createLogger } from '../log.ts';
+import { startServer } from '../main.ts';
+import type { Command } from './command.ts';
+import { CONFIG_HELP, CONFIG_OPTIONS, configFromFlags, parseFlags } from './common.ts';
+
+const OPTIONS = {
+  ...CONFIG_OPTIONS,
+  listen: { type: 'string', short: 'l' },
+  'public-url': { type: 'string' },
+  'machines-dir': { type: 'string' },
+  'tftp-listen': { type: 'string' },
+  'tftp-root': { type: 'string' },
+} as const;
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run the boot server (HTTP + TFTP)',
+  help: `Usage: railyard serve [options]
+
+Runs the HTTP boot server (and TFTP for iPXE binaries). Logs one line per listener.
+SIGTERM/SIGINT stop accepting, let in-flight downloads finish for up to http.drainTimeout
+(default 10s) and exit 0. SIGHUP reloads machines (profiles and groups).
+
+Options:
+${CONFIG_HELP}
+  -l, --listen ADDR     HTTP listen address host:port (http.listen, default 0.0.0.0:8080)
+      --public-url URL  base URL nodes use to reach railyard (publicUrl)
+      --machines-dir D  profiles/ and groups/ directory (machinesDir)
+      --tftp-listen A   TFTP listen address (tftp.listen, default 0.0.0.0:69)
+      --tftp-root DIR   directory of iPXE binaries served by TFTP (tftp.root)`,
+  async run(argv) {
+    const { values } = parseFlags(argv, OPTIONS);
+    const config = configFromFlags(values);
+    const log = createLogger(config.log);
+    const server = await startServer(config, log);
+    await new Promise<void>((resolve) => server.lifecycle.handleSignals(config.http.drainTimeout, resolve));
+    log.flush();
+    return 0;
+  },
+};

@@ -1,0 +1,45 @@
+// Named domain errors. The core throws these; each transport maps them to its own
+// replies at its edge (HTTP status codes in http/, TFTP error codes in tftp/).
+
+export class RailyardError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The thing asked for does not exist (file, machine, profile, release). */
+export class NotFoundError extends RailyardError {}
+
+/** The request itself is malformed or unsafe (bad path, bad MAC, injected syntax). */
+export class InvalidRequestError extends RailyardError {}
+
+/** The caller is not allowed to do this (missing or wrong token). */
+export class UnauthorizedError extends RailyardError {}
+
+/** The request conflicts with current state (e.g. an illegal state transition). */
+export class ConflictError extends RailyardError {}
+
+/** A configuration file or value is invalid. `file` and `key` name the culprit. */
+export class ConfigError extends RailyardError {
+  readonly file: string | undefined;
+  readonly key: string | undefined;
+  constructor(message: string, where: { file?: string | undefined; key?: string | undefined } = {}) {
+    super(message);
+    this.file = where.file;
+    this.key = where.key;
+  }
+}
+
+/** A release or artifact failed verification (signature, digest, size). */
+export class VerificationError extends RailyardError {}
+
+/** An upstream (release server, another railyard) failed or answered badly. */
+export class UpstreamError extends RailyardError {}
+
+/** Too many concurrent operations; try again later. */
+export class BusyError extends RailyardError {}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

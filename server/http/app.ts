@@ -1,0 +1,42 @@
+// The Hono app: routes by area, one error mapping, one request log line per request.
+import { Hono } from 'hono';
+import { type FileRoot, segmentsFromUrlPath } from '../assets/file-root.ts';
+import type { Logger } from '../log.ts';
+import { VERSION } from '../version.ts';
+import { onError } from './errors.ts';
+import { requestLog } from './request-log.ts';
+import { type DeliveryListener, serveFile } from './static.ts';
+
+export interface HttpDeps {
+  log: Logger;
+  mirrorRoot: FileRoot;
+  assetsRoot: FileRoot;
+  onDelivered?: DeliveryListener;
+  startedAt?: number;
+}
+
+/** Per-request variables: the machine MAC when known; status/bytes of a body piped past Hono. */
+export type AppEnv = { Variables: { mac?: string; status?: number; bytes?: number } };
+
+export function createApp(deps: HttpDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const startedAt = deps.startedAt ?? Date.now();
+  app.use(requestLog(deps.log));
+  app.onError(onError(deps.log));
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get('/healthz', (c) =>
+    c.json({ status: 'ok', version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
+  );
+
+  for (const [prefix, root] of [
+    ['/mirror/', deps.mirrorRoot],
+    ['/assets/', deps.assetsRoot],
+  ] as const) {
+    app.on(['GET', 'HEAD'], `${prefix}*`, (c) => {
+      const raw = new URL(c.req.url).pathname.slice(prefix.length);
+      return serveFile(c, root, segmentsFromUrlPath(raw), deps.onDelivered);
+    });
+  }
+  return app;
+}

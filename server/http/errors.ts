@@ -1,0 +1,38 @@
+// Map named domain errors to HTTP replies, in one place. Every failure gets a detailed log
+// line and a short reply; an unexpected error is a 500 with its cause logged.
+import type { Context } from 'hono';
+import {
+  BusyError,
+  ConflictError,
+  InvalidRequestError,
+  NotFoundError,
+  UnauthorizedError,
+  VerificationError,
+} from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+export function statusFor(err: unknown): 400 | 401 | 404 | 409 | 500 | 502 | 503 {
+  if (err instanceof InvalidRequestError) return 400;
+  if (err instanceof UnauthorizedError) return 401;
+  if (err instanceof NotFoundError) return 404;
+  if (err instanceof ConflictError) return 409;
+  if (err instanceof VerificationError) return 502;
+  if (err instanceof BusyError) return 503;
+  return 500;
+}
+
+export function onError(log: Logger) {
+  return (err: Error, c: Context): Response => {
+    const status = statusFor(err);
+    const detail = {
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      err: { name: err.name, message: err.message },
+    };
+    if (status === 500) log.error({ ...detail, stack: err.stack }, 'request failed');
+    else log.debug(detail, 'request refused');
+    const message = status === 500 ? 'internal error (see server log)' : err.message;
+    return c.json({ error: message }, status);
+  };
+}

@@ -1,0 +1,126 @@
+// Static file responses for /mirror/* and /assets/*: HEAD, Range, conditional requests,
+// Content-Length always. Bodies are streamed from disk, never buffered whole. On the real
+// Node server the file is piped straight to the socket (no web-stream hop); in-process
+// (app.request in tests) a web ReadableStream is returned instead.
+import { createReadStream } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { Context } from 'hono';
+import type { FileRoot, ResolvedFile } from '../assets/file-root.ts';
+import type { AppEnv } from './app.ts';
+import { decideRange, etagFor, type FileMeta, notModified } from './range.ts';
+
+export interface Delivery {
+  path: string;
+  status: number;
+  bytes: number;
+  size: number;
+  durationMs: number;
+  /** False when the client went away before the body was fully sent. */
+  complete: boolean;
+}
+
+export type DeliveryListener = (c: Context<AppEnv>, delivery: Delivery) => void;
+
+const TEXT_TYPES: Record<string, string> = {
+  '.txt': 'text/plain; charset=utf-8',
+  '.DIGESTS': 'text/plain; charset=utf-8',
+  '.asc': 'text/plain; charset=utf-8',
+  '.ipxe': 'text/plain; charset=utf-8',
+  '.json': 'application/json',
+};
+
+function contentType(path: string): string {
+  const dot = path.lastIndexOf('.');
+  return (dot >= 0 && TEXT_TYPES[path.slice(dot)]) || 'application/octet-stream';
+}
+
+export async function serveFile(
+  c: Context<AppEnv>,
+  root: FileRoot,
+  segments: string[],
+  onDelivered?: DeliveryListener,
+): Promise<Response> {
+  const started = performance.now();
+  const file = await root.resolve(segments);
+  const meta: FileMeta = {
+    size: file.size,
+    mtimeMs: file.mtimeMs,
+    etag: etagFor(file.size, file.mtimeMs, file.ino),
+  };
+  const headers: Record<string, string> = {
+    'Accept-Ranges': 'bytes',
+    'Last-Modified': new Date(file.mtimeMs).toUTCString(),
+    ETag: meta.etag,
+    'Content-Type': contentType(file.path),
+  };
+  const report = (status: number, bytes: number, complete: boolean) =>
+    onDelivered?.(c, {
+      path: `/${segments.filter(Boolean).join('/')}`,
+      status,
+      bytes,
+      size: file.size,
+      durationMs: performance.now() - started,
+      complete,
+    });
+
+  if (notModified(meta, c.req.header('if-none-match'), c.req.header('if-modified-since'))) {
+    report(304, 0, true);
+    return new Response(null, { status: 304, headers });
+  }
+  const range = decideRange(meta, c.req.header('range'), c.req.header('if-range'));
+  if (range.kind === 'unsatisfiable') {
+    report(416, 0, true);
+    return new Response(null, {
+      status: 416,
+      headers: { ...headers, 'Content-Range': `bytes */${file.size}` },
+    });
+  }
+  const [status, start, end] =
+    range.kind === 'partial' ? [206, range.start, range.end] : [200, 0, file.size - 1];
+  const length = end - start + 1;
+  headers['Content-Length'] = String(length);
+  if (status === 206) headers['Content-Range'] = `bytes ${start}-${end}/${file.size}`;
+  if (c.req.method === 'HEAD' || length === 0) {
+    report(status, 0, true);
+    return new Response(null, { status, headers });
+  }
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  c.set('status', status);
+  c.set('bytes', length);
+  if (outgoing) return pipeToSocket(outgoing, file, status, headers, start, end, report);
+  const stream = createReadStream(file.path, { start, end, highWaterMark: 256 * 1024 });
+  let sent = 0;
+  stream.on('data', (chunk) => {
+    sent += chunk.length;
+  });
+  stream.on('close', () => report(status, sent, sent === length));
+  return new Response(Readable.toWeb(stream) as ReadableStream, { status, headers });
+}
+
+function pipeToSocket(
+  outgoing: ServerResponse,
+  file: ResolvedFile,
+  status: number,
+  headers: Record<string, string>,
+  start: number,
+  end: number,
+  report: (status: number, bytes: number, complete: boolean) => void,
+): Response {
+  const stream = createReadStream(file.path, { start, end, highWaterMark: 256 * 1024 });
+  const length = end - start + 1;
+  let sent = 0;
+  stream.on('data', (chunk) => {
+    sent += chunk.length;
+  });
+  outgoing.writeHead(status, headers);
+  stream.pipe(outgoing);
+  const finish = () => {
+    stream.destroy();
+    report(status, sent, sent === length && outgoing.writableFinished);
+  };
+  outgoing.once('close', finish);
+  stream.once('error', () => outgoing.destroy());
+  return RESPONSE_ALREADY_SENT;
+}

@@ -1,0 +1,54 @@
+// One lifecycle for every listener and background job: one AbortSignal; the first fatal
+// error or signal stops everything; SIGTERM/SIGINT let in-flight work drain briefly.
+import type { Logger } from './log.ts';
+
+export interface Stoppable {
+  readonly name: string;
+  /** Stop accepting new work, finish in-flight work by `deadline` (epoch ms), then release. */
+  stop(deadline: number): Promise<void>;
+}
+
+export class Lifecycle {
+  readonly #controller = new AbortController();
+  readonly #services: Stoppable[] = [];
+  readonly #log: Logger;
+  #stopping: Promise<void> | undefined;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  add(service: Stoppable): void {
+    this.#services.push(service);
+  }
+
+  /** Stop all services in reverse start order; resolves when all are down or the drain time is up. */
+  stop(reason: string, drainMs: number): Promise<void> {
+    this.#stopping ??= this.#stopAll(reason, drainMs);
+    return this.#stopping;
+  }
+
+  async #stopAll(reason: string, drainMs: number): Promise<void> {
+    this.#log.info({ reason, drainMs }, 'shutting down');
+    this.#controller.abort(new Error(reason));
+    const deadline = Date.now() + drainMs;
+    const results = await Promise.allSettled([...this.#services].reverse().map((s) => s.stop(deadline)));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected')
+        this.#log.warn({ err: r.reason, service: this.#services[i]?.name }, 'stop failed');
+    });
+  }
+
+  /** SIGTERM/SIGINT: drain and resolve `onStopped` (the CLI then exits 0). */
+  handleSignals(drainMs: number, onStopped: () => void): void {
+    const handler = (sig: NodeJS.Signals) => {
+      void this.stop(`received ${sig}`, drainMs).then(onStopped);
+    };
+    process.once('SIGTERM', handler);
+    process.once('SIGINT', handler);
+  }
+}
