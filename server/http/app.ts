@@ -1,8 +1,10 @@
 // The Hono app: routes by area, one error mapping, one request log line per request.
 import { Hono } from 'hono';
 import { type FileRoot, segmentsFromUrlPath } from '../assets/file-root.ts';
+import type { BootService } from '../boot/service.ts';
 import type { Logger } from '../log.ts';
 import { VERSION } from '../version.ts';
+import { type BootListener, bootRoutes } from './boot-routes.ts';
 import { onError } from './errors.ts';
 import { requestLog } from './request-log.ts';
 import { type DeliveryListener, serveFile } from './static.ts';
@@ -11,7 +13,9 @@ export interface HttpDeps {
   log: Logger;
   mirrorRoot: FileRoot;
   assetsRoot: FileRoot;
+  boot: BootService;
   onDelivered?: DeliveryListener;
+  onBootDecision?: BootListener;
   startedAt?: number;
 }
 
@@ -28,6 +32,8 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
   app.get('/healthz', (c) =>
     c.json({ status: 'ok', version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
   );
+
+  bootRoutes(app, deps.boot, deps.onBootDecision);
 
   for (const [prefix, root] of [
     ['/mirror/', deps.mirrorRoot],

@@ -22,7 +22,10 @@ const HEX12 = /^[0-9a-f]{12}$/;
  * `52-54-00-12-34-56`, `5254.0012.3456`, `525400123456`. Throws on anything else.
  */
 export function canonicalMac(input: string): string {
-  const hex = input.trim().toLowerCase().replace(/[:\-.]/g, '');
+  const hex = input
+    .trim()
+    .toLowerCase()
+    .replace(/[:\-.]/g, '');
   if (!HEX12.test(hex) || !/^[0-9a-f]{2}([:\-.]?[0-9a-f]{2,4})*$/.test(input.trim().toLowerCase())) {
     throw new InvalidRequestError(`not a MAC address: ${JSON.stringify(input)}`);
   }
@@ -53,14 +56,18 @@ export function factsFromQuery(query: Record<string, string>): Facts {
     const value = raw.trim();
     if (value === '') continue;
     if (!RESERVED.has(key) && !LABEL_NAME.test(key)) {
-      throw new InvalidRequestError(`invalid label name ${JSON.stringify(key)}: expected lower-case letters, digits, - or _`);
+      throw new InvalidRequestError(
+        `invalid label name ${JSON.stringify(key)}: expected lower-case letters, digits, - or _`,
+      );
     }
     if (key === 'mac') {
       facts.mac = canonicalMac(value);
       continue;
     }
     if (!SAFE_VALUE.test(value)) {
-      throw new InvalidRequestError(`invalid value for ${key}: ${JSON.stringify(value)} (letters, digits and ._:@+=,/- only)`);
+      throw new InvalidRequestError(
+        `invalid value for ${key}: ${JSON.stringify(value)} (letters, digits and ._:@+=,/- only)`,
+      );
     }
     facts[key] = key === 'uuid' ? value.toLowerCase() : value;
   }

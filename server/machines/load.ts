@@ -26,12 +26,21 @@ export function loadMachines(dir: string): MachineSet {
   const profiles = new Map<string, Profile>();
   for (const file of listFiles(join(dir, 'profiles'))) {
     const profile = loadProfile(dir, file);
-    if (profiles.has(profile.id)) throw new ConfigError(`${file}: id: duplicate profile id ${JSON.stringify(profile.id)}`, { file, key: 'id' });
+    if (profiles.has(profile.id))
+      throw new ConfigError(`${file}: id: duplicate profile id ${JSON.stringify(profile.id)}`, {
+        file,
+        key: 'id',
+      });
     profiles.set(profile.id, profile);
   }
   const groups = listFiles(join(dir, 'groups')).map((file) => loadGroup(file));
   checkGroups(groups, profiles, dir);
-  const revision = hash([...profiles.values()].map((p) => p.revision).concat(groups.map((g) => JSON.stringify(g))).join('\n'));
+  const revision = hash(
+    [...profiles.values()]
+      .map((p) => p.revision)
+      .concat(groups.map((g) => JSON.stringify(g)))
+      .join('\n'),
+  );
   return Object.freeze({ dir, profiles, groups: Object.freeze(sortGroups(groups)), revision });
 }
 
@@ -41,7 +50,9 @@ function listFiles(dir: string): string[] {
     names = readdirSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new ConfigError(`${dir}: cannot read directory (${(err as NodeJS.ErrnoException).code})`, { file: dir });
+    throw new ConfigError(`${dir}: cannot read directory (${(err as NodeJS.ErrnoException).code})`, {
+      file: dir,
+    });
   }
   return names
     .filter((n) => !n.startsWith('.') && EXTENSIONS.has(extname(n)))
@@ -79,7 +90,10 @@ function withDefaultId(data: unknown, file: string): unknown {
   if (typeof data !== 'object' || Array.isArray(data)) return data;
   const obj = data as Record<string, unknown>;
   if (obj['id'] !== undefined && obj['id'] !== id) {
-    throw new ConfigError(`${file}: id: ${JSON.stringify(obj['id'])} does not match the file name (expected ${JSON.stringify(id)})`, { file, key: 'id' });
+    throw new ConfigError(
+      `${file}: id: ${JSON.stringify(obj['id'])} does not match the file name (expected ${JSON.stringify(id)})`,
+      { file, key: 'id' },
+    );
   }
   return { ...obj, id };
 }
@@ -93,7 +107,10 @@ function loadProfile(dir: string, file: string): Profile {
     const templateFile = inside(dir, parsed.ignition, file, 'ignition');
     const loaded = readData(templateFile);
     if (!loaded.data || typeof loaded.data !== 'object' || Array.isArray(loaded.data)) {
-      throw new ConfigError(`${templateFile}: expected an Ignition config object (referenced by ${file} field ignition)`, { file: templateFile });
+      throw new ConfigError(
+        `${templateFile}: expected an Ignition config object (referenced by ${file} field ignition)`,
+        { file: templateFile },
+      );
     }
     ignitionTemplate = loaded.data as Record<string, unknown>;
     parts.push(loaded.text);
@@ -105,7 +122,10 @@ function loadProfile(dir: string, file: string): Profile {
     const templateFile = inside(dir, parsed.ipxeTemplate, file, 'ipxeTemplate');
     ipxeTemplateText = readData(templateFile).text;
     if (!ipxeTemplateText.startsWith('#!ipxe')) {
-      throw new ConfigError(`${templateFile}: an iPXE template must start with "#!ipxe" (referenced by ${file} field ipxeTemplate)`, { file: templateFile });
+      throw new ConfigError(
+        `${templateFile}: an iPXE template must start with "#!ipxe" (referenced by ${file} field ipxeTemplate)`,
+        { file: templateFile },
+      );
     }
     parts.push(ipxeTemplateText);
   }
@@ -118,7 +138,10 @@ function loadProfile(dir: string, file: string): Profile {
 function inside(dir: string, rel: string, file: string, field: string): string {
   const full = resolve(dir, rel);
   if (!full.startsWith(resolve(dir) + sep)) {
-    throw new ConfigError(`${file}: ${field}: ${JSON.stringify(rel)} points outside ${dir}`, { file, key: field });
+    throw new ConfigError(`${file}: ${field}: ${JSON.stringify(rel)} points outside ${dir}`, {
+      file,
+      key: field,
+    });
   }
   return full;
 }
@@ -138,12 +161,18 @@ function checkGroups(groups: Group[], profiles: Map<string, Profile>, dir: strin
     const file = join(dir, 'groups', g.id);
     const profile = profiles.get(g.profile);
     if (!profile) {
-      throw new ConfigError(`${file}.yaml: profile: no profile ${JSON.stringify(g.profile)} (known: ${[...profiles.keys()].join(', ') || 'none'})`, { file, key: 'profile' });
+      throw new ConfigError(
+        `${file}.yaml: profile: no profile ${JSON.stringify(g.profile)} (known: ${[...profiles.keys()].join(', ') || 'none'})`,
+        { file, key: 'profile' },
+      );
     }
     const key = selectorKey(g.selector);
     const other = seen.get(key);
     if (other !== undefined) {
-      throw new ConfigError(`groups ${JSON.stringify(other)} and ${JSON.stringify(g.id)} have identical selectors {${key}}: matching would be ambiguous`, { file, key: 'selector' });
+      throw new ConfigError(
+        `groups ${JSON.stringify(other)} and ${JSON.stringify(g.id)} have identical selectors {${key}}: matching would be ambiguous`,
+        { file, key: 'selector' },
+      );
     }
     seen.set(key, g.id);
     checkTemplates(profile, g);

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Group } from './model.ts';
 import { canonicalSelector, selectGroup, sortGroups } from './match.ts';
+import type { Group } from './model.ts';
 
 const group = (id: string, selector: Record<string, string>): Group => ({
   id,

@@ -1,14 +1,16 @@
 // Pure, deterministic machine matching (matchbox Group.Matches + ByReqs, improved):
 // all selectors must equal the machine's facts; more selectors win; ties are broken by
 // the sorted `key=value` string; a group with no selectors is the default.
-import { canonicalMac } from './identity.ts';
+
 import type { Facts } from './identity.ts';
+import { canonicalMac } from './identity.ts';
 import type { Group } from './model.ts';
 
 /** Canonical selector form, so `52-54-00-…` in a group matches `52:54:00:…` from iPXE. */
 export function canonicalSelector(selector: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(selector)) out[k] = k === 'mac' ? canonicalMac(v) : k === 'uuid' ? v.toLowerCase() : v;
+  for (const [k, v] of Object.entries(selector))
+    out[k] = k === 'mac' ? canonicalMac(v) : k === 'uuid' ? v.toLowerCase() : v;
   return out;
 }
 

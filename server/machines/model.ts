@@ -3,7 +3,9 @@
 import { z } from 'zod';
 import { CHANNELS } from '../config-schema.ts';
 
-const ID = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected letters, digits, ., _ or - (max 64)');
+const ID = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected letters, digits, ., _ or - (max 64)');
 const KERNEL_ARG = z
   .string()
   .min(1)
@@ -13,7 +15,10 @@ export const profileSchema = z.strictObject({
   id: ID,
   description: z.string().optional(),
   channel: z.enum(CHANNELS).default('stable'),
-  board: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a board such as amd64-usr').default('amd64-usr'),
+  board: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a board such as amd64-usr')
+    .default('amd64-usr'),
   version: z
     .string()
     .regex(/^(current|current-\d{4}|\d+\.\d+\.\d+)$/, 'expected current, current-YYYY or X.Y.Z')

@@ -7,11 +7,21 @@ test('render does not HTML-escape', () => {
 });
 
 test('templateNames finds names in sections and dotted paths', () => {
-  assert.equal(templateNames('{{a}} {{#list}}{{.}}{{b.c}}{{/list}} {{^d}}x{{/d}} {{&e}}').sort(), ['.', 'a', 'b.c', 'd', 'e', 'list']);
+  assert.equal(templateNames('{{a}} {{#list}}{{.}}{{b.c}}{{/list}} {{^d}}x{{/d}} {{&e}}').sort(), [
+    '.',
+    'a',
+    'b.c',
+    'd',
+    'e',
+    'list',
+  ]);
 });
 
 test('missingNames reports names the view lacks', () => {
-  assert.equal(missingNames('{{mac}} {{metadata.rack}} {{metadata.row}}', { mac: 'x', metadata: { rack: 'r1' } }), ['metadata.row']);
+  assert.equal(
+    missingNames('{{mac}} {{metadata.rack}} {{metadata.row}}', { mac: 'x', metadata: { rack: 'r1' } }),
+    ['metadata.row'],
+  );
 });
 
 test.run();
