@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { ConfigError } from '../errors.ts';
 import { storeContract } from './fixtures/contract.ts';
 import { SCHEMA_VERSION } from './migrations.ts';
+import { openStateStore } from './open.ts';
 import { openSqliteStore } from './sqlite.ts';
 
 const run = promisify(execFile);
@@ -68,6 +69,14 @@ test('an unopenable path is a ConfigError naming it', () => {
     () => openSqliteStore('/nonexistent/dir/state.db'),
     (err: unknown) => err instanceof ConfigError && err.message.includes('/nonexistent/dir/state.db'),
   );
+});
+
+test('openStateStore creates the data dir and opens the configured file', async () => {
+  const file = join(tempDb().replace(/state\.db$/, ''), 'nested', 'state.db');
+  const store = openStateStore({ driver: 'sqlite', path: file });
+  await store.recordEvent(MAC, { type: 'install-started', source: 'installer' });
+  await store.close();
+  assert.ok(existsSync(file));
 });
 
 test('4 processes × 25 machines write the same file concurrently', async () => {
