@@ -1,5 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -64,23 +65,48 @@ test('systemd-analyze accepts the first-boot unit without escape warnings', () =
   assert.not.match(`${result.stdout}${result.stderr}`, /escape|unbalanced|invalid/i);
 });
 
-test('its ExecStart, as systemd unescapes it, posts first-boot with the token', async () => {
-  const receiver = await startReceiver();
-  try {
-    const url = `${receiver.url}/api/v1/machines/${MAC}/events`;
-    const sh = execStart(firstBootUnit(url, TOKEN)).replaceAll('/var/lib/railyard', join(dir, 'state'));
-    await run('/bin/sh', ['-c', sh]);
-    assert.equal(receiver.received, [
-      {
-        path: `/api/v1/machines/${MAC}/events`,
-        authorization: `Bearer ${TOKEN}`,
-        contentType: 'application/json',
-        body: { type: 'first-boot', ignitionSha256: '' },
-      },
-    ]);
-  } finally {
-    await receiver.close();
-  }
-});
+const CONFIG = join(dir, 'config.ign');
+writeFileSync(CONFIG, '{"ignition":{"version":"3.3.0"}}\n');
+const CONFIG_SHA = createHash('sha256').update(readFileSync(CONFIG)).digest('hex');
+/** Point the command at test paths: its stamp dir, and our config.ign in place of /oem's. */
+const local = (cmd: string, state: string) =>
+  cmd.replaceAll('/var/lib/railyard', state).replaceAll('/oem/config.ign', CONFIG);
+
+// systemd: unquote the word, exec /bin/sh -c WORD. The stand-in image's ignition-lite:
+// `$$`→`$`, `%%`→`%`, then `bash -c` of the whole command line.
+const interpretations: Array<[string, (unit: string, state: string) => [string, string[]]]> = [
+  ['systemd', (unit, state) => ['/bin/sh', ['-c', local(execStart(unit), state)]]],
+  [
+    'ignition-lite',
+    (unit, state) => {
+      const line = (unit.split('\n').find((l) => l.startsWith('ExecStart=')) ?? '').slice(
+        'ExecStart='.length,
+      );
+      return ['bash', ['-c', local(line.replaceAll('$$', '$').replaceAll('%%', '%'), state)]];
+    },
+  ],
+];
+
+for (const [name, interpret] of interpretations) {
+  test(`its ExecStart, as ${name} runs it, posts first-boot with the token once`, async () => {
+    const receiver = await startReceiver();
+    try {
+      const url = `${receiver.url}/api/v1/machines/${MAC}/events`;
+      const [cmd, args] = interpret(firstBootUnit(url, TOKEN), join(dir, name));
+      await run(cmd, args);
+      assert.equal(receiver.received, [
+        {
+          path: `/api/v1/machines/${MAC}/events`,
+          authorization: `Bearer ${TOKEN}`,
+          contentType: 'application/json',
+          body: { type: 'first-boot', ignitionSha256: CONFIG_SHA },
+        },
+      ]);
+      assert.ok(existsSync(join(dir, name, 'first-boot-reported')), 'stamp written');
+    } finally {
+      await receiver.close();
+    }
+  });
+}
 
 test.run();

@@ -63,16 +63,20 @@ function addUnit(
 /**
  * A oneshot unit that posts `first-boot` once (stamp file), best effort: curl retries
  * briefly and never fails the unit. Its ExecStart is self-contained (a stand-in image can
- * run the same line). `reportUrl` and `token` must not need quoting (script.ts validates them).
+ * run the same line) and free of backslashes, so it means the same under systemd's
+ * unquoting and under a plain `bash -c` of the line after `$$`→`$`: the JSON's quotes come
+ * from base64-decoded constants. `reportUrl` and `token` must not need quoting.
  */
 export function firstBootUnit(reportUrl: string, token: string): string {
   if (!/^[A-Za-z0-9._~%/:@+=,[\]-]+$/.test(reportUrl + token))
     throw new ConfigError('first-boot unit: unsafe report URL or token');
+  const b64 = (text: string) => `$(echo ${Buffer.from(text).toString('base64')} | base64 -d)`;
   const sh = [
     `f=; for c in ${CONFIG_PATHS.join(' ')}; do if [ -r "$c" ]; then f=$c; break; fi; done`,
     'sum=; if [ -n "$f" ]; then sum=$(sha256sum "$f" | cut -d " " -f 1); fi',
+    `body=${b64('{"type":"first-boot","ignitionSha256":"')}$sum${b64('"}')}`,
     'curl -fsS --retry 10 --retry-delay 3 --retry-connrefused --max-time 10 -X POST -H "Content-Type: application/json"' +
-      ` -H "Authorization: Bearer ${token}" --data-binary "{\\"type\\":\\"first-boot\\",\\"ignitionSha256\\":\\"$sum\\"}" "${reportUrl}" || true`,
+      ` -H "Authorization: Bearer ${token}" --data-binary "$body" "${reportUrl}" || true`,
     `mkdir -p ${STAMP.replace(/\/[^/]+$/, '')} && touch ${STAMP}`,
   ].join('; ');
   return [
@@ -93,9 +97,8 @@ export function firstBootUnit(reportUrl: string, token: string): string {
   ].join('\n');
 }
 
-/** One systemd command-line word in single quotes: backslashes doubled, $ and % escaped. */
+/** One systemd command-line word in single quotes, $ and % escaped (no quote, backslash or newline inside). */
 function systemdSingleQuoted(s: string): string {
-  if (s.includes("'") || s.includes('\n'))
-    throw new Error('systemdSingleQuoted: quote or newline in command');
-  return `'${s.replaceAll('\\', '\\\\').replaceAll('$', '$$$$').replaceAll('%', '%%')}'`;
+  if (/['\\\n]/.test(s)) throw new Error('systemdSingleQuoted: quote, backslash or newline in command');
+  return `'${s.replaceAll('$', '$$$$').replaceAll('%', '%%')}'`;
 }
