@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { InvalidRequestError, NotFoundError, UnauthorizedError } from '../errors.ts';
 import { memoryStore } from '../store/fakes.ts';
+import { openStateStore } from '../store/open.ts';
 import { machineDetail, requestReprovision } from '../store/queries.ts';
 import { acceptReport } from './reports.ts';
 import { MachineTokens } from './tokens.ts';
@@ -82,6 +86,28 @@ test('machineDetail and requestReprovision', async () => {
   );
   const { machine } = await requestReprovision(store, '52:54:00:00:00:01');
   assert.equal([machine.state, machine.failures], ['reprovision-requested', 0]);
+});
+
+test('a restart mid-install loses nothing: same secret, same database, the report still lands', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'railyard-restart-'));
+  try {
+    const state = { driver: 'sqlite' as const, path: join(dataDir, 'state.db') };
+    let deps = { store: openStateStore(state), tokens: MachineTokens.open(dataDir) };
+    const token = deps.tokens.tokenFor(A);
+    await deps.store.recordEvent(A, { type: 'install-script-served', source: 'http' });
+    await acceptReport(deps, A, `Bearer ${token}`, { type: 'install-started' });
+    await deps.store.close();
+    deps = { store: openStateStore(state), tokens: MachineTokens.open(dataDir) };
+    const { machine } = await acceptReport(deps, A, `Bearer ${token}`, { type: 'installed' });
+    assert.is(machine.state, 'installed');
+    assert.equal(
+      (await deps.store.events(A)).map((e) => e.type),
+      ['install-script-served', 'install-started', 'installed'],
+    );
+    await deps.store.close();
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 test.run();
