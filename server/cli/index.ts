@@ -2,9 +2,10 @@
 import { ConfigError, errorMessage } from '../errors.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
+import { machinesCommand } from './machines.ts';
 import { serveCommand } from './serve.ts';
 
-const COMMANDS: Command[] = [serveCommand];
+const COMMANDS: Command[] = [serveCommand, machinesCommand];
 
 export function registerCommand(command: Command): void {
   COMMANDS.push(command);
