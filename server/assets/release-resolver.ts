@@ -18,7 +18,8 @@ export class MirrorReleaseResolver {
       if (!target) return undefined;
       version = basename(target);
     }
-    const st = await stat(join(base, version, 'version.txt')).catch(() => undefined);
-    return st?.isFile() ? version : undefined;
+    // Published version directories appear by one rename, complete and verified.
+    const st = await stat(join(base, version)).catch(() => undefined);
+    return st?.isDirectory() ? version : undefined;
   }
 }

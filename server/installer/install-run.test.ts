@@ -13,20 +13,22 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildInstallerCpio, CONFIG_PATH } from './cache.ts';
+import { listenHttp } from '../http/listener.ts';
+import type { StateStore, StoredEvent } from '../store/state-store.ts';
+import { testApp } from '../testing/fixtures.ts';
+import { CONFIG_PATH } from './cache.ts';
 import { decodeInstaller } from './fixtures/decode.ts';
-import { serveDirectory, type TestMirror } from './fixtures/mirror.ts';
-import { type Received, startReceiver } from './fixtures/receiver.ts';
 import { IMAGE, MARKER, makeRelease } from './fixtures/release.ts';
 import { writeShims } from './fixtures/shims.ts';
-import { fixedView, MAC, TOKEN } from './fixtures/views.ts';
-import { reportUrl } from './script.ts';
+import { MAC } from './fixtures/views.ts';
 
 const run = promisify(execFile);
 // The project's stand-in (scripts/standin/flatcar-install, branch `standin`) when it is in the
@@ -88,14 +90,18 @@ interface Run {
   device: string;
   opt: string;
   stdout: string;
-  received: Received[];
-  mirrorRequests: TestMirror['requests'];
   version: string;
   disk: Buffer;
+  publicUrl: string;
+  store: StateStore;
 }
 
-/** Set up release, mirror, receiver and loop device; run install.sh; check; always clean up. */
-async function withInstall(tamper: boolean, check: (r: Run) => void): Promise<void> {
+/**
+ * Set up a signed release in a real railyard's mirror, a machines dir whose profile installs
+ * to a fresh loop device, and railyard itself on 127.0.0.1; ask /ipxe like the node would,
+ * fetch the installer from /installer/<mac>.cpio.gz, run install.sh; check; always clean up.
+ */
+async function withInstall(tamper: boolean, check: (r: Run) => Promise<void>): Promise<void> {
   const reason = skipReason();
   if (reason) {
     console.log(`    SKIPPED host-side installer run: ${reason}`);
@@ -104,26 +110,28 @@ async function withInstall(tamper: boolean, check: (r: Run) => void): Promise<vo
   const work = mkdtempSync(join(tmpdir(), 'railyard-install-run-'));
   const release = makeRelease(work);
   if (tamper) appendFileSync(join(release.root, 'stable', 'amd64-usr', release.version, IMAGE), 'tampered');
-  const mirror = await serveDirectory(release.root);
-  const receiver = await startReceiver();
   const backing = join(work, 'disk-backing.img');
   execFileSync('truncate', ['-s', '16M', backing]);
   const device = execFileSync('losetup', ['-f', '--show', backing]).toString().trim();
+  const machinesDir = join(work, 'machines');
+  mkdirSync(join(machinesDir, 'profiles'), { recursive: true });
+  mkdirSync(join(machinesDir, 'groups'));
+  writeFileSync(
+    join(machinesDir, 'profiles', 'loop.yaml'),
+    `version: ${release.version}\ninstallDisk: ${device}\nignition:\n  ignition: {version: 3.3.0}\n  passwd: {users: [{name: core}]}\n`,
+  );
+  writeFileSync(join(machinesDir, 'groups', 'default.yaml'), 'profile: loop\n');
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const railyard = testApp({ machinesDir, publicUrl, mirrored: false, keyring: release.keyring });
+  execFileSync('cp', ['-a', `${release.root}/.`, join(railyard.dataDir, 'mirror')]);
+  const listener = await listenHttp(railyard.app, { host: '127.0.0.1', port });
   try {
-    const mirrorBase = `${mirror.url}/stable/amd64-usr`;
-    const body = await buildInstallerCpio({
-      profile: {
-        installDisk: device,
-        phoneHome: true,
-        ignitionTemplate: { ignition: { version: '3.3.0' }, passwd: { users: [{ name: 'core' }] } },
-      },
-      view: fixedView({ mirrorBase, installDisk: device }),
-      version: release.version,
-      token: TOKEN,
-      reportUrl: reportUrl(receiver.url, MAC),
-      keyring: release.keyring,
-    });
-    const opt = extractInstaller(body, work);
+    const script = await (await fetch(`${publicUrl}/ipxe?mac=${MAC}&platform=pcbios`)).text();
+    assert.match(script, `/installer/${MAC.replaceAll(':', '-')}.cpio.gz`);
+    const cpio = await fetch(`${publicUrl}/installer/${MAC.replaceAll(':', '-')}.cpio.gz`);
+    assert.is(cpio.status, 200);
+    const opt = extractInstaller(Buffer.from(await cpio.arrayBuffer()), work);
     const shims = writeShims(work);
     execFileSync('cp', [STANDIN, join(shims.bin, 'flatcar-install')]);
     const gnupg = join(work, 'gnupg-installer');
@@ -132,37 +140,49 @@ async function withInstall(tamper: boolean, check: (r: Run) => void): Promise<vo
       env: { ...process.env, PATH: `${shims.bin}:${process.env['PATH']}`, GNUPGHOME: gnupg },
       timeout: 120_000,
     });
-    check({
+    await check({
       work,
       device,
       opt,
       stdout,
-      received: receiver.received,
-      mirrorRequests: mirror.requests,
       version: release.version,
       disk: release.disk,
+      publicUrl,
+      store: railyard.store,
     });
   } finally {
     cleanupDevice(device, join(work, 'check'));
-    await mirror.close();
-    await receiver.close();
+    await listener.stop(Date.now());
+    railyard.cleanup();
     release.cleanup();
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-test('install.sh installs the release onto a loop device, reports, and requests a reboot', async () => {
-  await withInstall(false, ({ work, device, opt, stdout, received, mirrorRequests, version, disk }) => {
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function reportsFor(store: StateStore): Promise<StoredEvent[]> {
+  return (await store.events(MAC)).filter((e) => e.source === 'installer');
+}
+
+test('install.sh from railyard installs onto a loop device, railyard records it, then serves disk boot', async () => {
+  await withInstall(false, async ({ work, device, opt, stdout, version, disk, publicUrl, store }) => {
+    const reports = await reportsFor(store);
     assert.equal(
-      received.map((r) => r.body),
-      [{ type: 'install-started' }, { type: 'installed' }],
+      reports.map((e) => e.type),
+      ['install-started', 'installed'],
       stdout,
     );
-    assert.ok(
-      received.every(
-        (r) => r.authorization === `Bearer ${TOKEN}` && r.path === `/api/v1/machines/${MAC}/events`,
-      ),
-    );
+    assert.is((await store.getMachine(MAC))?.state, 'installed');
     assert.is(readFileSync(join(work, 'calls', 'systemctl.log'), 'utf8'), 'reboot\n');
     // The stand-in may settle too; the script's own settle comes last, before the reboot.
     assert.is(
@@ -172,11 +192,11 @@ test('install.sh installs the release onto a loop device, reports, and requests 
         .at(-1),
       'settle',
     );
-    const heads = mirrorRequests.filter((r) => r.method === 'HEAD').map((r) => r.path);
-    assert.equal(heads, [
-      `/stable/amd64-usr/${version}/${IMAGE}`,
-      `/stable/amd64-usr/${version}/${IMAGE}.sig`,
-    ]);
+    const next = await fetch(`${publicUrl}/ipxe?mac=${MAC}&platform=pcbios`, {
+      headers: { 'user-agent': 'iPXE/1.0.0' },
+    });
+    assert.is(next.headers.get('x-railyard-decision'), 'local-boot');
+    assert.match(await next.text(), 'sanboot --no-describe --drive 0x80');
 
     const onDisk = execFileSync('dd', [`if=${device}`, 'bs=1M', 'count=1', 'status=none'], {
       maxBuffer: 2 << 20,
@@ -201,13 +221,17 @@ test('install.sh installs the release onto a loop device, reports, and requests 
   });
 });
 
-test('a bad signature: install-failed with the exit code and gpgv output, disk untouched, still reboots', async () => {
-  await withInstall(true, ({ work, device, stdout, received }) => {
+test('a bad signature: railyard records install-failed with the exit code and gpgv output, disk untouched, still reboots', async () => {
+  await withInstall(true, async ({ work, device, stdout, store }) => {
+    const received = (await reportsFor(store)).map((e) => ({
+      body: { type: e.type, ...e.data } as Record<string, unknown>,
+    }));
     assert.equal(
       received.map((r) => r.body['type']),
       ['install-started', 'install-failed'],
       stdout,
     );
+    assert.is((await store.getMachine(MAC))?.state, 'failed');
     const failed = received[1]?.body ?? {};
     assert.ok(typeof failed['exitCode'] === 'number' && failed['exitCode'] > 0);
     assert.match(String(failed['output']), /BAD signature|verify|CRC|gpgv/i);
