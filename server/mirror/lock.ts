@@ -1,0 +1,96 @@
+// A file lock in the mirror directory so that only one refresh (CLI, cron or the server's
+// background job) touches the mirror at a time. The lock file appears atomically with its
+// content (written to a temp file, then hard-linked into place). A lock left behind by a
+// process that died on this host is detected by its PID and broken.
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { BusyError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+export interface LockHolder {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+export class LockBusyError extends BusyError {
+  readonly holder: LockHolder | undefined;
+  constructor(path: string, holder: LockHolder | undefined) {
+    const who = holder ? `pid ${holder.pid} on ${holder.host}, since ${holder.since}` : 'holder unknown';
+    super(`another mirror refresh is running (${who}); lock file ${path}`);
+    this.holder = holder;
+  }
+}
+
+export interface LockOptions {
+  /** Wait for the holder to finish instead of failing with LockBusyError. */
+  wait?: boolean | undefined;
+  pollMs?: number;
+  log?: Logger | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface HeldLock {
+  release(): Promise<void>;
+}
+
+export async function acquireLock(path: string, options: LockOptions = {}): Promise<HeldLock> {
+  await mkdir(dirname(path), { recursive: true });
+  const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  let announced = false;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    if (await tryCreate(path, me)) return { release: () => releaseLock(path, me) };
+    const holder = await readHolder(path);
+    if (holder && isStale(holder)) {
+      options.log?.warn({ lock: path, holder }, 'removing stale mirror lock left by a dead process');
+      await unlink(path).catch(() => undefined);
+      continue;
+    }
+    if (!options.wait) throw new LockBusyError(path, holder);
+    if (!announced) options.log?.info({ lock: path, holder }, 'waiting for another mirror refresh to finish');
+    announced = true;
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
+  }
+}
+
+async function tryCreate(path: string, me: LockHolder): Promise<boolean> {
+  const temp = `${path}.${me.pid}.${Date.now()}`;
+  await writeFile(temp, JSON.stringify(me));
+  try {
+    await link(temp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
+
+async function readHolder(path: string): Promise<LockHolder | undefined> {
+  try {
+    const data = JSON.parse(await readFile(path, 'utf8')) as Partial<LockHolder>;
+    if (typeof data.pid !== 'number' || typeof data.host !== 'string') return undefined;
+    return { pid: data.pid, host: data.host, since: String(data.since) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stale = held by a process of this host that no longer exists. Other hosts: never guessed. */
+function isStale(holder: LockHolder): boolean {
+  if (holder.host !== hostname()) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+async function releaseLock(path: string, me: LockHolder): Promise<void> {
+  const holder = await readHolder(path);
+  if (holder && holder.pid === me.pid && holder.since === me.since) await unlink(path).catch(() => undefined);
+}
