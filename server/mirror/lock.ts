@@ -2,6 +2,7 @@
 // background job) touches the mirror at a time. The lock file appears atomically with its
 // content (written to a temp file, then hard-linked into place). A lock left behind by a
 // process that died on this host is detected by its PID and broken.
+import { randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -12,6 +13,8 @@ export interface LockHolder {
   pid: number;
   host: string;
   since: string;
+  /** Distinguishes holders within one process. */
+  token?: string;
 }
 
 export class LockBusyError extends BusyError {
@@ -37,7 +40,12 @@ export interface HeldLock {
 
 export async function acquireLock(path: string, options: LockOptions = {}): Promise<HeldLock> {
   await mkdir(dirname(path), { recursive: true });
-  const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  const me: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    since: new Date().toISOString(),
+    token: randomUUID(),
+  };
   let announced = false;
   for (;;) {
     options.signal?.throwIfAborted();
@@ -56,7 +64,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
 }
 
 async function tryCreate(path: string, me: LockHolder): Promise<boolean> {
-  const temp = `${path}.${me.pid}.${Date.now()}`;
+  const temp = `${path}.${me.pid}.${me.token}`;
   await writeFile(temp, JSON.stringify(me));
   try {
     await link(temp, path);
@@ -73,7 +81,7 @@ async function readHolder(path: string): Promise<LockHolder | undefined> {
   try {
     const data = JSON.parse(await readFile(path, 'utf8')) as Partial<LockHolder>;
     if (typeof data.pid !== 'number' || typeof data.host !== 'string') return undefined;
-    return { pid: data.pid, host: data.host, since: String(data.since) };
+    return { pid: data.pid, host: data.host, since: String(data.since), token: String(data.token) };
   } catch {
     return undefined;
   }
@@ -92,5 +100,5 @@ function isStale(holder: LockHolder): boolean {
 
 async function releaseLock(path: string, me: LockHolder): Promise<void> {
   const holder = await readHolder(path);
-  if (holder && holder.pid === me.pid && holder.since === me.since) await unlink(path).catch(() => undefined);
+  if (holder && holder.pid === me.pid && holder.token === me.token) await unlink(path).catch(() => undefined);
 }

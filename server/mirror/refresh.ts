@@ -3,7 +3,7 @@
 // retention, record the result. Shared by `railyard mirror refresh` and the server's
 // background job. Per-version failures are reported in the summary (ok=false), not thrown;
 // config problems (ConfigError) and a busy lock (LockBusyError) are thrown.
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import type { Config } from '../config.ts';
 import type { ReleaseConfig } from '../config-schema.ts';
 import { errorMessage, UpstreamError } from '../errors.ts';
@@ -192,8 +192,17 @@ async function syncVersion(
     if (!run.o.dryRun) await switchLinks(run, release, version, specs);
     return result(published ? 'unchanged' : 'new', bytes);
   } catch (err) {
+    await freeSpaceAfter(run, err, run.layout.stagingDir(channel, board, version));
     return result('failed', 0, describe(err));
   }
+}
+
+/** On a full disk, drop the partial staging (resume is moot) so the rest of the data dir can breathe. */
+async function freeSpaceAfter(run: Run, err: unknown, staging: string): Promise<void> {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return;
+  run.o.log.warn({ staging }, 'disk full: discarding the partial download');
+  await rm(staging, { recursive: true, force: true }).catch(() => undefined);
 }
 
 async function switchLinks(
@@ -242,7 +251,11 @@ function summarize(started: Date, versions: VersionResult[], removed: string[]):
 async function saveStatus(run: Run, record: RefreshRecord): Promise<void> {
   const status: MirrorStatus = { ...run.status, lastRefresh: record };
   if (record.ok) status.lastSuccess = record.finishedAt;
-  await writeStatus(run.layout.statusFile, status);
+  try {
+    await writeStatus(run.layout.statusFile, status);
+  } catch (err) {
+    run.o.log.warn({ reason: describe(err) }, 'could not record the refresh status');
+  }
 }
 
 function logResult(log: Logger, r: VersionResult): void {

@@ -1,7 +1,7 @@
 // The persisted record of mirror refreshes (`<dataDir>/mirror/.status.json`, never served):
 // the last run's result for the dashboard and `mirror status`, and HTTP validators so a
 // no-op refresh can use conditional requests. Written atomically (temp file + rename).
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { CachedText } from './upstream.ts';
 
 export type VersionStatus = 'new' | 'unchanged' | 'failed';
@@ -50,6 +50,11 @@ export async function readStatus(path: string): Promise<MirrorStatus> {
 
 export async function writeStatus(path: string, status: MirrorStatus): Promise<void> {
   const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(status, null, 2)}\n`);
-  await rename(temp, path);
+  try {
+    await writeFile(temp, `${JSON.stringify(status, null, 2)}\n`);
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
 }

@@ -171,15 +171,21 @@ async function writeBody(
     for (;;) {
       const chunk = reader ? await readChunk(url, reader) : undefined;
       if (!chunk) break;
-      await fh.write(chunk);
+      await fh.write(chunk).catch((err) => withPath(err, dest));
       received += chunk.length;
       onProgress?.(offset + received, total);
     }
-    await fh.sync();
+    await fh.sync().catch((err) => withPath(err, dest));
   } finally {
-    await fh.close();
+    await fh.close().catch(() => undefined);
   }
   return received;
+}
+
+/** Write errors from a file handle carry no path: add it so the message names the file. */
+function withPath(err: NodeJS.ErrnoException, path: string): never {
+  err.path ??= path;
+  throw err;
 }
 
 async function readChunk(

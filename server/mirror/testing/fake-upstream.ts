@@ -19,6 +19,8 @@ export interface ReleaseOptions {
   extraFiles?: string[];
   /** Skip the clearsigned `.DIGESTS.asc`. */
   noAsc?: boolean;
+  /** Make the `.sig` files another way (default: `signDetached` with the key). */
+  sign?: (data: Uint8Array) => Promise<Uint8Array>;
 }
 
 export interface Fault {
@@ -154,15 +156,22 @@ export async function buildRelease(
   for (const name of [...DEFAULT_FILES, ...(options.extraFiles ?? [])]) {
     const data =
       name === 'version.txt' ? Buffer.from(versionTxt(version)) : randomBytes(options.size ?? 200_000);
-    await writeArtifact(dir, name, data, key, !options.noAsc);
+    await writeArtifact(dir, name, data, key, !options.noAsc, options.sign);
   }
   return dir;
 }
 
 /** Write an artifact with `.sig`, `.DIGESTS` and (optionally) `.DIGESTS.asc`. */
-export async function writeArtifact(dir: string, name: string, data: Buffer, key: TestKey, asc = true) {
+export async function writeArtifact(
+  dir: string,
+  name: string,
+  data: Buffer,
+  key: TestKey,
+  asc = true,
+  sign = (d: Uint8Array) => signDetached(key, d),
+) {
   writeFileSync(join(dir, name), data);
-  writeFileSync(join(dir, `${name}.sig`), await signDetached(key, data));
+  writeFileSync(join(dir, `${name}.sig`), await sign(data));
   const digests = digestsFor(name, data);
   writeFileSync(join(dir, `${name}.DIGESTS`), digests);
   if (asc) writeFileSync(join(dir, `${name}.DIGESTS.asc`), await clearsign(key, digests));
