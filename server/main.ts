@@ -7,6 +7,7 @@ import { createApp } from './http/app.ts';
 import { listenHttp } from './http/listener.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
+import { startMirrorJob } from './mirror/auto-refresh.ts';
 
 export interface RunningServer {
   lifecycle: Lifecycle;
@@ -27,6 +28,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     { listener: 'http', address: httpUrl, publicUrl: config.publicUrl, config: config.source },
     `HTTP listening on ${httpUrl}`,
   );
+  // Background mirror refresh (mirror.autoRefresh). TODO(lead): pass the versions machines
+  // are installing (from machine state) as the third argument so retention keeps them.
+  const mirrorJob = startMirrorJob(config, log.child({ sub: 'mirror' }));
+  if (mirrorJob) lifecycle.add(mirrorJob);
   return { lifecycle, httpUrl };
 }
 
