@@ -102,6 +102,11 @@ test('usage errors exit 2, verification failures exit 1', () =>
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /--channel nightly: expected one of stable, beta, alpha, lts/);
     assert.equal((await railyard(['mirror', 'frobnicate']).done).code, 2);
+    const wrongKey = writeConfig(h, { fingerprint: '0'.repeat(40) });
+    const config2 = await railyard(['mirror', 'refresh', '--config', wrongKey]).done;
+    assert.equal(config2.code, 2);
+    assert.match(config2.stderr, /holds no primary key with the pinned fingerprint 0{40}/);
+    writeConfig(h);
     writeFileSync(join(h.upstreamRoot, 'stable/amd64-usr/100.0.0', IMAGE), 'not the image');
     const bad = await railyard(['mirror', 'refresh', '--config', config, '--quiet']).done;
     assert.equal(bad.code, 1);

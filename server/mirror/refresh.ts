@@ -8,6 +8,7 @@ import type { Config } from '../config.ts';
 import type { ReleaseConfig } from '../config-schema.ts';
 import { errorMessage, UpstreamError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { emptyTrash, pruneStaging } from './housekeeping.ts';
 import { DEFAULT_FILES, isLinkName, isVersionName, MirrorLayout, parseVersionTxt } from './layout.ts';
 import { acquireLock } from './lock.ts';
 import { noProgress, type ProgressSink } from './progress.ts';
@@ -63,6 +64,7 @@ export async function refreshMirror(o: RefreshOptions): Promise<RefreshRecord> {
     ? undefined
     : await acquireLock(layout.lockFile, { wait: o.waitForLock, log: o.log, signal: o.signal });
   try {
+    if (!o.dryRun) await emptyTrash(layout);
     const run: Run = {
       o,
       layout,
@@ -222,6 +224,7 @@ async function retain(run: Run, release: ReleaseConfig, results: VersionResult[]
   const protect = new Set<string>(release.versions.filter(isVersionName));
   for (const r of results) if (r.version) protect.add(r.version);
   try {
+    await pruneStaging(run.layout, release.channel, release.board, protect, run.o.log);
     const inUse = run.o.inUse ? await run.o.inUse(release.channel, release.board) : [];
     for (const v of inUse) protect.add(v);
     return await applyRetention(run.layout, release, protect, run.o.log);

@@ -202,7 +202,9 @@ async function readChunk(
 
 async function request(url: string, init: { headers: Record<string, string>; signal: AbortSignal }) {
   try {
-    return await fetch(url, { ...init, redirect: 'follow' });
+    // identity: a transparently decompressed body would not match Content-Length or Range.
+    const headers = { 'Accept-Encoding': 'identity', ...init.headers };
+    return await fetch(url, { ...init, headers, redirect: 'follow' });
   } catch (err) {
     throw new TransientError(`${url}: ${causeOf(err)}`, { cause: err });
   }
