@@ -3,7 +3,8 @@
 import type { Logger } from '../log.ts';
 
 export interface FileProgress {
-  update(done: number, total: number | undefined): void;
+  /** `received`: bytes fetched over the network so far (excludes resumed bytes). */
+  update(done: number, total: number | undefined, received: number): void;
   end(outcome: { received: number; size: number; resumedFrom: number } | undefined): void;
 }
 
@@ -37,22 +38,20 @@ export function ttyProgress(out: NodeJS.WriteStream): ProgressSink {
     start(label) {
       const t0 = performance.now();
       let last = 0;
-      let first: number | undefined;
-      const draw = (done: number, total: number | undefined) => {
-        first ??= done;
+      const draw = (done: number, total: number | undefined, received: number) => {
         const secs = (performance.now() - t0) / 1000;
-        const rate = secs > 0 ? (done - first) / secs : 0;
+        const rate = secs > 0 ? received / secs : 0;
         out.write(`\r\x1b[K${renderBar(label, done, total, rate, out.columns ?? 80)}`);
       };
       return {
-        update(done, total) {
+        update(done, total, received) {
           const now = performance.now();
           if (now - last < 100) return;
           last = now;
-          draw(done, total);
+          draw(done, total, received);
         },
         end(outcome) {
-          if (outcome) draw(outcome.size, outcome.size);
+          if (outcome) draw(outcome.size, outcome.size, outcome.received);
           out.write('\n');
         },
       };

@@ -34,7 +34,8 @@ export interface DownloadResult {
   resumedFrom: number;
 }
 
-export type ProgressFn = (done: number, total: number | undefined) => void;
+/** `done`: bytes of the file on disk; `received`: bytes received by this attempt. */
+export type ProgressFn = (done: number, total: number | undefined, received: number) => void;
 
 /** A failure worth retrying (network, timeout, 5xx, short body). */
 export class TransientError extends UpstreamError {}
@@ -85,12 +86,16 @@ export class Upstream {
     const resumedFrom = await sizeOf(dest);
     let received = 0;
     const result = await this.#withRetries(url, async (signal, touch) => {
-      const r = await downloadOnce(url, dest, signal, optional, (done, total) => {
-        touch();
-        onProgress?.(done, total);
-      });
-      if (r) received += r.received;
-      return r;
+      let got = 0; // bytes of this attempt, counted even when it fails half-way
+      try {
+        return await downloadOnce(url, dest, signal, optional, (done, total, n) => {
+          got = n;
+          touch();
+          onProgress?.(done, total, received + n);
+        });
+      } finally {
+        received += got;
+      }
     });
     return result && { size: result.size, received, resumedFrom };
   }
@@ -173,7 +178,7 @@ async function writeBody(
       if (!chunk) break;
       await fh.write(chunk).catch((err) => withPath(err, dest));
       received += chunk.length;
-      onProgress?.(offset + received, total);
+      onProgress?.(offset + received, total, received);
     }
     await fh.sync().catch((err) => withPath(err, dest));
   } finally {
