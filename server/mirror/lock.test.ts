@@ -61,6 +61,23 @@ test('a stale lock from a dead process is broken', () =>
     await (await acquireLock(path)).release();
   }));
 
+test('a lock from before a reboot is stale even when its PID is alive now', () =>
+  inTemp(async (dir) => {
+    const path = join(dir, '.lock');
+    const holder = {
+      pid: process.pid,
+      host: hostname(),
+      since: '2020-01-01T00:00:00Z',
+      boot: 'another-boot',
+    };
+    writeFileSync(path, JSON.stringify(holder));
+    if (!existsSync('/proc/sys/kernel/random/boot_id')) {
+      console.log('    skipped: no Linux boot ID');
+      return;
+    }
+    await (await acquireLock(path)).release();
+  }));
+
 test('a lock held on another host is never guessed stale', () =>
   inTemp(async (dir) => {
     const path = join(dir, '.lock');

@@ -3,6 +3,7 @@
 // content (written to a temp file, then hard-linked into place). A lock left behind by a
 // process that died on this host is detected by its PID and broken.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -15,6 +16,18 @@ export interface LockHolder {
   since: string;
   /** Distinguishes holders within one process. */
   token?: string;
+  /** Linux boot ID: a lock from before a reboot is stale even if its PID is reused now. */
+  boot?: string;
+}
+
+const BOOT_ID = readBootId();
+
+function readBootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export class LockBusyError extends BusyError {
@@ -45,6 +58,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     host: hostname(),
     since: new Date().toISOString(),
     token: randomUUID(),
+    ...(BOOT_ID ? { boot: BOOT_ID } : {}),
   };
   let announced = false;
   for (;;) {
@@ -81,15 +95,16 @@ async function readHolder(path: string): Promise<LockHolder | undefined> {
   try {
     const data = JSON.parse(await readFile(path, 'utf8')) as Partial<LockHolder>;
     if (typeof data.pid !== 'number' || typeof data.host !== 'string') return undefined;
-    return { pid: data.pid, host: data.host, since: String(data.since), token: String(data.token) };
+    return { ...data, pid: data.pid, host: data.host, since: String(data.since) };
   } catch {
     return undefined;
   }
 }
 
-/** Stale = held by a process of this host that no longer exists. Other hosts: never guessed. */
+/** Stale = held on this host by a process that no longer exists (or before a reboot). Other hosts: never guessed. */
 function isStale(holder: LockHolder): boolean {
   if (holder.host !== hostname()) return false;
+  if (holder.boot && BOOT_ID && holder.boot !== BOOT_ID) return true;
   try {
     process.kill(holder.pid, 0);
     return false;
