@@ -108,6 +108,13 @@ test('a pinned version is fetched without version.txt lookups and survives reten
     assert.ok(existsSync(h.mirrorPath('stable/amd64-usr/90.1.2', IMAGE)));
     assert.ok(!existsSync(h.mirrorPath('stable/amd64-usr/100.0.0')));
     assert.equal(h.upstream.gets('/90.1.2/version.txt').length, 1);
+    await publish(h, '102.0.0');
+    r = await h.refresh({ filter: { versions: ['current'] } }, mirror);
+    assert.deepEqual(r.removed, ['stable/amd64-usr/101.0.0']);
+    assert.ok(
+      existsSync(h.mirrorPath('stable/amd64-usr/90.1.2', IMAGE)),
+      'config pin survives a --version run',
+    );
   }));
 
 test('retention keeps the newest N, the current target and versions in use', () =>

@@ -221,7 +221,11 @@ async function switchLinks(
 }
 
 async function retain(run: Run, release: ReleaseConfig, results: VersionResult[]): Promise<string[]> {
-  const protect = new Set<string>(release.versions.filter(isVersionName));
+  // Pinned in config (even when --version replaced this run's specs) or fetched by this run.
+  const pinned = run.o.mirror.releases
+    .filter((r) => r.channel === release.channel && r.board === release.board)
+    .flatMap((r) => r.versions);
+  const protect = new Set<string>([...pinned, ...release.versions].filter(isVersionName));
   for (const r of results) if (r.version) protect.add(r.version);
   try {
     await pruneStaging(run.layout, release.channel, release.board, protect, run.o.log);
