@@ -113,23 +113,34 @@ async function verifyGroup(
   if (present.has(`${name}.sig`)) signer = (await verifier.verifyFile(file, `${file}.sig`)).signer;
   else if (name !== 'version.txt')
     throw new VerificationError(`${name}: no signature (${name}.sig is missing upstream)`);
-  const sha512 = present.has(`${name}.DIGESTS`) ? await checkDigests(file, name) : undefined;
+  const lists: [string, string][] = [];
+  if (present.has(`${name}.DIGESTS`))
+    lists.push([`${name}.DIGESTS`, await readFile(`${file}.DIGESTS`, 'utf8')]);
   if (present.has(`${name}.DIGESTS.asc`)) {
-    await verifier.verifyClearsigned(`${name}.DIGESTS.asc`, await readFile(`${file}.DIGESTS.asc`, 'utf8'));
+    const asc = await readFile(`${file}.DIGESTS.asc`, 'utf8');
+    lists.push([`${name}.DIGESTS.asc`, (await verifier.verifyClearsigned(`${name}.DIGESTS.asc`, asc)).text]);
   }
+  const sha512 = await checkDigests(file, name, lists);
   if (name === 'version.txt') await checkVersionTxt(file, version);
   return { name, size: (await stat(file)).size, sha512, signer };
 }
 
-/** Check the SHA-512 listed in `F.DIGESTS` (if it lists one for F); returns the digest. */
-async function checkDigests(file: string, name: string): Promise<string | undefined> {
-  const expected = parseSha512Digests(await readFile(`${file}.DIGESTS`, 'utf8')).get(name);
-  if (!expected) return undefined;
-  const actual = await sha512File(file);
-  if (actual !== expected) {
-    throw new VerificationError(
-      `${name}: SHA-512 ${actual.slice(0, 16)}… does not match ${name}.DIGESTS (${expected.slice(0, 16)}…)`,
-    );
+/** Check the SHA-512 each digest list (`F.DIGESTS`, signed `F.DIGESTS.asc`) gives for F, if any. */
+async function checkDigests(
+  file: string,
+  name: string,
+  lists: [string, string][],
+): Promise<string | undefined> {
+  let actual: string | undefined;
+  for (const [label, text] of lists) {
+    const expected = parseSha512Digests(text).get(name);
+    if (!expected) continue;
+    actual ??= await sha512File(file);
+    if (actual !== expected) {
+      throw new VerificationError(
+        `${name}: SHA-512 ${actual.slice(0, 16)}… does not match ${label} (${expected.slice(0, 16)}…)`,
+      );
+    }
   }
   return actual;
 }

@@ -97,6 +97,30 @@ test('SHA-512 in DIGESTS does not match', () =>
     await expectFailure(h, /flatcar_production_image\.bin\.bz2: SHA-512 [0-9a-f]+… does not match/);
   }));
 
+test('signed DIGESTS.asc listing another SHA-512', () =>
+  scenario(async (h, dir) => {
+    const { clearsign } = await import('./testing/keys.ts');
+    const digests = readFileSync(join(dir, `${IMAGE}.DIGESTS`), 'utf8');
+    const forged = await clearsign(h.key, digests.replace(/^[0-9a-f]{128}/m, 'b'.repeat(128)));
+    writeFileSync(join(dir, `${IMAGE}.DIGESTS.asc`), forged);
+    await expectFailure(
+      h,
+      /flatcar_production_image\.bin\.bz2: SHA-512 .* does not match flatcar_production_image\.bin\.bz2\.DIGESTS\.asc/,
+    );
+  }));
+
+test('DIGESTS.asc signed by another key', async () => {
+  const other = await generateTestKey({ name: 'intruder' });
+  await scenario(async (h, dir) => {
+    const { clearsign } = await import('./testing/keys.ts');
+    writeFileSync(
+      join(dir, `${IMAGE}.DIGESTS.asc`),
+      await clearsign(other, readFileSync(join(dir, `${IMAGE}.DIGESTS`), 'utf8')),
+    );
+    await expectFailure(h, /flatcar_production_image\.bin\.bz2\.DIGESTS\.asc: signed by unknown key/);
+  });
+});
+
 test('missing .sig upstream', () =>
   scenario(async (h, dir) => {
     const { rmSync } = await import('node:fs');

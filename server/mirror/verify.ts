@@ -48,8 +48,8 @@ export class SignatureVerifier {
     return this.#firstValid(basename(file), result.signatures);
   }
 
-  /** Verify a clearsigned text (e.g. `F.DIGESTS.asc`). */
-  async verifyClearsigned(label: string, armored: string): Promise<Verified> {
+  /** Verify a clearsigned text (e.g. `F.DIGESTS.asc`); returns the signed text. */
+  async verifyClearsigned(label: string, armored: string): Promise<Verified & { text: string }> {
     let message: openpgp.CleartextMessage;
     try {
       message = await openpgp.readCleartextMessage({ cleartextMessage: armored });
@@ -57,7 +57,7 @@ export class SignatureVerifier {
       throw new VerificationError(`${label}: not a clearsigned OpenPGP message (${(err as Error).message})`);
     }
     const result = await openpgp.verify({ message, verificationKeys: this.key });
-    return this.#firstValid(label, result.signatures);
+    return { ...(await this.#firstValid(label, result.signatures)), text: message.getText() };
   }
 
   async #firstValid(label: string, signatures: openpgp.VerifyMessageResult['signatures']): Promise<Verified> {
