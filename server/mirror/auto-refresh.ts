@@ -87,6 +87,11 @@ export class AutoRefresh implements Stoppable {
  */
 export function startMirrorJob(config: Config, log: Logger, inUse?: VersionsInUse): AutoRefresh | undefined {
   if (!config.mirror.autoRefresh) return undefined;
+  const releases = config.mirror.releases.map((r) => `${r.channel}/${r.board}:${r.versions.join(',')}`);
+  log.info(
+    { upstream: config.mirror.upstream, releases, intervalMs: config.mirror.interval },
+    'mirror auto-refresh on (set mirror.autoRefresh: false to leave it to cron)',
+  );
   return new AutoRefresh({
     intervalMs: config.mirror.interval,
     log,
