@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import { PACKAGE_ROOT } from '../config.ts';
@@ -17,11 +18,13 @@ interface Result {
   stderr: string;
 }
 
-function railyard(args: string[]): { child: ChildProcess; done: Promise<Result> } {
+/** Run the CLI as a child process (as `uid`/`gid` when given: root only). */
+function railyard(args: string[], uid?: number): { child: ChildProcess; done: Promise<Result> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], {
     cwd: PACKAGE_ROOT,
-    env: { PATH: process.env['PATH'] ?? '' },
+    env: { PATH: process.env['PATH'] ?? '', HOME: tmpdir() },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(uid === undefined ? {} : { uid, gid: uid }),
   });
   let stdout = '';
   let stderr = '';
@@ -113,6 +116,27 @@ test('usage errors exit 2, verification failures exit 1', () =>
     assert.equal(bad.stdout, '');
     assert.match(bad.stderr, /flatcar_production_image\.bin\.bz2: bad signature/);
   }));
+
+test('permission denied: clear error, exit 1, nothing published', async () => {
+  if (process.getuid?.() !== 0) {
+    console.log('    skipped: the permission test runs the CLI as nobody, which needs root');
+    return;
+  }
+  await withRelease(async (h, config) => {
+    const { chmodSync, mkdirSync } = await import('node:fs');
+    for (const p of [h.dir, config, h.keyringPath]) chmodSync(p, 0o755);
+    mkdirSync(h.mirrorPath('stable'), { recursive: true, mode: 0o755 }); // root-owned: not writable by nobody
+    chmodSync(h.dataDir, 0o777);
+    chmodSync(h.mirrorPath(), 0o777);
+    const r = await railyard(['mirror', 'refresh', '--config', config, '--quiet'], 65534).done;
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /100\.0\.0: permission denied \(EACCES\) at .*mirror\/stable\/amd64-usr/);
+    assert.deepEqual(servedFiles(h.mirrorPath()), []);
+    chmodSync(h.mirrorPath('stable'), 0o777);
+    const again = await railyard(['mirror', 'refresh', '--config', config, '--quiet'], 65534).done;
+    assert.equal(again.code, 0, again.stderr);
+  });
+});
 
 test('kill -9 mid-download leaves nothing partial served; the next run resumes', () =>
   withRelease(async (h, config) => {

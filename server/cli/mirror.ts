@@ -7,7 +7,7 @@ import { createLogger } from '../log.ts';
 import { MirrorCatalog } from '../mirror/catalog.ts';
 import { LockBusyError } from '../mirror/lock.ts';
 import { logProgress, noProgress, type ProgressSink, ttyProgress } from '../mirror/progress.ts';
-import { refreshMirror } from '../mirror/refresh.ts';
+import { describe, refreshMirror } from '../mirror/refresh.ts';
 import { formatRecord, formatStatus } from '../mirror/report.ts';
 import { type Command, UsageError } from './command.ts';
 import { CONFIG_HELP, CONFIG_OPTIONS, configFromFlags, parseFlags } from './common.ts';
@@ -95,8 +95,12 @@ async function runRefresh(argv: string[]): Promise<number> {
     }
     return record.ok ? 0 : 1;
   } catch (err) {
-    if (!(err instanceof LockBusyError)) throw err;
-    process.stderr.write(`railyard mirror: ${err.message}\n  (use --wait to wait for it)\n`);
+    if (err instanceof LockBusyError) {
+      process.stderr.write(`railyard mirror: ${err.message}\n  (use --wait to wait for it)\n`);
+      return 1;
+    }
+    if (!(err as NodeJS.ErrnoException).code) throw err;
+    process.stderr.write(`railyard mirror: ${describe(err)}\n`);
     return 1;
   } finally {
     log.flush();
