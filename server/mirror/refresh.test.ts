@@ -156,6 +156,19 @@ test('persistent 500 fails after bounded retries; previous mirror intact', () =>
     assert.ok(!existsSync(h.mirrorPath('stable/amd64-usr/101.0.0')));
   }));
 
+test('an upstream that stalls times out, is retried from where it stalled, then fails', () =>
+  withHarness(async (h) => {
+    await publish(h, '100.0.0');
+    h.upstream.fault(`${BASE}/100.0.0/${IMAGE}`, { slowMs: 1000, times: 2 });
+    const r = await h.refresh({}, { timeout: '200ms', retries: 1 });
+    assert.equal(r.ok, false);
+    assert.match(r.versions[0]?.reason ?? '', /flatcar_production_image\.bin\.bz2: no response for 200 ms/);
+    assert.deepEqual(
+      h.upstream.gets(`/100.0.0/${IMAGE}`).map((g) => g.range),
+      [undefined, 'bytes=16384-'],
+    );
+  }));
+
 test('404 on a required file fails with the URL named', () =>
   withHarness(async (h) => {
     await publish(h, '100.0.0');
