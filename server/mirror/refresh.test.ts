@@ -130,6 +130,22 @@ test('retention keeps the newest N, the current target and versions in use', () 
     assert.equal(readlinkSync(h.mirrorPath('stable/amd64-usr/current')), '100.10.0');
   }));
 
+test('retention never deletes the version current points to (upstream rolled back)', () =>
+  withHarness(async (h) => {
+    const mirror = { releases: [{ channel: 'stable', board: 'amd64-usr', versions: ['current'], keep: 1 }] };
+    await publish(h, '100.0.0');
+    await h.refresh({}, mirror);
+    await publish(h, '101.0.0');
+    await h.refresh({}, mirror);
+    assert.ok(!existsSync(h.mirrorPath('stable/amd64-usr/100.0.0')));
+    await publish(h, '100.0.0');
+    const r = await h.refresh({}, mirror);
+    assert.equal(r.versions[0]?.status, 'new');
+    assert.deepEqual(r.removed, []);
+    assert.equal(readlinkSync(h.mirrorPath('stable/amd64-usr/current')), '100.0.0');
+    assert.ok(existsSync(h.mirrorPath('stable/amd64-usr/101.0.0')), 'newest kept');
+  }));
+
 test('upstream 500 then success is retried', () =>
   withHarness(async (h) => {
     await publish(h, '100.0.0');
