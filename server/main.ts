@@ -1,13 +1,24 @@
 // Composition root: config → stores, caches, renderer → HTTP (+ TFTP) listeners and jobs.
 // The only module that sees every layer.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileRoot } from './assets/file-root.ts';
+import { MirrorReleaseResolver } from './assets/release-resolver.ts';
+import { DownloadRecorder } from './boot/downloads.ts';
+import { BootService } from './boot/service.ts';
 import { type Config, parseListen } from './config.ts';
+import { ConfigError, errorMessage } from './errors.ts';
 import { createApp } from './http/app.ts';
 import { listenHttp } from './http/listener.ts';
+import { InstallerCache } from './installer/cache.ts';
+import { installScriptTemplate } from './installer/script.ts';
+import { MachineTokens } from './installer/tokens.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
+import { MachineRegistry } from './machines/registry.ts';
 import { startMirrorJob } from './mirror/auto-refresh.ts';
+import { IpxeRenderer } from './render/ipxe.ts';
+import { openStateStore } from './store/open.ts';
 
 export interface RunningServer {
   lifecycle: Lifecycle;
@@ -16,10 +27,41 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const lifecycle = new Lifecycle(log);
+  const store = openStateStore(config.state);
+  lifecycle.add({ name: 'state', stop: () => store.close() });
+  const machines = new MachineRegistry(config.machinesDir, log.child({ sub: 'machines' }));
+  machines.watch();
+  lifecycle.add(machines);
+  installScriptTemplate(); // fail at startup, not at the first install, if the template is broken
+  const tokens = MachineTokens.open(config.dataDir);
+  const mirrorDir = join(config.dataDir, 'mirror');
+  const boot = new BootService({
+    machines: () => machines.current,
+    releases: new MirrorReleaseResolver(mirrorDir),
+    renderer: new IpxeRenderer(),
+    publicUrl: config.publicUrl,
+    store,
+    failedRetries: config.installer.failedRetries,
+  });
+  const downloads = new DownloadRecorder(store, log.child({ sub: 'state' }));
   const app = createApp({
     log: log.child({ sub: 'http' }),
-    mirrorRoot: new FileRoot(join(config.dataDir, 'mirror')),
+    boot,
+    installer: {
+      cache: new InstallerCache({
+        maxEntries: config.installer.cacheEntries,
+        logger: log.child({ sub: 'installer' }),
+      }),
+      tokens,
+      publicUrl: config.publicUrl,
+      keyring: config.mirror.stockKeyring ? undefined : readKeyring(config.mirror.keyring),
+      onServed: (mac, bytes, durationMs) =>
+        downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
+    },
+    api: { store, tokens, adminToken: config.admin.token },
+    mirrorRoot: new FileRoot(mirrorDir),
     assetsRoot: new FileRoot(join(config.dataDir, 'assets')),
+    onDelivered: (c, d) => downloads.record(c.get('mac'), d),
   });
   const http = await listenHttp(app, parseListen(config.http.listen));
   lifecycle.add(http);
@@ -33,6 +75,17 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const mirrorJob = startMirrorJob(config, log.child({ sub: 'mirror' }));
   if (mirrorJob) lifecycle.add(mirrorJob);
   return { lifecycle, httpUrl };
+}
+
+function readKeyring(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`mirror.keyring: cannot read ${file}: ${errorMessage(err)}`, {
+      file,
+      key: 'mirror.keyring',
+    });
+  }
 }
 
 function formatHost(host: string): string {

@@ -1,9 +1,13 @@
 // The Hono app: routes by area, one error mapping, one request log line per request.
 import { Hono } from 'hono';
 import { type FileRoot, segmentsFromUrlPath } from '../assets/file-root.ts';
+import type { BootService } from '../boot/service.ts';
 import type { Logger } from '../log.ts';
 import { VERSION } from '../version.ts';
+import { type ApiDeps, apiRoutes } from './api-routes.ts';
+import { type BootListener, bootRoutes } from './boot-routes.ts';
 import { onError } from './errors.ts';
+import { type InstallerRouteDeps, installerRoutes } from './installer-routes.ts';
 import { requestLog } from './request-log.ts';
 import { type DeliveryListener, serveFile } from './static.ts';
 
@@ -11,7 +15,11 @@ export interface HttpDeps {
   log: Logger;
   mirrorRoot: FileRoot;
   assetsRoot: FileRoot;
+  boot: BootService;
+  installer: Omit<InstallerRouteDeps, 'boot'>;
+  api: ApiDeps;
   onDelivered?: DeliveryListener;
+  onBootDecision?: BootListener;
   startedAt?: number;
 }
 
@@ -28,6 +36,9 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
   app.get('/healthz', (c) =>
     c.json({ status: 'ok', version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
   );
+  bootRoutes(app, deps.boot, deps.onBootDecision);
+  installerRoutes(app, { ...deps.installer, boot: deps.boot });
+  apiRoutes(app, deps.api);
 
   for (const [prefix, root] of [
     ['/mirror/', deps.mirrorRoot],
@@ -35,6 +46,8 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
   ] as const) {
     app.on(['GET', 'HEAD'], `${prefix}*`, (c) => {
       const raw = new URL(c.req.url).pathname.slice(prefix.length);
+      const mac = c.req.query('mac');
+      if (mac) c.set('mac', mac);
       return serveFile(c, root, segmentsFromUrlPath(raw), deps.onDelivered);
     });
   }

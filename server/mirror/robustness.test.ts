@@ -4,11 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
-import { FileRoot } from '../assets/file-root.ts';
-import { createApp } from '../http/app.ts';
 import { listenHttp } from '../http/listener.ts';
-import { silentLogger } from '../log.ts';
+import { testApp } from '../testing/fixtures.ts';
 import { LockBusyError } from './lock.ts';
+import { readStatus } from './status.ts';
 import { buildRelease, setLink } from './testing/fake-upstream.ts';
 import { createHarness, type Harness } from './testing/harness.ts';
 
@@ -75,20 +74,14 @@ test('disk full: clear error, nothing published, previous mirror intact', async 
   }
 });
 
-test('railyard from railyard: a second instance mirrors the first over /mirror/', () =>
-  withHarness(async (a) => {
-    await buildRelease(a.upstreamRoot, a.key, '100.0.0');
-    setLink(a.upstreamRoot, '100.0.0');
-    assert.equal((await a.refresh()).ok, true);
-    const statuses: number[] = [];
-    const app = createApp({
-      log: silentLogger(),
-      mirrorRoot: new FileRoot(a.mirrorPath()),
-      assetsRoot: new FileRoot(join(a.dir, 'assets')),
-      onDelivered: (_c, d) => statuses.push(d.status),
-    });
-    const http = await listenHttp(app, { host: '127.0.0.1', port: 0 });
-    try {
+test('railyard from railyard: a second instance mirrors the first over /mirror/', async () => {
+  const site = testApp({ mirrored: false });
+  const http = await listenHttp(site.app, { host: '127.0.0.1', port: 0 });
+  try {
+    await withHarness(async (a) => {
+      await buildRelease(a.upstreamRoot, a.key, '100.0.0');
+      setLink(a.upstreamRoot, '100.0.0');
+      assert.equal((await a.refresh()).ok, true);
       await withHarness(async (b) => {
         const upstream = `http://127.0.0.1:${http.address.port}/mirror/{channel}/{board}`;
         const r = await b.refresh({}, { upstream });
@@ -98,14 +91,21 @@ test('railyard from railyard: a second instance mirrors the first over /mirror/'
           assert.ok(readFileSync(b.mirrorPath('stable/amd64-usr/100.0.0', f)).equals(want), f);
         }
         assert.equal(readlinkSync(b.mirrorPath('stable/amd64-usr/current')), '100.0.0');
-        statuses.length = 0;
         const again = await b.refresh({}, { upstream });
         assert.equal(again.versions[0]?.status, 'unchanged');
-        assert.deepEqual(statuses, [304], 'no-op refresh is one conditional GET');
+        assert.equal(again.bytes, 0);
+        // The validator B keeps makes its no-op refresh a conditional GET the site answers with 304.
+        const status = await readStatus(b.mirrorPath('.status.json'));
+        const [url, cached] = Object.entries(status.validators ?? {})[0] ?? [];
+        assert.ok(url && cached?.etag, 'validator stored');
+        const res = await fetch(url, { headers: { 'If-None-Match': cached.etag } });
+        assert.equal(res.status, 304);
       });
-    } finally {
-      await http.stop(Date.now());
-    }
-  }));
+    }, site.dataDir);
+  } finally {
+    await http.stop(Date.now());
+    site.cleanup();
+  }
+});
 
 test.run();

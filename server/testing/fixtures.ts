@@ -1,0 +1,98 @@
+// Shared test helpers: temp directories, a published stand-in mirror release, an app
+// wired with real modules. Test-only: never imported by production code.
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileRoot } from '../assets/file-root.ts';
+import { MirrorReleaseResolver } from '../assets/release-resolver.ts';
+import { DownloadRecorder } from '../boot/downloads.ts';
+import { BootService } from '../boot/service.ts';
+import { PACKAGE_ROOT } from '../config.ts';
+import { createApp } from '../http/app.ts';
+import { InstallerCache } from '../installer/cache.ts';
+import { MachineTokens } from '../installer/tokens.ts';
+import { silentLogger } from '../log.ts';
+import { loadMachines } from '../machines/load.ts';
+import { IpxeRenderer } from '../render/ipxe.ts';
+import { memoryStore } from '../store/fakes.ts';
+import type { StateStore } from '../store/state-store.ts';
+
+export const EXAMPLES_DIR = join(PACKAGE_ROOT, 'examples');
+
+export function tempDir(prefix = 'railyard-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Publish a tiny release under <mirrorDir>/<channel>/<board>/<version> and point `current` at it. */
+export function publishRelease(
+  mirrorDir: string,
+  channel = 'stable',
+  board = 'amd64-usr',
+  version = '9999.0.0',
+): string {
+  const dir = join(mirrorDir, channel, board, version);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'version.txt'), `FLATCAR_VERSION=${version}\n`);
+  writeFileSync(join(dir, 'flatcar_production_pxe.vmlinuz'), Buffer.alloc(4096, 1));
+  writeFileSync(join(dir, 'flatcar_production_pxe_image.cpio.gz'), Buffer.alloc(8192, 2));
+  const current = join(mirrorDir, channel, board, 'current');
+  rmSync(current, { force: true });
+  symlinkSync(version, current);
+  return dir;
+}
+
+export interface TestApp {
+  app: ReturnType<typeof createApp>;
+  store: StateStore;
+  tokens: MachineTokens;
+  dataDir: string;
+  cleanup: () => void;
+}
+
+export interface TestAppOptions {
+  machinesDir?: string;
+  publicUrl?: string;
+  mirrored?: boolean;
+  store?: StateStore;
+  adminToken?: string;
+  keyring?: string;
+}
+
+export function testApp(options: TestAppOptions = {}): TestApp {
+  const { dir, cleanup } = tempDir();
+  const mirrorDir = join(dir, 'mirror');
+  mkdirSync(join(dir, 'assets'), { recursive: true });
+  mkdirSync(mirrorDir, { recursive: true });
+  if (options.mirrored !== false) publishRelease(mirrorDir);
+  const machines = loadMachines(options.machinesDir ?? EXAMPLES_DIR);
+  const store = options.store ?? memoryStore();
+  const publicUrl = options.publicUrl ?? 'http://192.0.2.10:8080';
+  const boot = new BootService({
+    machines: () => machines,
+    releases: new MirrorReleaseResolver(mirrorDir),
+    renderer: new IpxeRenderer(),
+    publicUrl,
+    store,
+    failedRetries: 2,
+  });
+  const tokens = new MachineTokens(Buffer.alloc(32, 7));
+  const downloads = new DownloadRecorder(store, silentLogger());
+  const app = createApp({
+    log: silentLogger(),
+    boot,
+    installer: {
+      cache: new InstallerCache({ maxEntries: 10 }),
+      tokens,
+      publicUrl,
+      keyring: options.keyring,
+      onServed: (mac, bytes, durationMs) =>
+        downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
+    },
+    api: { store, tokens, adminToken: options.adminToken },
+    onDelivered: (c, d) => downloads.record(c.get('mac'), d),
+    mirrorRoot: new FileRoot(mirrorDir),
+    assetsRoot: new FileRoot(join(dir, 'assets')),
+  });
+  return { app, dataDir: dir, cleanup, store, tokens };
+}
