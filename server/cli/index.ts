@@ -2,9 +2,10 @@
 import { ConfigError, errorMessage } from '../errors.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
+import { dhcpConfigCommand } from './dhcp-config.ts';
 import { serveCommand } from './serve.ts';
 
-const COMMANDS: Command[] = [serveCommand];
+const COMMANDS: Command[] = [serveCommand, dhcpConfigCommand];
 
 export function registerCommand(command: Command): void {
   COMMANDS.push(command);
