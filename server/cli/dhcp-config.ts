@@ -53,27 +53,32 @@ Example:
     const config = configFromFlags(values);
     const arm64 = parseArm64(values.arm64);
     const arm64Binary = arm64 === 'yes' || (arm64 === 'auto' && hasFile(config.tftp.root, ARM64_BINARY));
-    let params: DhcpParams;
-    let flavor: ReturnType<typeof parseFlavor>;
-    try {
-      flavor = parseFlavor(values.flavor);
-      params = parseDhcpParams({
+    const flavor = asUsage(() => parseFlavor(values.flavor));
+    const params = asUsage(() =>
+      parseDhcpParams({
         interface: values.interface,
         range: values.range,
         serverIp: values['server-ip'],
         publicUrl: config.publicUrl,
         efiBinary: values['efi-binary'],
         arm64Binary: arm64Binary ? ARM64_BINARY : null,
-      });
-    } catch (err) {
-      if (err instanceof InvalidRequestError) throw new UsageError(err.message);
-      throw err;
-    }
+      }),
+    );
     warnMissingBinaries(config.tftp.root, params);
     process.stdout.write(generateDhcpConfig(flavor, params));
     return 0;
   },
 };
+
+/** Bad flag values found by the generators are usage errors (exit 2). */
+function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof InvalidRequestError) throw new UsageError(err.message);
+    throw err;
+  }
+}
 
 function parseArm64(value: string | undefined): (typeof ARM64_MODES)[number] {
   if (value === undefined) return 'auto';

@@ -103,35 +103,32 @@ export function parseRange(value: string | undefined): Subnet {
 }
 
 function parseNetmask(range: string, text: string): number {
-  const expected = 'expected a netmask such as 255.255.255.0 or a prefix length 8-30';
   const asPrefix = /^\/?(\d{1,2})$/.exec(text);
-  const mask = asPrefix ? maskFromPrefix(Number(asPrefix[1])) : parseIpv4(text);
-  if (mask === null || (asPrefix && Number(asPrefix[1]) > 32))
-    fail('--range', range, `NETMASK ${text}: ${expected}`);
-  const prefix = prefixLength(mask);
-  if (prefix === null || prefix < 8 || prefix > 30) fail('--range', range, `NETMASK ${text}: ${expected}`);
-  return mask;
-}
-
-function parseServerIp(value: string | undefined, publicUrl: string): string {
-  const flag = value === undefined ? 'publicUrl' : '--server-ip';
-  const text = value ?? hostOf(publicUrl);
-  const address = parseIpv4(text);
-  if (address === null) {
-    const why =
-      value === undefined ? `its host ${JSON.stringify(text)} is not an IPv4 address; pass --server-ip` : '';
+  const bits = asPrefix ? Number(asPrefix[1]) : null;
+  const mask = bits === null ? parseIpv4(text) : bits <= 32 ? maskFromPrefix(bits) : null;
+  const prefix = mask === null ? null : prefixLength(mask);
+  if (prefix === null || prefix < 8 || prefix > 30) {
     fail(
-      flag,
-      value ?? publicUrl,
-      why || "expected the IPv4 address of railyard's TFTP server, e.g. 10.0.0.5",
+      '--range',
+      range,
+      `NETMASK ${text}: expected a netmask such as 255.255.255.0 or a prefix length 8-30`,
     );
   }
+  return mask as number;
+}
+
+/** --server-ip when given, else the host of publicUrl, which must then be an IPv4 address. */
+function parseServerIp(value: string | undefined, publicUrl: string): string {
+  const [flag, shown, text] =
+    value === undefined ? ['publicUrl', publicUrl, hostOf(publicUrl)] : ['--server-ip', value, value];
+  const address = parseIpv4(text);
+  if (address === null && value === undefined) {
+    fail(flag, shown, `its host ${JSON.stringify(text)} is not an IPv4 address; pass --server-ip`);
+  }
+  if (address === null)
+    fail(flag, shown, "expected the IPv4 address of railyard's TFTP server, e.g. 10.0.0.5");
   if (isUnusableServer(address)) {
-    fail(
-      flag,
-      value ?? publicUrl,
-      `${text} is not an address PXE clients can reach (loopback, unspecified or multicast)`,
-    );
+    fail(flag, shown, `${text} is not an address PXE clients can reach (loopback, unspecified or multicast)`);
   }
   return text;
 }
