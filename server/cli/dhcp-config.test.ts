@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +51,23 @@ test('the config file supplies publicUrl and tftp.root; --arm64 no and --efi-bin
   assert.match(run.stdout, 'filename "http://10.98.0.1:8080/boot.ipxe";');
   assert.match(run.stdout, 'filename "snponly.efi";');
   assert.not.match(run.stdout, 'arm64');
-  assert.match(run.stderr, `warning: ${join(tftpRoot, 'snponly.efi')} not found (tftp.root)`);
+  assert.match(
+    run.stderr,
+    `warning: tftp.root ${tftpRoot} cannot serve snponly.efi: no such file: /snponly.efi`,
+  );
+});
+
+test('warns when a binary is a symlink out of tftp.root (as Debian ships ipxe.efi)', () => {
+  const root = join(tftpRoot, 'debian-like');
+  mkdirSync(root);
+  writeFileSync(join(root, 'undionly.kpxe'), 'x');
+  symlinkSync(join(tftpRoot, 'ipxe.efi'), join(root, 'ipxe.efi'));
+  const run = railyard('-f', 'kea', ...LAB, '--public-url', 'http://10.98.0.1:8080', '--tftp-root', root);
+  assert.is(run.code, 0, run.stderr);
+  assert.is(
+    run.stderr,
+    `railyard dhcp-config: warning: tftp.root ${root} cannot serve ipxe.efi: outside the root: /ipxe.efi\n`,
+  );
 });
 
 test('usage errors exit 2 and name the flag, the value and what was expected', () => {

@@ -1,11 +1,10 @@
 // `railyard dhcp-config`: print a DHCP server config that chainloads PXE firmware into iPXE
 // and hands iPXE the boot script. Reads the config (publicUrl, tftp.root) and the flags,
 // checks the TFTP root for the binaries it names, and leaves the rendering to server/dhcp/.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { FileRoot, segmentsFromTftpName } from '../assets/file-root.ts';
 import { generateDhcpConfig, parseFlavor } from '../dhcp/generate.ts';
 import { ARM64_BINARY, type DhcpParams, parseDhcpParams } from '../dhcp/params.ts';
-import { InvalidRequestError } from '../errors.ts';
+import { errorMessage, InvalidRequestError } from '../errors.ts';
 import { type Command, UsageError } from './command.ts';
 import { CONFIG_HELP, CONFIG_OPTIONS, configFromFlags, parseFlags } from './common.ts';
 
@@ -52,7 +51,9 @@ Example:
     const { values } = parseFlags(argv, OPTIONS);
     const config = configFromFlags(values);
     const arm64 = parseArm64(values.arm64);
-    const arm64Binary = arm64 === 'yes' || (arm64 === 'auto' && hasFile(config.tftp.root, ARM64_BINARY));
+    const tftpRoot = new FileRoot(config.tftp.root);
+    const arm64Binary =
+      arm64 === 'yes' || (arm64 === 'auto' && (await unservable(tftpRoot, ARM64_BINARY)) === null);
     const flavor = asUsage(() => parseFlavor(values.flavor));
     const params = asUsage(() =>
       parseDhcpParams({
@@ -64,7 +65,7 @@ Example:
         arm64Binary: arm64Binary ? ARM64_BINARY : null,
       }),
     );
-    warnMissingBinaries(config.tftp.root, params);
+    await warnUnservable(tftpRoot, params);
     process.stdout.write(generateDhcpConfig(flavor, params));
     return 0;
   },
@@ -88,14 +89,25 @@ function parseArm64(value: string | undefined): (typeof ARM64_MODES)[number] {
   return found;
 }
 
-function hasFile(root: string, path: string): boolean {
-  return existsSync(join(root, path));
+/** Why railyard's TFTP server could not serve `file` from `root` (same resolver), or null. */
+async function unservable(root: FileRoot, file: string): Promise<string | null> {
+  try {
+    await root.resolve(segmentsFromTftpName(file));
+    return null;
+  } catch (err) {
+    return errorMessage(err);
+  }
 }
 
 /** The config is still printed: the binaries may be installed after it. */
-function warnMissingBinaries(root: string, params: DhcpParams): void {
+async function warnUnservable(root: FileRoot, params: DhcpParams): Promise<void> {
   const files = ['undionly.kpxe', params.efiBinary, ...(params.arm64Binary ? [params.arm64Binary] : [])];
-  for (const file of files.filter((f) => !hasFile(root, f))) {
-    process.stderr.write(`railyard dhcp-config: warning: ${join(root, file)} not found (tftp.root)\n`);
+  for (const file of files) {
+    const why = await unservable(root, file);
+    if (why !== null) {
+      process.stderr.write(
+        `railyard dhcp-config: warning: tftp.root ${root.root} cannot serve ${file}: ${why}\n`,
+      );
+    }
   }
 }
