@@ -13,7 +13,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json ./
+# Build native modules against this image's Node headers (the repo's .npmrc names Debian's /usr).
+ENV npm_config_nodedir=/usr/local
+COPY package.json package-lock.json .npmrc ./
 # tsx is a runtime dependency: railyard runs its TypeScript through it.
 RUN npm ci --omit=dev --no-audit --no-fund
 

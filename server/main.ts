@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileRoot } from './assets/file-root.ts';
-import { MirrorReleaseResolver } from './assets/release-resolver.ts';
 import { DownloadRecorder } from './boot/downloads.ts';
 import { BootService } from './boot/service.ts';
 import { type Config, parseListen } from './config.ts';
@@ -17,8 +16,10 @@ import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { MachineRegistry } from './machines/registry.ts';
 import { startMirrorJob } from './mirror/auto-refresh.ts';
+import { MirrorCatalog } from './mirror/catalog.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
 import { openStateStore } from './store/open.ts';
+import { versionsInstalling } from './store/queries.ts';
 
 export interface RunningServer {
   lifecycle: Lifecycle;
@@ -37,7 +38,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const mirrorDir = join(config.dataDir, 'mirror');
   const boot = new BootService({
     machines: () => machines.current,
-    releases: new MirrorReleaseResolver(mirrorDir),
+    releases: new MirrorCatalog(mirrorDir),
     renderer: new IpxeRenderer(),
     publicUrl: config.publicUrl,
     store,
@@ -70,9 +71,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     { listener: 'http', address: httpUrl, publicUrl: config.publicUrl, config: config.source },
     `HTTP listening on ${httpUrl}`,
   );
-  // Background mirror refresh (mirror.autoRefresh). TODO(lead): pass the versions machines
-  // are installing (from machine state) as the third argument so retention keeps them.
-  const mirrorJob = startMirrorJob(config, log.child({ sub: 'mirror' }));
+  // Background mirror refresh (mirror.autoRefresh); retention keeps what machines are installing.
+  const mirrorJob = startMirrorJob(config, log.child({ sub: 'mirror' }), versionsInstalling(store));
   if (mirrorJob) lifecycle.add(mirrorJob);
   return { lifecycle, httpUrl };
 }

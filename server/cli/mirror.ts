@@ -1,6 +1,7 @@
 // `railyard mirror refresh|status`: the operator (and cron/systemd) entry point to the
 // release mirror. Exit codes: 0 success (changed or not), 1 a failure (network,
 // verification, disk, lock held), 2 usage or config error.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHANNELS } from '../config-schema.ts';
 import { createLogger } from '../log.ts';
@@ -9,6 +10,8 @@ import { LockBusyError } from '../mirror/lock.ts';
 import { logProgress, noProgress, type ProgressSink, ttyProgress } from '../mirror/progress.ts';
 import { describe, refreshMirror } from '../mirror/refresh.ts';
 import { formatRecord, formatStatus } from '../mirror/report.ts';
+import { openStateStore } from '../store/open.ts';
+import { versionsInstalling } from '../store/queries.ts';
 import { type Command, UsageError } from './command.ts';
 import { CONFIG_HELP, CONFIG_OPTIONS, configFromFlags, parseFlags } from './common.ts';
 
@@ -76,6 +79,10 @@ async function runRefresh(argv: string[]): Promise<number> {
     : process.stderr.isTTY
       ? ttyProgress(process.stderr)
       : logProgress(log);
+  // Versions machines are installing right now are kept by retention (cron runs see the
+  // server's state database in the same data dir; none is created here).
+  const store = existsSync(config.state.path) ? openStateStore(config.state) : undefined;
+  const inUse = store ? versionsInstalling(store) : undefined;
   try {
     const record = await refreshMirror({
       dataDir: config.dataDir,
@@ -85,6 +92,7 @@ async function runRefresh(argv: string[]): Promise<number> {
       dryRun: values['dry-run'],
       waitForLock: values.wait,
       filter: { channels: values.channel, boards: values.board, versions: values.version },
+      inUse,
     });
     if (values.json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
     else if (!quiet) process.stdout.write(formatRecord(record));
@@ -103,6 +111,7 @@ async function runRefresh(argv: string[]): Promise<number> {
     process.stderr.write(`railyard mirror: ${describe(err)}\n`);
     return 1;
   } finally {
+    await store?.close();
     log.flush();
   }
 }
