@@ -143,6 +143,17 @@ emit() {
     "$root/test-signing-key.asc" "$(cat "$root/test-signing-key.fingerprint")" "$keys/test-signing-key.secret.asc"
 }
 
+# Entries unused for STANDIN_CACHE_DAYS (default 3) days go; so do stale build dirs.
+prune_cache() {
+  local keep=$1 e
+  for e in "$CACHE"/[0-9a-f]*[0-9a-f] "$CACHE"/.work.*; do
+    [[ -d $e && $e != "$keep" ]] || continue
+    if [[ $e == */.work.* ]] || [[ -z $(find "$e/last-used" -mtime "-${STANDIN_CACHE_DAYS:-3}" 2>/dev/null) ]]; then
+      log "pruning $e"; rm -rf "$e"
+    fi
+  done
+}
+
 main() {
   local out=${1:-} kpkg kver hash entry start=$SECONDS
   check_tools
@@ -159,6 +170,8 @@ main() {
     build "$entry" "$(fetch_kernel "$kpkg" "$kver")" "$hash"
     log "built $entry in $((SECONDS - start)) s"
   fi
+  touch "$entry/last-used"
+  prune_cache "$entry"
   flock -u 9
   if [[ -n $out ]]; then
     mkdir -p "$out"

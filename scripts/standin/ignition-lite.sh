@@ -71,41 +71,49 @@ write_file() {
   log "wrote $path ($(printf '%o' "$mode"), $(wc -c < "$dest") bytes)"
 }
 
+# One jq pass lists everything as lines of space-separated base64 words (see b64):
+#   d PATH MODE | f PATH SOURCE COMPRESSION MODE OVERWRITE | l PATH TARGET HARD
+#   u NAME ENABLED CONTENTS TEXT DROPINS   (TEXT = contents + dropins; DROPINS = name:contents,...)
+# (jq is slow to start under emulation: a few calls instead of one per field.)
+PLAN_JQ='def e: if . == null or . == "" then "-" else @base64 end;
+  (.storage.directories[]? | ["d", (.path|e), (.mode // 493 | tostring)]),
+  (.storage.files[]? | ["f", (.path|e), (.contents.source|e), (.contents.compression // "none" | if . == "" then "none" else . end),
+     (.mode // 420 | tostring), (.overwrite // true | tostring)]),
+  (.storage.links[]? | ["l", (.path|e), (.target|e), (.hard // false | tostring)]),
+  (.systemd.units[]? | ["u", (.name|e), ((.enabled // .enable // false) | tostring), (.contents|e),
+     ([.contents // ""] + [.dropins[]?.contents // ""] | join("\n") | e),
+     ([.dropins[]? | "\(.name|@base64):\(.contents|e)"] | join(",") | if . == "" then "-" else . end)])
+  | join(" ")'
+
 apply_storage() {
-  local path mode src comp ow target hard
-  while read -r path mode; do
-    path=$(b64 "$path"); mkdir -p "$ROOT$path" && chmod "$(printf '%o' "$mode")" "$ROOT$path" || FAILED=1
-  done < <(jq -r '.storage.directories[]? | [(.path|@base64), (.mode // 493 | tostring)] | join(" ")' "$CONFIG")
-  while read -r path src comp mode ow; do
-    write_file "$(b64 "$path")" "$(b64 "$src")" "$comp" "$mode" "$ow" || FAILED=1
-  done < <(jq -r '.storage.files[]? | [(.path|@base64), ((.contents.source // "")|@base64|if . == "" then "-" else . end),
-      (.contents.compression // "none" | if . == "" then "none" else . end), (.mode // 420 | tostring),
-      (.overwrite // true | tostring)] | join(" ")' "$CONFIG")
-  while read -r path target hard; do
-    path=$(b64 "$path"); target=$(b64 "$target"); mkdir -p "$(dirname "$ROOT$path")"
-    if [[ $hard == true ]]; then ln -f "$ROOT$target" "$ROOT$path"; else ln -sfn "$target" "$ROOT$path"; fi || FAILED=1
-  done < <(jq -r '.storage.links[]? | [(.path|@base64), (.target|@base64), (.hard // false | tostring)] | join(" ")' "$CONFIG")
+  local kind a b c d e
+  while read -r kind a b c d e; do
+    case $kind in
+      d) mkdir -p "$ROOT$(b64 "$a")" && chmod "$(printf '%o' "$b")" "$ROOT$(b64 "$a")" || FAILED=1 ;;
+      f) write_file "$(b64 "$a")" "$(b64 "$b")" "$c" "$d" "$e" || FAILED=1 ;;
+      l) a=$(b64 "$a"); b=$(b64 "$b"); mkdir -p "$(dirname "$ROOT$a")"
+         if [[ $c == true ]]; then ln -f "$ROOT$b" "$ROOT$a"; else ln -sfn "$b" "$ROOT$a"; fi || FAILED=1 ;;
+    esac
+  done <<< "$PLAN"
 }
 
 # write_unit_files: each unit (and its dropins) to ROOT/etc/systemd/system, like Ignition.
 write_unit_files() {
-  local dir=$ROOT/etc/systemd/system name i n
-  while read -r i name; do
+  local dir=$ROOT/etc/systemd/system kind name enabled contents text dropins dropin
+  while read -r kind name enabled contents text dropins; do
+    [[ $kind == u ]] || continue
     name=$(b64 "$name"); mkdir -p "$dir"
-    jq -e -r ".systemd.units[$i].contents // empty" "$CONFIG" > "$dir/$name" || rm -f "$dir/$name"
-    n=$(jq -r ".systemd.units[$i].dropins // [] | length" "$CONFIG")
-    for ((d = 0; d < n; d++)); do
-      mkdir -p "$dir/$name.d"
-      jq -r ".systemd.units[$i].dropins[$d] | .contents // \"\"" "$CONFIG" \
-        > "$dir/$name.d/$(jq -r ".systemd.units[$i].dropins[$d].name" "$CONFIG")"
-    done
-  done < <(jq -r '.systemd.units // [] | to_entries[] | "\(.key) \(.value.name|@base64)"' "$CONFIG")
+    [[ $contents != - ]] && b64 "$contents" > "$dir/$name"
+    [[ $dropins == - ]] && continue
+    mkdir -p "$dir/$name.d"
+    IFS=, read -r -a dropins <<< "$dropins"
+    for dropin in "${dropins[@]}"; do b64 "${dropin#*:}" > "$dir/$name.d/$(b64 "${dropin%%:*}")"; done
+  done <<< "$PLAN"
 }
 
-# unit_lines I: the lines of unit I followed by its dropins (continuation lines joined).
+# unit_lines TEXT_B64: the unit's lines (contents, then dropins), continuation lines joined.
 unit_lines() {
-  jq -r ".systemd.units[$1] | [.contents // \"\"] + [.dropins[]?.contents // \"\"] | join(\"\n\")" "$CONFIG" |
-    sed -e ':a' -e '/\\$/N; s/\\\n//; ta'
+  b64 "$1" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta'
 }
 
 run_command() {
@@ -134,7 +142,7 @@ condition_ok() {
 }
 
 run_unit() {
-  local i=$1 name=$2 section='' key value wd=/ pre=() main=() post=() envs=()
+  local text=$1 name=$2 section='' key value wd=/ pre=() main=() post=() envs=()
   while IFS= read -r line; do
     line=${line#"${line%%[![:space:]]*}"}
     case $line in
@@ -150,7 +158,7 @@ run_unit() {
       "[Service]/Environment") envs+=("$value") ;;
       "[Service]/WorkingDirectory") wd=${value#-} ;;
     esac
-  done < <(unit_lines "$i")
+  done < <(unit_lines "$text")
   log "starting $name"
   (
     for e in "${envs[@]}"; do eval "export $e"; done
@@ -160,17 +168,18 @@ run_unit() {
   log "FAILED $name"; return 1
 }
 
-jq -e 'type == "object"' "$CONFIG" > /dev/null 2>&1 || { log "invalid JSON config: $CONFIG"; exit 1; }
-version=$(jq -r '.ignition.version // "?"' "$CONFIG")
+version=$(jq -r 'if type == "object" then .ignition.version // "?" else error("not an object") end' "$CONFIG" 2>/dev/null) ||
+  { log "invalid JSON config: $CONFIG"; exit 1; }
 [[ $version == 3.* || $version == 2.* ]] || log "warning: ignition.version $version is not 2.x/3.x"
+PLAN=$(jq -r "$PLAN_JQ" "$CONFIG") || { log "cannot read $CONFIG"; exit 1; }
 log "applying $CONFIG (spec $version, root $ROOT)"
 apply_storage
 write_unit_files
 if [[ -n $RUN_UNITS ]]; then
-  mapfile -t enabled < <(jq -r '.systemd.units // [] | to_entries[]
-      | select(.value.enabled == true or .value.enable == true) | "\(.key) \(.value.name|@base64)"' "$CONFIG")
-  for entry in "${enabled[@]}"; do
-    run_unit "${entry%% *}" "$(b64 "${entry#* }")" || FAILED=1
+  mapfile -t units < <(grep '^u ' <<< "$PLAN")
+  for entry in "${units[@]}"; do
+    read -r _ name enabled _ text _ <<< "$entry"
+    [[ $enabled == true ]] && { run_unit "$text" "$(b64 "$name")" || FAILED=1; }
   done
 fi
 log "done (failed=$FAILED)"

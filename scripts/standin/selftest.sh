@@ -8,15 +8,20 @@
 #      then /boot.ipxe says `sanboot --no-describe --drive 0x80`: BOOTED FROM DISK, the target
 #      Ignition's phone-home unit POSTs first-boot with the sha256 of config.ign; power off.
 #   2. power cycle: the disk boots again (RAILYARD BOOT DONE) and first-boot is not re-sent.
-#   3. corrupted image (one byte flipped in the .bz2): signature verification fails, the disk's
+#   3. UEFI (OVMF, iPXE's EFI ROM): the same install, then OVMF boots the disk (\EFI\BOOT\BOOTX64.EFI).
+#   4. corrupted image (one byte flipped in the .bz2): signature verification fails, the disk's
 #      first MiBs are wiped, install-failed is POSTed with the reason.
+#   Before them, "host": flatcar-install itself on this host against a loop device (root only).
 # Usage: selftest.sh [WORKDIR]     (KEEP=1 keeps WORKDIR; prints a timeline; exit 0 = all good)
+#   PHASES="host bios cycle corrupt uefi" (default all) picks phases; cycle needs bios.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 W=${1:-$(mktemp -d /tmp/standin-selftest.XXXXXX)}
 mkdir -p "$W/state"; W=$(cd "$W" && pwd)
 MAC=52:54:00:5a:00:01 GUEST_IP=10.0.2.100 TOKEN=selftest-token
-QEMU_PID='' SERVER_PID='' T0=$SECONDS FAILURES=0
+QEMU_PID='' SERVER_PID='' LOOP='' T0=$SECONDS FAILURES=0
+PHASES=" ${PHASES:-host bios cycle corrupt uefi} "
+want() { [[ $PHASES == *" $1 "* ]]; }
 
 log() { printf '[%4ds] %s\n' "$((SECONDS - T0))" "$*"; }
 fail() { log "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
@@ -24,6 +29,7 @@ fail() { log "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
 cleanup() {
   [[ -n $QEMU_PID ]] && kill "$QEMU_PID" 2>/dev/null
   [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null
+  [[ -n $LOOP ]] && { partx -d "$LOOP" 2>/dev/null; losetup -d "$LOOP"; }
   [[ -n ${KEEP:-} ]] && { echo "kept $W"; return; }
   rm -rf "$W"
 }
@@ -33,6 +39,7 @@ trap cleanup EXIT
 log "building (or reusing) the stand-in release"
 eval "$("$HERE/build-release.sh" "$W/www")"
 log "release $STANDIN_CURRENT ($STANDIN_VERSIONS), key $STANDIN_FINGERPRINT"
+read -r -a VERSION_LIST <<< "$STANDIN_VERSIONS"
 
 python3 "$HERE/testserver.py" --root "$W/www" --state "$W/state" > "$W/server.log" 2>&1 &
 for _ in $(seq 50); do [[ -s $W/state/server.port ]] && break; sleep 0.1; done
@@ -110,8 +117,14 @@ EOF
 printf '#!ipxe\nsanboot --no-describe --drive 0x80\n' > "$W/state/boot-after-installed.ipxe"
 
 # --- QEMU helpers ---------------------------------------------------------------------------
-start_qemu() { # DISK SERIAL_LOG
-  qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -no-user-config -nodefaults -display none \
+start_qemu() { # DISK SERIAL_LOG [uefi]
+  local fw=()
+  if [[ ${3:-} == uefi ]]; then
+    cp /usr/share/OVMF/OVMF_VARS.fd "$W/vars.fd"
+    fw=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE.fd"
+      -drive "if=pflash,format=raw,unit=1,file=$W/vars.fd")
+  fi
+  qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -no-user-config -nodefaults -display none "${fw[@]}" \
     -machine pc,graphics=off -serial "file:$2" \
     -netdev "user,id=n0,restrict=on,bootfile=$URL/boot.ipxe,guestfwd=tcp:$GUEST_IP:$PORT-cmd:busybox nc 127.0.0.1 $PORT" \
     -device "virtio-net-pci,netdev=n0,mac=$MAC" \
@@ -140,7 +153,23 @@ step() { # LOG LABEL REGEX TIMEOUT
 events() { jq -c "select(.path == \"/api/v1/machines/$MAC/events\") | .body" "$W/state/events.jsonl" 2>/dev/null; }
 first_event() { events | jq -s -c "map(select(.event == \"$1\"))[0]"; }
 
+# --- host: flatcar-install against a loop device, with this host's tools ------------------------
+if want host && [[ $(id -u) == 0 ]]; then
+  log "host: flatcar-install -V 9999.1.0 to a loop device"
+  truncate -s 64M "$W/loop.img"; LOOP=$(losetup -f --show "$W/loop.img")
+  if PATH=$HERE:$PATH flatcar-install -d "$LOOP" -b "http://127.0.0.1:$PORT/$STANDIN_BASE_PATH" -V "${VERSION_LIST[1]:-$STANDIN_CURRENT}" \
+      -i "$W/ign/target.ign" -k "$W/www/test-signing-key.asc" > "$W/host-install.log" 2>&1; then
+    mkdir -p "$W/mnt"; oem=$(blkid -o device -t LABEL=OEM "$LOOP"p* 2>/dev/null | head -n1)
+    if [[ -n $oem ]] && mount -o ro "$oem" "$W/mnt"; then
+      if cmp -s "$W/mnt/config.ign" "$W/ign/target.ign"; then log "  ok: $oem (OEM) holds config.ign"; else fail "host: config.ign differs"; fi
+      umount "$W/mnt"
+    else fail "host: no OEM partition on $LOOP"; fi
+  else fail "host: flatcar-install failed (see $W/host-install.log)"; fi
+  partx -d "$LOOP" 2>/dev/null; losetup -d "$LOOP"; LOOP=''
+fi
+
 # --- phase 1: install, then first boot from disk ----------------------------------------------
+if want bios; then
 cp "$W/state/boot-install.ipxe" "$W/state/boot.ipxe"
 qemu-img create -q -f qcow2 "$W/target.qcow2" 2G
 log "phase 1: PXE install to a blank disk, then sanboot"
@@ -163,8 +192,10 @@ debugfs -R 'cat /config.ign' "$W/oem.img" 2>/dev/null > "$W/oem-config.ign"
 if cmp -s "$W/oem-config.ign" "$W/ign/target.ign"; then log "  disk: OEM partition holds config.ign = target.ign"
 else fail "config.ign on disk differs"; fi
 rm -f "$W/disk.raw" "$W/oem.img"
+fi
 
 # --- phase 2: power cycle: boots from disk again, no new first-boot ----------------------------
+if want bios && want cycle; then
 log "phase 2: power cycle of the installed node"
 start_qemu "$W/target.qcow2" "$W/serial2.log"
 step "$W/serial2.log" "BOOTED FROM DISK" 'BOOTED FROM DISK' 180 &&
@@ -173,9 +204,29 @@ wait_exit 60 || fail "QEMU did not power off"
 grep -qa 'flatcar-install' "$W/serial2.log" && fail "installed again on the second boot"
 n=$(events | jq -s 'map(select(.event == "first-boot")) | length')
 if [[ $n == 1 ]]; then log "  still exactly one first-boot report"; else fail "$n first-boot reports"; fi
+fi
 
-# --- phase 3: corrupted image: signature check fails, disk wiped ------------------------------
-log "phase 3: corrupted image (one byte flipped)"
+# --- phase 3: UEFI: OVMF + iPXE EFI ROM install; OVMF boots the installed disk ------------------
+if want uefi; then
+log "phase 3: UEFI (OVMF) install, then boot from disk"
+before=$(events | jq -s 'map(select(.event == "first-boot")) | length')
+cp "$W/state/boot-install.ipxe" "$W/state/boot.ipxe"
+printf '#!ipxe\nexit\n' > "$W/state/boot-after-installed.ipxe"
+qemu-img create -q -f qcow2 "$W/target4.qcow2" 2G
+start_qemu "$W/target4.qcow2" "$W/serial4.log" uefi
+step "$W/serial4.log" "PXE initramfs /init running" 'Flatcar stand-in .* PXE initramfs' 240 &&
+  step "$W/serial4.log" "flatcar-install done" 'Success! Flatcar' 300 &&
+  step "$W/serial4.log" "BOOTED FROM DISK" 'BOOTED FROM DISK' 240 &&
+  step "$W/serial4.log" "RAILYARD FIRST BOOT DONE" 'RAILYARD FIRST BOOT DONE' 120
+wait_exit 60 || fail "QEMU did not power off after the UEFI first boot"
+after=$(events | jq -s 'map(select(.event == "first-boot" and .configSha256 == "'"$TARGET_SHA"'")) | length')
+if ((after == before + 1)); then log "  UEFI first-boot report has the right sha256"; else fail "no UEFI first-boot report"; fi
+printf '#!ipxe\nsanboot --no-describe --drive 0x80\n' > "$W/state/boot-after-installed.ipxe"
+fi
+
+# --- phase 4: corrupted image: signature check fails, disk wiped ------------------------------
+if want corrupt; then
+log "phase 4: corrupted image (one byte flipped)"
 IMG=$W/www/$STANDIN_BASE_PATH/$STANDIN_CURRENT/flatcar_production_image.bin.bz2
 python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[len(b)//2]^=1; open(p,"wb").write(b)' "$IMG"
 cp "$W/state/boot-install.ipxe" "$W/state/boot.ipxe"
@@ -192,6 +243,7 @@ qemu-img convert -O raw "$W/target3.qcow2" "$W/disk3.raw"
 if [[ $(head -c 4194304 "$W/disk3.raw" | tr -d '\0' | wc -c) == 0 ]]; then log "  disk: first 4 MiB are zero (no partition table, no boot code)"
 else fail "the failed disk still has data in its first 4 MiB"; fi
 rm -f "$W/disk3.raw"
+fi
 
 grep -a 'HEAD ' "$W/state/access.log" | sort | uniq -c | sed 's/^/  server saw: /'
 if ((FAILURES == 0)); then log "selftest: all phases passed"; echo "1 passed, 0 failed"; exit 0; fi
