@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck source-path=SCRIPTDIR
 # init.sh - /init of the stand-in Flatcar initramfs (busybox + bash). One image, two roles:
 #   PXE boot (default): load drivers, DHCP, apply the Ignition config (ignition.config.url= or
 #     /usr/share/oem/config.ign from an extra initrd), like Flatcar's PXE image      -> init-pxe.sh
