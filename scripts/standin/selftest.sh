@@ -13,14 +13,15 @@
 #      first MiBs are wiped, install-failed is POSTed with the reason.
 #   Before them, "host": flatcar-install itself on this host against a loop device (root only).
 # Usage: selftest.sh [WORKDIR]     (KEEP=1 keeps WORKDIR; prints a timeline; exit 0 = all good)
-#   PHASES="host bios cycle corrupt uefi" (default all) picks phases; cycle needs bios.
+#   5. url: ignition.config.url= + BOOTIF= + standin.after=poweroff on the kernel command line.
+#   PHASES="host bios cycle uefi corrupt url" (default all) picks phases; cycle needs bios.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 W=${1:-$(mktemp -d /tmp/standin-selftest.XXXXXX)}
 mkdir -p "$W/state"; W=$(cd "$W" && pwd)
 MAC=52:54:00:5a:00:01 GUEST_IP=10.0.2.100 TOKEN=selftest-token
 QEMU_PID='' SERVER_PID='' LOOP='' T0=$SECONDS FAILURES=0
-PHASES=" ${PHASES:-host bios cycle corrupt uefi} "
+PHASES=" ${PHASES:-host bios cycle uefi corrupt url} "
 want() { [[ $PHASES == *" $1 "* ]]; }
 
 log() { printf '[%4ds] %s\n' "$((SECONDS - T0))" "$*"; }
@@ -150,8 +151,9 @@ step() { # LOG LABEL REGEX TIMEOUT
   local t
   if t=$(wait_marker "$1" "$3" "$4"); then log "  +${t}s  $2"; else fail "no '$3' within $4 s (see $1)"; return 1; fi
 }
-events() { jq -c "select(.path == \"/api/v1/machines/$MAC/events\") | .body" "$W/state/events.jsonl" 2>/dev/null; }
+events() { jq -c "select(.path == \"/api/v1/machines/$MAC/events\" and (.body | type) == \"object\") | .body" "$W/state/events.jsonl" 2>/dev/null; }
 first_event() { events | jq -s -c "map(select(.event == \"$1\"))[0]"; }
+has_event() { (($(events | jq -s "map(select(.event == \"$1\")) | length") > 0)); }
 
 # --- host: flatcar-install against a loop device, with this host's tools ------------------------
 if want host && [[ $(id -u) == 0 ]]; then
@@ -184,7 +186,7 @@ wait_exit 60 || fail "QEMU did not power off after the first boot"
 log "  QEMU exited at +$((SECONDS - QEMU_T0))s"
 got=$(first_event first-boot | jq -r .configSha256)
 if [[ $got == "$TARGET_SHA" ]]; then log "  first-boot report has the right sha256"; else fail "first-boot sha256 '$got' != $TARGET_SHA"; fi
-[[ $(first_event installed) != null ]] || fail "no installed event"
+has_event installed || fail "no installed event"
 qemu-img convert -O raw "$W/target.qcow2" "$W/disk.raw"
 read -r oem_start oem_size < <(sfdisk -J "$W/disk.raw" | jq -r '.partitiontable.partitions[1] | "\(.start) \(.size)"')
 dd if="$W/disk.raw" of="$W/oem.img" bs=512 skip="$oem_start" count="$oem_size" status=none
@@ -245,6 +247,26 @@ else fail "the failed disk still has data in its first 4 MiB"; fi
 rm -f "$W/disk3.raw"
 fi
 
-grep -a 'HEAD ' "$W/state/access.log" | sort | uniq -c | sed 's/^/  server saw: /'
+# --- phase 5: ignition.config.url, BOOTIF, standin.after ---------------------------------------
+if want url; then
+log "phase 5: ignition.config.url= + BOOTIF= + standin.after=poweroff"
+jq -n --arg cmd "/usr/bin/curl -fsS -X POST -d '{\"event\":\"url-config\"}' $URL/api/v1/machines/$MAC/events" \
+  '{ignition: {version: "3.3.0"}, systemd: {units: [{name: "u.service", enabled: true,
+    contents: ("[Service]\nExecStart=" + $cmd + "\n")}]}}' > "$W/www/test/url.ign"
+cat > "$W/state/boot.ipxe" <<EOF
+#!ipxe
+kernel $B/flatcar_production_pxe.vmlinuz initrd=flatcar_production_pxe_image.cpio.gz console=ttyS0,115200n8 ignition.config.url=$URL/test/url.ign BOOTIF=01-${MAC//:/-} standin.after=poweroff
+initrd $B/flatcar_production_pxe_image.cpio.gz
+boot
+EOF
+qemu-img create -q -f qcow2 "$W/target5.qcow2" 1G
+start_qemu "$W/target5.qcow2" "$W/serial5.log"
+step "$W/serial5.log" "Ignition from ignition.config.url" 'IGNITION DONE status=0' 180 &&
+  step "$W/serial5.log" "standin.after=poweroff" 'after: poweroff' 30
+wait_exit 60 || fail "QEMU did not power off (standin.after=poweroff)"
+if has_event url-config; then log "  url-config event arrived"; else fail "no url-config event"; fi
+fi
+
+{ grep -a 'HEAD ' "$W/state/access.log" || true; } | sort | uniq -c | sed 's/^/  server saw: /'
 if ((FAILURES == 0)); then log "selftest: all phases passed"; echo "1 passed, 0 failed"; exit 0; fi
 log "selftest: $FAILURES failure(s); logs in $W"; KEEP=1; echo "0 passed, 1 failed"; exit 1
