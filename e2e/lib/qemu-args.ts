@@ -1,0 +1,67 @@
+// QEMU command lines for lab nodes (see ../shared/LAB.md): TCG by default, serial console on
+// stdio with firmware text (graphics=off), virtio NIC and disk, SeaBIOS or OVMF.
+export type Firmware = 'bios' | 'uefi';
+
+export type NodeNet =
+  /** slirp, restrict=on: the guest reaches only `guestAddr`, forwarded to 127.0.0.1:hostPort. */
+  | { kind: 'user'; bootfile: string; guestAddr: string; guestPort: number; hostPort: number }
+  /** a tap device (already created, in the namespace QEMU runs in). */
+  | { kind: 'tap'; ifname: string };
+
+export interface NodeSpec {
+  name: string;
+  mac: string;
+  firmware: Firmware;
+  net: NodeNet;
+  /** qcow2 target disk. */
+  disk: string;
+  /** writable copy of OVMF_VARS.fd (uefi only). */
+  varsFile?: string;
+  /** true: no NIC option ROM (`romfile=`), so OVMF's own PXE client boots (uefi). */
+  noNicRom?: boolean;
+  memoryMb?: number;
+  accel?: string;
+}
+
+export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
+export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
+
+export function qemuArgs(n: NodeSpec): string[] {
+  const args = ['-accel', n.accel ?? 'tcg', '-m', String(n.memoryMb ?? 1024), '-smp', '1'];
+  args.push('-no-user-config', '-nodefaults', '-display', 'none', '-machine', 'pc,graphics=off');
+  args.push('-chardev', 'stdio,id=s0,signal=off', '-serial', 'chardev:s0');
+  args.push(...firmwareArgs(n), ...netArgs(n));
+  args.push('-drive', `file=${n.disk},if=none,id=d0,format=qcow2`);
+  args.push('-device', `virtio-blk-pci,drive=d0${n.firmware === 'uefi' ? ',bootindex=2' : ''}`);
+  return args;
+}
+
+function firmwareArgs(n: NodeSpec): string[] {
+  if (n.firmware === 'bios') return ['-boot', 'order=n'];
+  if (!n.varsFile) throw new Error(`${n.name}: uefi needs a vars file`);
+  // The NIC boots first (bootindex 1), so railyard decides every boot; after iPXE's `exit`
+  // OVMF moves on to the disk. OVMF's IPv6 PXE (and, with an iPXE ROM, its IPv4 PXE too)
+  // would only add timeouts before the disk.
+  const fw = [
+    '-drive',
+    `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+    '-drive',
+    `if=pflash,format=raw,unit=1,file=${n.varsFile}`,
+    '-fw_cfg',
+    'name=opt/org.tianocore/IPv6PXESupport,string=n',
+  ];
+  if (!n.noNicRom) fw.push('-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=n');
+  return fw;
+}
+
+function netArgs(n: NodeSpec): string[] {
+  const rom = n.noNicRom ? ',romfile=' : '';
+  const boot = n.firmware === 'uefi' ? ',bootindex=1' : '';
+  const device = ['-device', `virtio-net-pci,netdev=n0,mac=${n.mac}${rom}${boot}`];
+  if (n.net.kind === 'tap') {
+    return ['-netdev', `tap,id=n0,ifname=${n.net.ifname},script=no,downscript=no`, ...device];
+  }
+  const { bootfile, guestAddr, guestPort, hostPort } = n.net;
+  const fwd = `guestfwd=tcp:${guestAddr}:${guestPort}-cmd:busybox nc 127.0.0.1 ${hostPort}`;
+  return ['-netdev', `user,id=n0,restrict=on,bootfile=${bootfile},${fwd}`, ...device];
+}
