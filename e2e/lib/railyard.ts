@@ -28,7 +28,12 @@ export interface RailyardOptions {
   tftp?: { listen: string; root: string };
   /** Versions to mirror besides current (pinned X.Y.Z). */
   extraVersions?: string[];
-  machines: { profiles: Record<string, object>; groups: Record<string, object> };
+  /** profiles/ and groups/ (id → body), and other files (templates) by relative path. */
+  machines: {
+    profiles: Record<string, object>;
+    groups: Record<string, object>;
+    files?: Record<string, string>;
+  };
 }
 
 export interface Railyard {
@@ -66,6 +71,7 @@ async function writeConfig(o: RailyardOptions): Promise<string> {
       await writeFile(join(mdir, kind, `${id}.yaml`), YAML.stringify({ id, ...body }));
     }
   }
+  for (const [rel, text] of Object.entries(o.machines.files ?? {})) await writeFile(join(mdir, rel), text);
   const config = {
     http: { listen: o.listen, drainTimeout: '1s' },
     publicUrl: o.publicUrl,
