@@ -5,6 +5,7 @@
 import type { Context, Hono } from 'hono';
 import { NotFoundError } from '../errors.ts';
 import { verifyAdminToken } from '../installer/tokens.ts';
+import { canonicalMac } from '../machines/identity.ts';
 import type { Dashboard } from '../ui/dashboard.ts';
 import type { UiTemplates } from '../ui/templates.ts';
 import type { AppEnv } from './app.ts';
@@ -106,7 +107,6 @@ function authRoutes(app: Hono<AppEnv>, deps: UiRouteDeps, page: PageRenderer): v
       );
     }
     await deps.dashboard.reprovision(mac);
-    const machine = await deps.dashboard.machine(mac);
-    return c.redirect(`${machine.href}?notice=reprovision`, 303);
+    return c.redirect(`/ui/machines/${canonicalMac(mac)}?notice=reprovision`, 303);
   });
 }

@@ -4,7 +4,7 @@
 // stand-in reading `<mirrorDir>/<channel>/<board>/<version>/`, the `current*` symlinks and
 // `<mirrorDir>/.status.json`.
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 export interface MirrorVersion {
   version: string;
@@ -63,7 +63,7 @@ export class DirMirrorOverview implements MirrorOverview {
     const versions = (await names(dir, 'dir')).filter((n) => VERSION.test(n));
     const links: Record<string, string> = {};
     for (const link of (await names(dir, 'link')).filter((n) => LINK.test(n))) {
-      links[link] = (await readlink(join(dir, link))).replace(/\/+$/, '');
+      links[link] = basename(await readlink(join(dir, link)));
     }
     const infos = await Promise.all(versions.map((v) => versionInfo(join(dir, v), v)));
     infos.sort((a, b) => compareVersionsDesc(a.version, b.version));

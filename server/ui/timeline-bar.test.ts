@@ -41,6 +41,13 @@ test('the open last phase of an active machine runs until now; otherwise it is "
   assert.ok(Number(stale.segments[1]?.width) > 0 && Number(stale.segments[1]?.width) < 3);
 });
 
+test('a failed install says so in text, not only in colour', () => {
+  const bar = timelineBar([span('script', 0, 10), span('install', 10, 70)], 'failed', T0);
+  assert.is(bar.segments[1]?.duration, '1 m 0 s (failed)');
+  assert.ok(bar.segments[1]?.failed);
+  assert.not.ok(bar.segments[0]?.failed);
+});
+
 test('no spans: an empty bar', () => {
   assert.ok(timelineBar([], 'new', T0).empty);
 });

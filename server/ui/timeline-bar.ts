@@ -14,6 +14,8 @@ export interface Segment {
   /** Hover text: "install: 2 m 3 s". */
   title: string;
   running: boolean;
+  /** The install phase of a machine whose latest install failed. */
+  failed: boolean;
 }
 
 export interface TimelineBar {
@@ -35,14 +37,16 @@ export function timelineBar(spans: readonly PhaseSpan[], state: MachineState, no
   const widths = measured.map((m) => Math.max(m.seconds ?? 0, sliver));
   const widthSum = widths.reduce((a, b) => a + b, 0);
   const segments = measured.map((m, i) => {
-    const duration =
-      m.seconds === null ? 'not reported' : `${formatDuration(m.seconds)}${m.running ? ' (running)' : ''}`;
+    const failed = state === 'failed' && m.phase === 'install';
+    const suffix = m.running ? ' (running)' : failed ? ' (failed)' : '';
+    const duration = m.seconds === null ? 'not reported' : `${formatDuration(m.seconds)}${suffix}`;
     return {
       phase: m.phase,
       width: (((widths[i] ?? 0) / widthSum) * 100).toFixed(1),
       duration,
       title: `${m.phase}: ${duration}`,
       running: m.running,
+      failed,
     };
   });
   return { segments, empty: segments.length === 0, total: formatDuration(total) };
