@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileRoot } from './assets/file-root.ts';
-import { MirrorReleaseResolver } from './assets/release-resolver.ts';
 import { DownloadRecorder } from './boot/downloads.ts';
 import { BootService } from './boot/service.ts';
 import { type Config, parseListen } from './config.ts';
@@ -19,9 +18,12 @@ import type { Logger } from './log.ts';
 import { MachineRegistry } from './machines/registry.ts';
 import { observeProvisioning, registerMachineGauge } from './metrics/machine-metrics.ts';
 import { createMetrics } from './metrics/metrics.ts';
+import { startMirrorJob } from './mirror/auto-refresh.ts';
+import { MirrorCatalog } from './mirror/catalog.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
 import { observeStore } from './store/observed.ts';
 import { openStateStore } from './store/open.ts';
+import { versionsInstalling } from './store/queries.ts';
 import { Dashboard } from './ui/dashboard.ts';
 import { DirMirrorOverview } from './ui/mirror.ts';
 import { ImageProgress } from './ui/progress.ts';
@@ -49,7 +51,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const mirrorDir = join(config.dataDir, 'mirror');
   const boot = new BootService({
     machines: () => machines.current,
-    releases: new MirrorReleaseResolver(mirrorDir),
+    releases: new MirrorCatalog(mirrorDir),
     renderer: new IpxeRenderer(),
     publicUrl: config.publicUrl,
     store,
@@ -93,6 +95,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     { listener: 'http', address: httpUrl, publicUrl: config.publicUrl, config: config.source },
     `HTTP listening on ${httpUrl}`,
   );
+  // Background mirror refresh (mirror.autoRefresh); retention keeps what machines are installing.
+  const mirrorJob = startMirrorJob(config, log.child({ sub: 'mirror' }), versionsInstalling(store));
+  if (mirrorJob) lifecycle.add(mirrorJob);
   return { lifecycle, httpUrl };
 }
 

@@ -50,7 +50,7 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
   app.get('/healthz', (c) =>
     c.json({ status: 'ok', version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
   );
-  bootRoutes(app, deps.boot, deps.onBootDecision);
+  bootRoutes(app, deps.boot, deps.log, deps.onBootDecision);
   installerRoutes(app, { ...deps.installer, boot: deps.boot });
   apiRoutes(app, deps.api);
   if (deps.metrics) metricsRoutes(app, deps.metrics);

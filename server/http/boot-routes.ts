@@ -4,6 +4,7 @@
 // and retries; other clients (curl, monitoring) get the same body with 404/503.
 import type { Context, Hono } from 'hono';
 import type { BootDecision, BootService } from '../boot/service.ts';
+import type { Logger } from '../log.ts';
 import { factsFromQuery } from '../machines/identity.ts';
 import type { AppEnv } from './app.ts';
 
@@ -15,7 +16,12 @@ function isIpxe(c: Context): boolean {
   return /\biPXE\//.test(c.req.header('user-agent') ?? '');
 }
 
-export function bootRoutes(app: Hono<AppEnv>, boot: BootService, onDecision?: BootListener): void {
+export function bootRoutes(
+  app: Hono<AppEnv>,
+  boot: BootService,
+  log: Logger,
+  onDecision?: BootListener,
+): void {
   const bootScript = boot.bootScript();
   app.get('/boot.ipxe', (c) => c.body(bootScript, 200, IPXE_HEADERS));
 
@@ -24,6 +30,19 @@ export function bootRoutes(app: Hono<AppEnv>, boot: BootService, onDecision?: Bo
     if (facts.mac) c.set('mac', facts.mac);
     const decision = await boot.decide(facts);
     onDecision?.(c, decision);
+    if (
+      decision.kind === 'no-match' ||
+      decision.kind === 'not-mirrored' ||
+      decision.kind === 'show-failure'
+    ) {
+      const release =
+        decision.profile &&
+        `${decision.profile.channel}/${decision.profile.board} ${decision.profile.version}`;
+      log.warn(
+        { mac: decision.mac, decision: decision.kind, profile: decision.profile?.id, release },
+        `nothing to boot: ${decision.kind}`,
+      );
+    }
     const status = decision.kind === 'no-match' ? 404 : decision.kind === 'not-mirrored' ? 503 : 200;
     const headers: Record<string, string> = { ...IPXE_HEADERS, 'X-Railyard-Decision': decision.kind };
     if (status === 503) headers['Retry-After'] = '60';

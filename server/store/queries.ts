@@ -34,3 +34,23 @@ export async function requestReprovision(
   if (!(await store.getMachine(mac))) throw new NotFoundError(`no machine ${mac} (never seen)`);
   return store.recordEvent(mac, { type: 'reprovision-requested', source });
 }
+
+/**
+ * Versions machines are installing right now (state `installing`, from the release their
+ * install script named), per channel/board: mirror retention must keep them.
+ */
+export function versionsInstalling(store: StateStore): (channel: string, board: string) => Promise<string[]> {
+  return async (channel, board) => {
+    const versions = new Set<string>();
+    for (const m of await store.listMachines()) {
+      if (m.state !== 'installing') continue;
+      const served = (await store.events(m.mac, { limit: 50 })).findLast(
+        (e) => e.type === 'install-script-served',
+      );
+      const d = served?.data;
+      if (d && d['channel'] === channel && d['board'] === board && typeof d['version'] === 'string')
+        versions.add(d['version']);
+    }
+    return [...versions];
+  };
+}

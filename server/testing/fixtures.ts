@@ -4,7 +4,6 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileRoot } from '../assets/file-root.ts';
-import { MirrorReleaseResolver } from '../assets/release-resolver.ts';
 import { DownloadRecorder } from '../boot/downloads.ts';
 import { BootService } from '../boot/service.ts';
 import { PACKAGE_ROOT } from '../config.ts';
@@ -16,6 +15,7 @@ import { silentLogger } from '../log.ts';
 import { loadMachines } from '../machines/load.ts';
 import { observeProvisioning, registerMachineGauge } from '../metrics/machine-metrics.ts';
 import { createMetrics, type RailyardMetrics } from '../metrics/metrics.ts';
+import { MirrorCatalog } from '../mirror/catalog.ts';
 import { IpxeRenderer } from '../render/ipxe.ts';
 import { memoryStore } from '../store/fakes.ts';
 import { observeStore } from '../store/observed.ts';
@@ -90,7 +90,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
   const publicUrl = options.publicUrl ?? 'http://192.0.2.10:8080';
   const boot = new BootService({
     machines: () => machines,
-    releases: new MirrorReleaseResolver(mirrorDir),
+    releases: new MirrorCatalog(mirrorDir),
     renderer: new IpxeRenderer(),
     publicUrl,
     store,
