@@ -18,6 +18,7 @@ import type { Logger } from './log.ts';
 import { MachineRegistry } from './machines/registry.ts';
 import { observeProvisioning, registerMachineGauge } from './metrics/machine-metrics.ts';
 import { createMetrics } from './metrics/metrics.ts';
+import { registerMirrorGauges } from './metrics/mirror-metrics.ts';
 import { startMirrorJob } from './mirror/auto-refresh.ts';
 import { MirrorCatalog } from './mirror/catalog.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
@@ -25,7 +26,6 @@ import { observeStore } from './store/observed.ts';
 import { openStateStore } from './store/open.ts';
 import { versionsInstalling } from './store/queries.ts';
 import { Dashboard } from './ui/dashboard.ts';
-import { DirMirrorOverview } from './ui/mirror.ts';
 import { ImageProgress } from './ui/progress.ts';
 import { UiTemplates } from './ui/templates.ts';
 
@@ -49,9 +49,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   installScriptTemplate(); // fail at startup, not at the first install, if the template is broken
   const tokens = MachineTokens.open(config.dataDir);
   const mirrorDir = join(config.dataDir, 'mirror');
+  const catalog = new MirrorCatalog(mirrorDir);
+  registerMirrorGauges(metrics, async () => (await catalog.list()).status);
   const boot = new BootService({
     machines: () => machines.current,
-    releases: new MirrorCatalog(mirrorDir),
+    releases: catalog,
     renderer: new IpxeRenderer(),
     publicUrl: config.publicUrl,
     store,
@@ -62,8 +64,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const dashboard = new Dashboard({
     store,
     boot,
-    // TODO(lead): swap in the mirror branch's MirrorCatalog (same list() shape) at merge.
-    mirror: new DirMirrorOverview(mirrorDir),
+    mirror: catalog,
     progress,
     staleAfterMs: config.mirror.staleAfter,
   });

@@ -1,5 +1,7 @@
 // /metrics after real traffic through the test app: requests by matched route, bytes by
 // kind, machines by state, provisioning histograms; the TFTP and mirror hooks; process metrics.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { testApp } from '../testing/fixtures.ts';
@@ -88,14 +90,18 @@ test('TFTP and mirror hooks; process metrics when enabled', async () => {
   t.metrics.tftpTransfers.inc({ result: 'timeout' });
   t.metrics.tftpErrors.inc({ code: '1' });
   t.metrics.tftpBytes.inc(1024);
-  recordMirrorRefresh(t.metrics, { ok: false, finishedAt: '2026-01-01T00:00:10Z', bytes: 5000, seconds: 10 });
+  recordMirrorRefresh(t.metrics, { ok: false });
+  const finishedAt = '2026-01-01T00:00:10Z';
+  const lastRefresh = { startedAt: '2026-01-01T00:00:00Z', finishedAt, ok: true, bytes: 5000, seconds: 10 };
+  writeFileSync(join(t.dataDir, 'mirror/.status.json'), JSON.stringify({ lastRefresh }));
   const text = await scrape(t);
   assert.is(value(text, 'railyard_tftp_transfers_total{result="complete"}'), 1);
   assert.is(value(text, 'railyard_tftp_transfers_total{result="timeout"}'), 1);
   assert.is(value(text, 'railyard_tftp_errors_total{code="1"}'), 1);
   assert.is(value(text, 'railyard_tftp_bytes_served_total'), 1024);
   assert.is(value(text, 'railyard_mirror_refreshes_total{result="failed"}'), 1);
-  assert.is(value(text, 'railyard_mirror_last_refresh_success'), 0);
+  assert.is(value(text, 'railyard_mirror_last_refresh_success'), 1);
+  assert.is(value(text, 'railyard_mirror_last_refresh_duration_seconds'), 10);
   assert.is(
     value(text, 'railyard_mirror_last_refresh_timestamp_seconds'),
     Date.UTC(2026, 0, 1, 0, 0, 10) / 1000,
@@ -103,6 +109,14 @@ test('TFTP and mirror hooks; process metrics when enabled', async () => {
   assert.is(value(text, 'railyard_mirror_last_refresh_bytes'), 5000);
   assert.match(text, /^process_cpu_user_seconds_total \d/m);
   assert.match(text, /^nodejs_heap_size_used_bytes \d/m);
+  t.cleanup();
+});
+
+test('mirror gauges are 0 before any refresh', async () => {
+  const t = testApp();
+  const text = await scrape(t);
+  assert.is(value(text, 'railyard_mirror_last_refresh_timestamp_seconds'), 0);
+  assert.is(value(text, 'railyard_mirror_last_refresh_success'), 0);
   t.cleanup();
 });
 

@@ -2,7 +2,7 @@
 // global default, so tests stay isolated) and the counters, gauges and histograms the
 // transports and jobs update. Label values are bounded: routes are matched patterns, kinds
 // and results are fixed sets.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 export const BYTES_KINDS = ['kernel', 'initrd', 'image', 'installer', 'script', 'other'] as const;
 export type BytesKind = (typeof BYTES_KINDS)[number];
@@ -26,10 +26,6 @@ export interface RailyardMetrics {
   readonly provisioningSeconds: Histogram<'until'>;
   /** railyard_mirror_refreshes_total{result}: ok, failed. */
   readonly mirrorRefreshes: Counter<'result'>;
-  readonly mirrorLastSuccess: Gauge;
-  readonly mirrorLastTimestamp: Gauge;
-  readonly mirrorLastBytes: Gauge;
-  readonly mirrorLastDuration: Gauge;
 }
 
 export interface MetricsOptions {
@@ -43,7 +39,6 @@ export function createMetrics(options: MetricsOptions = {}): RailyardMetrics {
   const registers = [registry];
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
     new Counter<L>({ name, help, labelNames, registers });
-  const gauge = (name: string, help: string) => new Gauge({ name, help, registers });
   return {
     registry,
     httpRequests: counter('railyard_http_requests_total', 'HTTP requests by matched route and status', [
@@ -71,40 +66,20 @@ export function createMetrics(options: MetricsOptions = {}): RailyardMetrics {
       registers,
     }),
     mirrorRefreshes: counter('railyard_mirror_refreshes_total', 'Mirror refresh runs by result', ['result']),
-    mirrorLastSuccess: gauge(
-      'railyard_mirror_last_refresh_success',
-      '1 if the last mirror refresh succeeded',
-    ),
-    mirrorLastTimestamp: gauge(
-      'railyard_mirror_last_refresh_timestamp_seconds',
-      'When the last mirror refresh finished (Unix time)',
-    ),
-    mirrorLastBytes: gauge(
-      'railyard_mirror_last_refresh_bytes',
-      'Bytes downloaded by the last mirror refresh',
-    ),
-    mirrorLastDuration: gauge(
-      'railyard_mirror_last_refresh_duration_seconds',
-      'How long the last mirror refresh took',
-    ),
   };
 }
 
 export interface MirrorRefreshOutcome {
   ok: boolean;
-  /** ISO time or Date the refresh finished. */
-  finishedAt: string | Date;
-  bytes: number;
-  seconds: number;
 }
 
-/** What the mirror job calls after each refresh (a RefreshRecord fits this shape). */
+/**
+ * What the in-process mirror job calls after each run (a RefreshRecord fits). The
+ * last-refresh gauges need no call: they are read from the status record on each scrape
+ * (mirror-metrics.ts), so refreshes run by cron count too.
+ */
 export function recordMirrorRefresh(metrics: RailyardMetrics, outcome: MirrorRefreshOutcome): void {
   metrics.mirrorRefreshes.inc({ result: outcome.ok ? 'ok' : 'failed' });
-  metrics.mirrorLastSuccess.set(outcome.ok ? 1 : 0);
-  metrics.mirrorLastTimestamp.set(new Date(outcome.finishedAt).getTime() / 1000);
-  metrics.mirrorLastBytes.set(outcome.bytes);
-  metrics.mirrorLastDuration.set(outcome.seconds);
 }
 
 /** Which kind of file a served path is, for railyard_http_bytes_served_total. */

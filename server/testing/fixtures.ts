@@ -15,13 +15,13 @@ import { silentLogger } from '../log.ts';
 import { loadMachines } from '../machines/load.ts';
 import { observeProvisioning, registerMachineGauge } from '../metrics/machine-metrics.ts';
 import { createMetrics, type RailyardMetrics } from '../metrics/metrics.ts';
+import { registerMirrorGauges } from '../metrics/mirror-metrics.ts';
 import { MirrorCatalog } from '../mirror/catalog.ts';
 import { IpxeRenderer } from '../render/ipxe.ts';
 import { memoryStore } from '../store/fakes.ts';
 import { observeStore } from '../store/observed.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { Dashboard } from '../ui/dashboard.ts';
-import { DirMirrorOverview } from '../ui/mirror.ts';
 import { ImageProgress } from '../ui/progress.ts';
 import { UiTemplates } from '../ui/templates.ts';
 
@@ -88,9 +88,11 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     observeProvisioning(metrics, rawStore, silentLogger()),
   ]);
   const publicUrl = options.publicUrl ?? 'http://192.0.2.10:8080';
+  const catalog = new MirrorCatalog(mirrorDir);
+  registerMirrorGauges(metrics, async () => (await catalog.list()).status);
   const boot = new BootService({
     machines: () => machines,
-    releases: new MirrorCatalog(mirrorDir),
+    releases: catalog,
     renderer: new IpxeRenderer(),
     publicUrl,
     store,
@@ -102,7 +104,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
   const dashboard = new Dashboard({
     store,
     boot,
-    mirror: new DirMirrorOverview(mirrorDir),
+    mirror: catalog,
     progress,
     staleAfterMs: options.staleAfterMs ?? 2 * 86_400_000,
     ...(options.now ? { now: options.now } : {}),
