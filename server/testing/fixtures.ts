@@ -55,6 +55,7 @@ export interface TestApp {
   store: StateStore;
   tokens: MachineTokens;
   dataDir: string;
+  boot: BootService;
   metrics: RailyardMetrics;
   progress: ImageProgress;
   cleanup: () => void;
@@ -127,5 +128,5 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     mirrorRoot: new FileRoot(mirrorDir),
     assetsRoot: new FileRoot(join(dir, 'assets')),
   });
-  return { app, dataDir: dir, cleanup, store, tokens, metrics, progress };
+  return { app, dataDir: dir, cleanup, store, tokens, boot, metrics, progress };
 }
