@@ -9,17 +9,25 @@ import { type Config, parseListen } from './config.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { createApp } from './http/app.ts';
 import { listenHttp } from './http/listener.ts';
+import { opsHooks } from './http/ops-hooks.ts';
 import { InstallerCache } from './installer/cache.ts';
 import { installScriptTemplate } from './installer/script.ts';
 import { MachineTokens } from './installer/tokens.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { MachineRegistry } from './machines/registry.ts';
+import { observeProvisioning, registerMachineGauge } from './metrics/machine-metrics.ts';
+import { createMetrics } from './metrics/metrics.ts';
+import { registerMirrorGauges } from './metrics/mirror-metrics.ts';
 import { startMirrorJob } from './mirror/auto-refresh.ts';
 import { MirrorCatalog } from './mirror/catalog.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
+import { observeStore } from './store/observed.ts';
 import { openStateStore } from './store/open.ts';
 import { versionsInstalling } from './store/queries.ts';
+import { Dashboard } from './ui/dashboard.ts';
+import { ImageProgress } from './ui/progress.ts';
+import { UiTemplates } from './ui/templates.ts';
 
 export interface RunningServer {
   lifecycle: Lifecycle;
@@ -28,23 +36,38 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const lifecycle = new Lifecycle(log);
-  const store = openStateStore(config.state);
-  lifecycle.add({ name: 'state', stop: () => store.close() });
+  const metrics = createMetrics();
+  const stateLog = log.child({ sub: 'state' });
+  const rawStore = openStateStore(config.state);
+  lifecycle.add({ name: 'state', stop: () => rawStore.close() });
+  registerMachineGauge(metrics, rawStore);
+  // Every recorded event: one log line with the MAC, then the provisioning histograms.
+  const store = observeStore(rawStore, stateLog, [observeProvisioning(metrics, rawStore, stateLog)]);
   const machines = new MachineRegistry(config.machinesDir, log.child({ sub: 'machines' }));
   machines.watch();
   lifecycle.add(machines);
   installScriptTemplate(); // fail at startup, not at the first install, if the template is broken
   const tokens = MachineTokens.open(config.dataDir);
   const mirrorDir = join(config.dataDir, 'mirror');
+  const catalog = new MirrorCatalog(mirrorDir);
+  registerMirrorGauges(metrics, async () => (await catalog.list()).status);
   const boot = new BootService({
     machines: () => machines.current,
-    releases: new MirrorCatalog(mirrorDir),
+    releases: catalog,
     renderer: new IpxeRenderer(),
     publicUrl: config.publicUrl,
     store,
     failedRetries: config.installer.failedRetries,
   });
-  const downloads = new DownloadRecorder(store, log.child({ sub: 'state' }));
+  const downloads = new DownloadRecorder(store, stateLog);
+  const progress = new ImageProgress();
+  const dashboard = new Dashboard({
+    store,
+    boot,
+    mirror: catalog,
+    progress,
+    staleAfterMs: config.mirror.staleAfter,
+  });
   const app = createApp({
     log: log.child({ sub: 'http' }),
     boot,
@@ -62,7 +85,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     api: { store, tokens, adminToken: config.admin.token },
     mirrorRoot: new FileRoot(mirrorDir),
     assetsRoot: new FileRoot(join(config.dataDir, 'assets')),
-    onDelivered: (c, d) => downloads.record(c.get('mac'), d),
+    ...opsHooks({ downloads, metrics, progress }),
+    metrics,
+    ui: { dashboard, templates: new UiTemplates(), adminToken: config.admin.token },
   });
   const http = await listenHttp(app, parseListen(config.http.listen));
   lifecycle.add(http);

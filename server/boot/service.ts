@@ -8,7 +8,7 @@ import { selectGroup } from '../machines/match.ts';
 import type { Group, Profile } from '../machines/model.ts';
 import type { IpxeRenderer } from '../render/ipxe.ts';
 import type { MachineView } from '../render/views.ts';
-import type { StateStore } from '../store/state-store.ts';
+import type { NewEvent, Sighting, StateStore } from '../store/state-store.ts';
 import { installView, machineView } from './views.ts';
 
 /** Resolves a profile's version spec (current, current-YYYY, X.Y.Z) to a mirrored version. */
@@ -25,6 +25,13 @@ export interface BootDecision {
   group?: Group;
   profile?: Profile;
   version?: string;
+}
+
+/** A decision and the event that serving it records (none for messages). */
+interface Plan {
+  decision: BootDecision;
+  event?: NewEvent;
+  seen?: Sighting;
 }
 
 export interface BootServiceDeps {
@@ -58,49 +65,62 @@ export class BootService {
   async decide(facts: Facts): Promise<BootDecision> {
     if (!facts.mac)
       throw new InvalidRequestError('mac is required (the boot script sends mac=${mac:hexhyp})');
+    const { decision, event, seen } = await this.#plan({ ...facts, mac: facts.mac });
+    if (event) await this.#deps.store.recordEvent(decision.mac, event, seen);
+    return decision;
+  }
+
+  /**
+   * What `/ipxe` would answer this known machine now (from the facts it last reported),
+   * without recording anything: for the dashboard. undefined when the machine was never seen.
+   */
+  async preview(mac: string): Promise<BootDecision | undefined> {
+    const machine = await this.#deps.store.getMachine(mac);
+    if (!machine) return undefined;
+    return (await this.#plan({ ...machine.facts, mac })).decision;
+  }
+
+  async #plan(facts: Facts & { mac: string }): Promise<Plan> {
     const mac = facts.mac;
     const set = this.#deps.machines();
     const group = selectGroup(set.groups, facts);
     const profile = group ? set.profiles.get(group.profile) : undefined;
-    if (!group || !profile) return this.#noMatch(mac, facts, set.dir);
+    if (!group || !profile) return { decision: this.#noMatch(mac, facts, set.dir) };
     const machine = await this.#deps.store.getMachine(mac);
     const action = bootDecision(machine, profile, this.#deps.failedRetries);
     const seen = { facts, profile: profile.id, group: group.id };
     if (action.action === 'disk') {
-      const view = machineView({ ...facts, mac }, group, profile, profile.version, this.#deps.publicUrl);
+      const view = machineView(facts, group, profile, profile.version, this.#deps.publicUrl);
       const mode =
         action.localBoot === 'auto' ? (facts.platform === 'efi' ? 'exit' : 'sanboot') : action.localBoot;
-      await this.#deps.store.recordEvent(
-        mac,
-        { type: 'disk-boot-script-served', source: 'http', data: { mode } },
+      const script = this.#deps.renderer.localBoot(mode, view);
+      return {
+        decision: { kind: 'local-boot', script, mac, group, profile },
+        event: { type: 'disk-boot-script-served', source: 'http', data: { mode } },
         seen,
-      );
-      return { kind: 'local-boot', script: this.#deps.renderer.localBoot(mode, view), mac, group, profile };
+      };
     }
     if (action.action === 'show-failure') {
-      await this.#deps.store.recordEvent(mac, { type: 'failure-script-served', source: 'http' }, seen);
+      const script = this.#failure(mac, action.reason, action.failures);
       return {
-        kind: 'show-failure',
-        script: this.#failure(mac, action.reason, action.failures),
-        mac,
-        group,
-        profile,
+        decision: { kind: 'show-failure', script, mac, group, profile },
+        event: { type: 'failure-script-served', source: 'http' },
+        seen,
       };
     }
     const version = await this.#deps.releases.resolveVersion(profile.channel, profile.board, profile.version);
-    if (!version) return this.#notMirrored(mac, group, profile);
-    const view = machineView({ ...facts, mac }, group, profile, version, this.#deps.publicUrl);
+    if (!version) return { decision: this.#notMirrored(mac, group, profile) };
+    const view = machineView(facts, group, profile, version, this.#deps.publicUrl);
     const script = this.#deps.renderer.install(installView(view, profile), profile.ipxeTemplateText);
-    await this.#deps.store.recordEvent(
-      mac,
-      {
+    return {
+      decision: { kind: 'install', script, mac, group, profile, version },
+      event: {
         type: 'install-script-served',
         source: 'http',
         data: { version, channel: profile.channel, board: profile.board },
       },
       seen,
-    );
-    return { kind: 'install', script, mac, group, profile, version };
+    };
   }
 
   /**

@@ -8,14 +8,22 @@ import { DownloadRecorder } from '../boot/downloads.ts';
 import { BootService } from '../boot/service.ts';
 import { PACKAGE_ROOT } from '../config.ts';
 import { createApp } from '../http/app.ts';
+import { opsHooks } from '../http/ops-hooks.ts';
 import { InstallerCache } from '../installer/cache.ts';
 import { MachineTokens } from '../installer/tokens.ts';
 import { silentLogger } from '../log.ts';
 import { loadMachines } from '../machines/load.ts';
+import { observeProvisioning, registerMachineGauge } from '../metrics/machine-metrics.ts';
+import { createMetrics, type RailyardMetrics } from '../metrics/metrics.ts';
+import { registerMirrorGauges } from '../metrics/mirror-metrics.ts';
 import { MirrorCatalog } from '../mirror/catalog.ts';
 import { IpxeRenderer } from '../render/ipxe.ts';
 import { memoryStore } from '../store/fakes.ts';
+import { observeStore } from '../store/observed.ts';
 import type { StateStore } from '../store/state-store.ts';
+import { Dashboard } from '../ui/dashboard.ts';
+import { ImageProgress } from '../ui/progress.ts';
+import { UiTemplates } from '../ui/templates.ts';
 
 export const EXAMPLES_DIR = join(PACKAGE_ROOT, 'examples');
 
@@ -47,6 +55,9 @@ export interface TestApp {
   store: StateStore;
   tokens: MachineTokens;
   dataDir: string;
+  boot: BootService;
+  metrics: RailyardMetrics;
+  progress: ImageProgress;
   cleanup: () => void;
 }
 
@@ -57,6 +68,11 @@ export interface TestAppOptions {
   store?: StateStore;
   adminToken?: string;
   keyring?: string;
+  /** Node process metrics on /metrics (off by default in tests). */
+  processMetrics?: boolean;
+  /** mirror.staleAfter for the dashboard (default 2 days). */
+  staleAfterMs?: number;
+  now?: () => number;
 }
 
 export function testApp(options: TestAppOptions = {}): TestApp {
@@ -66,11 +82,18 @@ export function testApp(options: TestAppOptions = {}): TestApp {
   mkdirSync(mirrorDir, { recursive: true });
   if (options.mirrored !== false) publishRelease(mirrorDir);
   const machines = loadMachines(options.machinesDir ?? EXAMPLES_DIR);
-  const store = options.store ?? memoryStore();
+  const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
+  const rawStore = options.store ?? memoryStore();
+  registerMachineGauge(metrics, rawStore);
+  const store = observeStore(rawStore, silentLogger(), [
+    observeProvisioning(metrics, rawStore, silentLogger()),
+  ]);
   const publicUrl = options.publicUrl ?? 'http://192.0.2.10:8080';
+  const catalog = new MirrorCatalog(mirrorDir);
+  registerMirrorGauges(metrics, async () => (await catalog.list()).status);
   const boot = new BootService({
     machines: () => machines,
-    releases: new MirrorCatalog(mirrorDir),
+    releases: catalog,
     renderer: new IpxeRenderer(),
     publicUrl,
     store,
@@ -78,6 +101,15 @@ export function testApp(options: TestAppOptions = {}): TestApp {
   });
   const tokens = new MachineTokens(Buffer.alloc(32, 7));
   const downloads = new DownloadRecorder(store, silentLogger());
+  const progress = new ImageProgress(options.now);
+  const dashboard = new Dashboard({
+    store,
+    boot,
+    mirror: catalog,
+    progress,
+    staleAfterMs: options.staleAfterMs ?? 2 * 86_400_000,
+    ...(options.now ? { now: options.now } : {}),
+  });
   const app = createApp({
     log: silentLogger(),
     boot,
@@ -90,9 +122,11 @@ export function testApp(options: TestAppOptions = {}): TestApp {
         downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
     },
     api: { store, tokens, adminToken: options.adminToken },
-    onDelivered: (c, d) => downloads.record(c.get('mac'), d),
+    ...opsHooks({ downloads, metrics, progress }),
+    metrics,
+    ui: { dashboard, templates: new UiTemplates(), adminToken: options.adminToken },
     mirrorRoot: new FileRoot(mirrorDir),
     assetsRoot: new FileRoot(join(dir, 'assets')),
   });
-  return { app, dataDir: dir, cleanup, store, tokens };
+  return { app, dataDir: dir, cleanup, store, tokens, boot, metrics, progress };
 }
