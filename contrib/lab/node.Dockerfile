@@ -1,0 +1,14 @@
+# A QEMU lab node for the docker-compose lab: runs scripts/lab/node.sh, the node runner the
+# E2E suite uses (e2e/lib/node-run.ts), so what runs here is tested by `npm run test:e2e`.
+FROM node:20-bookworm-slim
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils ipxe-qemu seabios ovmf \
+      iproute2 busybox-static \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+COPY e2e/lib ./e2e/lib
+COPY scripts/lab ./scripts/lab
+ENTRYPOINT ["/app/scripts/lab/node.sh", "--uplink", "eth0"]

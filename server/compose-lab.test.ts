@@ -1,0 +1,108 @@
+// The docker-compose lab (docker-compose.yml, contrib/lab/). No Docker engine runs here, so
+// the file is checked by the compose-spec JSON schema (dclint's copy, Ajv) and, when Debian's
+// docker-compose 1.29 is installed (.ci/run installs it), by `docker-compose config -q`; and
+// its parts are checked against railyard: config and machines load, the generated proxyDHCP
+// config passes `dnsmasq --test`, and every node runs the E2E suite's node runner.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import YAML from 'yaml';
+import { loadConfig } from './config.ts';
+import { loadMachines } from './machines/load.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
+const COMPOSE_TEXT = readFileSync(COMPOSE_FILE, 'utf8');
+const compose = YAML.parse(COMPOSE_TEXT, { merge: true }) as {
+  services: Record<string, { command?: string[]; networks?: unknown; build?: { dockerfile?: string } }>;
+};
+const has = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
+
+function schemaValidator() {
+  const require = createRequire(import.meta.url);
+  const file = join(dirname(require.resolve('dclint/package.json')), 'schemas/compose.schema.json');
+  const schema = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  delete schema['$schema']; // draft-07 under an id Ajv does not know
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  (addFormatsModule as unknown as (a: Ajv) => void)(ajv);
+  return ajv.compile(schema);
+}
+
+test('docker-compose.yml (YAML merge keys resolved) matches the compose-spec schema; a misspelt key is caught', () => {
+  const validate = schemaValidator();
+  assert.ok(validate(YAML.parse(COMPOSE_TEXT, { merge: true })), JSON.stringify(validate.errors, null, 1));
+  const broken = YAML.parse(COMPOSE_TEXT, { merge: true });
+  broken.services.railyard.enviroment = ['X=1'];
+  assert.not.ok(validate(broken), 'the validator rejects an unknown service key');
+});
+
+test('docker-compose config -q (Debian docker-compose 1.29) accepts the file', () => {
+  if (!has('docker-compose')) {
+    console.log('  skipped docker-compose config: docker-compose not installed');
+    return;
+  }
+  const r = spawnSync('docker-compose', ['-f', COMPOSE_FILE, 'config', '-q'], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+});
+
+test('the lab railyard config and machines load; publicUrl is railyard on the lab network', () => {
+  const config = loadConfig({ file: join(ROOT, 'contrib/lab/railyard.yaml'), env: {} });
+  assert.is(config.publicUrl, 'http://10.77.0.2:8080');
+  assert.match(COMPOSE_TEXT, /ipv4_address: 10\.77\.0\.2\b/);
+  const machines = loadMachines(join(ROOT, 'contrib/lab/machines'));
+  assert.ok(machines.profiles.get('lab')?.kernelArgs.includes('console=ttyS0,115200n8'), 'serial console');
+});
+
+test('every node runs scripts/lab/node.sh (the E2E node runner) with distinct MACs', () => {
+  const dockerfile = readFileSync(join(ROOT, 'contrib/lab/node.Dockerfile'), 'utf8');
+  assert.match(dockerfile, /ENTRYPOINT \["\/app\/scripts\/lab\/node\.sh", "--uplink", "eth0"\]/);
+  const nodes = Object.entries(compose.services).filter(([name]) => name.startsWith('node'));
+  assert.ok(nodes.length >= 3, 'three nodes');
+  const macs = nodes.map(([, s]) => s.command?.[s.command.indexOf('--mac') + 1]);
+  assert.is(new Set(macs).size, nodes.length, `distinct MACs: ${macs.join(' ')}`);
+  for (const [name, s] of nodes) assert.is(s.build?.dockerfile, 'contrib/lab/node.Dockerfile', name);
+});
+
+test('the proxyDHCP config the lab generates passes dnsmasq --test', () => {
+  if (!has('dnsmasq')) {
+    console.log('  skipped dnsmasq --test: dnsmasq not installed');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'rye-compose-'));
+  try {
+    const out = spawnSync(
+      process.execPath,
+      [
+        join(ROOT, 'bin/railyard.js'),
+        'dhcp-config',
+        '--flavor',
+        'dnsmasq-proxy',
+        '--config',
+        join(ROOT, 'contrib/lab/railyard.yaml'),
+        '--range',
+        '10.77.0.100,10.77.0.199',
+        '--efi-binary',
+        'snponly.efi',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.is(out.status, 0, out.stderr);
+    assert.match(out.stdout, /pxe-service=tag:!ipxe,x86PC,"railyard BIOS",undionly\.kpxe,10\.77\.0\.2/);
+    writeFileSync(join(dir, 'proxy.conf'), out.stdout);
+    const check = spawnSync('dnsmasq', ['--test', `--conf-file=${join(dir, 'proxy.conf')}`], {
+      encoding: 'utf8',
+    });
+    assert.is(check.status, 0, check.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
