@@ -17,7 +17,7 @@ import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { MachineRegistry } from './machines/registry.ts';
 import { observeProvisioning, registerMachineGauge } from './metrics/machine-metrics.ts';
-import { createMetrics } from './metrics/metrics.ts';
+import { createMetrics, recordMirrorRefresh } from './metrics/metrics.ts';
 import { registerMirrorGauges } from './metrics/mirror-metrics.ts';
 import { startMirrorJob } from './mirror/auto-refresh.ts';
 import { MirrorCatalog } from './mirror/catalog.ts';
@@ -97,7 +97,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     `HTTP listening on ${httpUrl}`,
   );
   // Background mirror refresh (mirror.autoRefresh); retention keeps what machines are installing.
-  const mirrorJob = startMirrorJob(config, log.child({ sub: 'mirror' }), versionsInstalling(store));
+  const mirrorJob = startMirrorJob(
+    config,
+    log.child({ sub: 'mirror' }),
+    versionsInstalling(store),
+    (outcome) => recordMirrorRefresh(metrics, outcome),
+  );
   if (mirrorJob) lifecycle.add(mirrorJob);
   return { lifecycle, httpUrl };
 }

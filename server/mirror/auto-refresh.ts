@@ -83,9 +83,15 @@ export class AutoRefresh implements Stoppable {
 
 /**
  * The background job for `railyard serve`, or undefined when `mirror.autoRefresh` is off.
- * `inUse` names versions machines are installing, so retention never removes them.
+ * `inUse` names versions machines are installing, so retention never removes them;
+ * `onOutcome` hears about every run (metrics), failed ones included.
  */
-export function startMirrorJob(config: Config, log: Logger, inUse?: VersionsInUse): AutoRefresh | undefined {
+export function startMirrorJob(
+  config: Config,
+  log: Logger,
+  inUse?: VersionsInUse,
+  onOutcome?: (outcome: { ok: boolean }) => void,
+): AutoRefresh | undefined {
   if (!config.mirror.autoRefresh) return undefined;
   const releases = config.mirror.releases.map((r) => `${r.channel}/${r.board}:${r.versions.join(',')}`);
   log.info(
@@ -95,6 +101,21 @@ export function startMirrorJob(config: Config, log: Logger, inUse?: VersionsInUs
   return new AutoRefresh({
     intervalMs: config.mirror.interval,
     log,
-    run: (signal) => refreshMirror({ dataDir: config.dataDir, mirror: config.mirror, log, signal, inUse }),
+    run: async (signal) => {
+      try {
+        const record = await refreshMirror({
+          dataDir: config.dataDir,
+          mirror: config.mirror,
+          log,
+          signal,
+          inUse,
+        });
+        onOutcome?.(record);
+        return record;
+      } catch (err) {
+        onOutcome?.({ ok: false });
+        throw err;
+      }
+    },
   });
 }
