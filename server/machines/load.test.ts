@@ -80,6 +80,17 @@ test('errors name the file, the field and what was expected', () => {
   );
 });
 
+test('an ipxeTemplate is read as text: iPXE syntax that is not valid YAML loads', () => {
+  const template =
+    '#!ipxe\niseq ${net0/chip} undionly || chain tftp://{{metadata.tftp}}/undionly.kpxe\n:retry\nboot || goto retry\n';
+  const dir = machinesDir({
+    'profiles/p.yaml': 'ipxeTemplate: t.ipxe\n',
+    't.ipxe': template,
+    'groups/g.yaml': 'profile: p\nmetadata: {tftp: 10.0.0.1}\n',
+  });
+  assert.is(loadMachines(dir).profiles.get('p')?.ipxeTemplateText, template);
+});
+
 test('two groups with identical selector sets are a load error', () => {
   expectError(
     {

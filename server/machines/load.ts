@@ -60,13 +60,16 @@ function listFiles(dir: string): string[] {
     .map((n) => join(dir, n));
 }
 
-function readData(file: string): { text: string; data: unknown } {
-  let text: string;
+function readText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? err})`, { file });
   }
+}
+
+function readData(file: string): { text: string; data: unknown } {
+  const text = readText(file);
   try {
     return { text, data: YAML.parse(text, { prettyErrors: true }) };
   } catch (err) {
@@ -120,7 +123,7 @@ function loadProfile(dir: string, file: string): Profile {
   let ipxeTemplateText: string | undefined;
   if (parsed.ipxeTemplate) {
     const templateFile = inside(dir, parsed.ipxeTemplate, file, 'ipxeTemplate');
-    ipxeTemplateText = readData(templateFile).text;
+    ipxeTemplateText = readText(templateFile); // iPXE script text, not YAML
     if (!ipxeTemplateText.startsWith('#!ipxe')) {
       throw new ConfigError(
         `${templateFile}: an iPXE template must start with "#!ipxe" (referenced by ${file} field ipxeTemplate)`,
