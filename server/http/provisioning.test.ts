@@ -63,7 +63,7 @@ test('a machine installs once, then boots from disk (BIOS: sanboot, UEFI: exit)'
   assertGolden('ipxe/local-boot.sanboot.ipxe', biosScript);
   assert.is((await detail()).machine.state, 'provisioned');
   const efi = await (await ipxe('efi')).text();
-  assert.match(efi, /^exit$/m);
+  assert.match(efi, /^exit 1$/m);
   assertGolden('ipxe/local-boot.exit.ipxe', efi);
 
   const types = (await detail()).events.map((e) => e.type);
