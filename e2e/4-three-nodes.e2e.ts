@@ -43,6 +43,7 @@ async function powerCycle(lab: Lab, ry: Railyard, node: NodeRun): Promise<void> 
 }
 
 if (skip) {
+  console.log(`  e2e skipped: ${skip}`);
   test.skip(NAME, () => {});
 } else {
   test(NAME, async () => {

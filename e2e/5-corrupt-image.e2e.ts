@@ -29,6 +29,7 @@ async function flipByte(file: string): Promise<void> {
 }
 
 if (skip) {
+  console.log(`  e2e skipped: ${skip}`);
   test.skip(NAME, () => {});
 } else {
   test(NAME, async () => {

@@ -1,0 +1,55 @@
+// Scenario 3: BIOS with the real TFTP hop on the namespace LAN. QEMU's NIC ROM is already
+// iPXE (LAB.md), so the DHCP config sends it straight to /boot.ipxe; the machine's profile has
+// its own ipxeTemplate (user-level configuration, no test hook in railyard) that chains
+// undionly.kpxe from railyard's TFTP once, then installs through the UNDI driver.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { assertProvisioned, expectFirstBoot, expectInstall, SCALE } from './lib/flow.ts';
+import { lanNode, lanUnavailable, startLanRailyard } from './lib/lan.ts';
+import { labMac, labProfile, macGroup } from './lib/machines.ts';
+import { SRV_IP, SW_NS } from './lib/netns.ts';
+import { REPO_ROOT } from './lib/paths.ts';
+import { missingPrerequisite } from './lib/prereq.ts';
+import { bootNode } from './lib/slirp.ts';
+import { log, openLab } from './lib/suite.ts';
+
+const NAME = 'scenario 3: BIOS, chain undionly.kpxe from railyard TFTP once, then install and first boot';
+const skip = missingPrerequisite() ?? lanUnavailable();
+
+if (skip) {
+  console.log(`  e2e skipped: ${skip}`);
+  test.skip(NAME, () => {});
+} else {
+  test(NAME, async () => {
+    const lab = await openLab('undi');
+    try {
+      const mac = labMac(3, 1);
+      const template = await readFile(join(REPO_ROOT, 'e2e/fixtures/undionly-once.ipxe'), 'utf8');
+      const lan = await startLanRailyard(
+        lab,
+        {
+          profiles: { undi: labProfile({ ipxeTemplate: 'undionly-once.ipxe' }) },
+          groups: { node: macGroup('undi', mac, { tftpServer: SRV_IP }) },
+          files: { 'undionly-once.ipxe': template },
+        },
+        1,
+      );
+      const node = await bootNode(lab, lanNode(lan, 0, 'undi1', mac, 'bios'), { netns: SW_NS });
+      await node.waitFor('ROM iPXE', /e2e: nic driver virtio-net/, 180 * SCALE);
+      await node.waitFor('undionly.kpxe', /undionly\.kpxe/, 60 * SCALE);
+      await node.waitFor('UNDI iPXE', /e2e: nic driver undionly/, 180 * SCALE);
+      await expectInstall(node, { bootScriptSeen: true });
+      await expectFirstBoot(node);
+      const ryLog = await readFile(join(lab.workDir, 'railyard.log'), 'utf8');
+      assert.match(ryLog, /undionly\.kpxe/, "railyard's TFTP served undionly.kpxe");
+      await assertProvisioned(lan.ry, node);
+      log(`scenario 3 done in ${((Date.now() - lab.t0) / 1000).toFixed(0)} s`);
+    } finally {
+      await lab.cleanup.run();
+    }
+  });
+}
+
+test.run();
