@@ -18,6 +18,14 @@ export interface Lab {
 export async function openLab(name: string): Promise<Lab> {
   const t0 = Date.now();
   const cleanup = new Cleanup();
+  // Ctrl-C or a CI timeout: still stop QEMU, railyard, dnsmasq and remove the namespaces.
+  const onSignal = () => void cleanup.run().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  cleanup.add('remove signal handlers', () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  });
   const workDir = await mkdtemp(join(tmpdir(), `rye-e2e-${name}-`));
   if (!process.env['E2E_KEEP'])
     cleanup.add(`remove ${workDir}`, () => rm(workDir, { recursive: true, force: true }));
