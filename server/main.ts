@@ -1,12 +1,15 @@
 // Composition root: config → stores, caches, renderer → HTTP (+ TFTP) listeners and jobs.
 // The only module that sees every layer.
 import { join } from 'node:path';
-import { FileRoot } from './assets/file-root.ts';
+import { FileRoot, segmentsFromTftpName } from './assets/file-root.ts';
+import { openUnderRoot } from './assets/open-file.ts';
 import { type Config, parseListen } from './config.ts';
 import { createApp } from './http/app.ts';
 import { listenHttp } from './http/listener.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
+import { type TftpSource, withGeneratedFiles } from './tftp/source.ts';
+import { startTftp } from './tftp/start.ts';
 
 export interface RunningServer {
   lifecycle: Lifecycle;
@@ -27,7 +30,26 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     { listener: 'http', address: httpUrl, publicUrl: config.publicUrl, config: config.source },
     `HTTP listening on ${httpUrl}`,
   );
+  if (config.tftp.enabled) {
+    const tftp = await startTftp(config.tftp, tftpSource(config), log.child({ sub: 'tftp' })).catch(
+      async (err: unknown) => {
+        await lifecycle.stop('TFTP failed to start', 0);
+        throw err;
+      },
+    );
+    lifecycle.add(tftp);
+  }
   return { lifecycle, httpUrl };
+}
+
+/** iPXE binaries from tftp.root, plus a generated script that chains to our HTTP side. */
+function tftpSource(config: Config): TftpSource {
+  const root = new FileRoot(config.tftp.root);
+  const chain = `#!ipxe\nchain ${config.publicUrl}/boot.ipxe\n`;
+  return withGeneratedFiles(
+    { 'boot.ipxe': chain, 'autoexec.ipxe': chain },
+    { open: (name) => openUnderRoot(root, segmentsFromTftpName(name)) },
+  );
 }
 
 function formatHost(host: string): string {
