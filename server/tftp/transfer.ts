@@ -143,6 +143,9 @@ export class Transfer {
   /** The client acknowledged something new: reset the back-off, learn the round trip. */
   #progress(): void {
     this.#clearTimer();
+    // Karn: no sample from a retransmitted window, but keep the backed-off timeout until a
+    // clean sample says otherwise (a slow client must not be flooded at the old estimate).
+    if (!this.#clean) this.#rto = Math.min(this.#rto * 2 ** this.#timeouts, this.#baseRto);
     this.#timeouts = 0;
     if (!this.#clean || !this.#adaptive) return;
     const sample = Date.now() - this.#sentAt;
