@@ -1,11 +1,12 @@
 // Test helpers for the TFTP module (not imported by production code): fixture trees, an
 // in-process server on 127.0.0.1, a raw UDP probe, and a runner for real client programs.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FileRoot, segmentsFromTftpName } from '../assets/file-root.ts';
 import { openUnderRoot } from '../assets/open-file.ts';
 import { silentLogger } from '../log.ts';
@@ -239,4 +240,54 @@ export function parseOack(raw: Buffer): Map<string, string> {
   const out = new Map<string, string>();
   for (let i = 0; i + 1 < fields.length; i += 2) out.set(fields[i] as string, fields[i + 1] as string);
   return out;
+}
+
+export const CLI = fileURLToPath(new URL('../../bin/railyard.js', import.meta.url));
+
+export interface ServerProcess {
+  child: ChildProcess;
+  /** Port of the first "TFTP listening on" line; undefined if the process exited first. */
+  port: number | undefined;
+  /** Everything written to stderr so far (the JSON log, or a startup error). */
+  output: () => string;
+  exitCode: Promise<number | null>;
+  stop: () => Promise<void>;
+}
+
+/**
+ * `railyard serve` in a child process, HTTP on 127.0.0.1:0. `wrap` runs it under another
+ * program (prlimit, setpriv). Stopped by its PID only.
+ */
+export async function spawnServer(
+  args: readonly string[],
+  options: { env?: Record<string, string>; wrap?: readonly string[]; cwd?: string } = {},
+): Promise<ServerProcess> {
+  const argv = [...(options.wrap ?? []), process.execPath, CLI, 'serve', '-l', '127.0.0.1:0', ...args];
+  const child = spawn(argv[0] as string, argv.slice(1), {
+    cwd: options.cwd ?? tempDir('ryt-tftp-cwd-'),
+    env: { ...process.env, RAILYARD_LOG_FORMAT: 'json', ...options.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  const exitCode = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const port = await new Promise<number | undefined>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), 60_000);
+    child.stderr?.on('data', (d: Buffer) => {
+      output += d.toString();
+      const m = /TFTP listening on [^"]*:(\d+)"/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    void exitCode.then(() => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
+  });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exitCode;
+  };
+  return { child, port, output: () => output, exitCode, stop };
 }
