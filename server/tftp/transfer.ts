@@ -17,7 +17,7 @@ import { allocData, decodePacket, ErrorCode, encodeError, encodeOack } from './p
 import type { TftpClient, TftpFile } from './source.ts';
 
 const BASE_RTO_MS = 1000;
-const MIN_RTO_MS = 30;
+const MIN_RTO_MS = 10;
 const MAX_WAIT_MS = 16_000;
 
 export type Outcome = 'complete' | 'client-error' | 'timeout' | 'aborted' | 'failed';
@@ -229,7 +229,10 @@ export class Transfer {
       this.#giveUpAfter = this.#retries + fast;
     }
     if (this.#timeouts >= this.#giveUpAfter) {
-      this.#finish('timeout', `no answer after ${this.#timeouts} retransmits`);
+      const finalBlockSent = this.#phase === 'data' && this.#highestSent === this.#lastBlock;
+      // Without the last ACK we cannot tell "gone" from "done, final ACK lost" (RFC 1350 §6).
+      const why = finalBlockSent ? ' (all data sent: the final ACK may just have been lost)' : '';
+      this.#finish('timeout', `no answer after ${this.#timeouts} retransmits${why}`);
       return;
     }
     this.#timeouts++;
