@@ -212,6 +212,36 @@ test('a retransmitted RRQ is not a second transfer; a vanished client is dropped
   assert.is(server.activeTransfers, 0);
 });
 
+test('a request for another file from the same port replaces the old transfer', async () => {
+  await probe.send(encodeRequest('rrq', 'f5120', 'octet', { timeout: '5' }), port);
+  const old = await probe.next();
+  assert.is(old?.packet?.op, 'oack');
+  const got = await rawGet(probe, port, 'f513');
+  assert.equal(got.bytes, file('f513'));
+  await probe.send(encodeAck(0), old?.port ?? 0);
+  assert.equal(await probe.drain(500), [], 'the old transfer is gone');
+  assert.is(server.activeTransfers, 0);
+});
+
+test('one listener per address; replies leave from the address the request went to', async () => {
+  const multi = await startTestServer(rootSource(dir));
+  const second = await multi.server.listen({ host: '127.0.0.2', port: 0 });
+  try {
+    for (const [host, to] of [
+      ['127.0.0.1', multi.port],
+      ['127.0.0.2', second.port],
+    ] as const) {
+      await probe.send(encodeRequest('rrq', 'f1'), to, host);
+      const r = await probe.next();
+      assert.is(r?.packet?.op, 'data');
+      assert.is(r?.address, host);
+      await probe.send(encodeAck(1), r?.port ?? 0, host);
+    }
+  } finally {
+    await multi.server.stop(Date.now() + 2000);
+  }
+});
+
 test('limits: beyond maxPerClient a request gets ERROR 3 busy', async () => {
   const limited = await startTestServer(rootSource(dir), { maxPerClient: 2, retries: 1 });
   const probes = [await UdpProbe.open(), await UdpProbe.open(), await UdpProbe.open()];

@@ -16,7 +16,7 @@ import type { Logger } from '../log.ts';
 import { tftpErrorFor } from './errors.ts';
 import { negotiate } from './options.ts';
 import { decodePacket, ErrorCode, encodeError, type RequestPacket } from './packets.ts';
-import type { TftpClient, TftpFile, TftpSource } from './source.ts';
+import type { TftpClient, TftpSource } from './source.ts';
 import { Transfer, type TransferResult } from './transfer.ts';
 
 export interface TftpLimits {
@@ -28,6 +28,18 @@ export interface TftpLimits {
   retries: number;
 }
 
+/** One admitted request: `transfer` is set once the file is open and the socket bound. */
+interface Slot {
+  file: string;
+  transfer?: Transfer;
+}
+
+interface LogFields {
+  client: string;
+  port: number;
+  file: string;
+}
+
 const MODES = new Set(['octet', 'netascii']); // netascii is served byte-for-byte, like octet
 
 export class TftpServer implements Stoppable {
@@ -37,7 +49,7 @@ export class TftpServer implements Stoppable {
   readonly #log: Logger;
   readonly #listeners: Socket[] = [];
   /** Keyed by local address + client address + port: a retransmitted RRQ is not a new transfer. */
-  readonly #transfers = new Map<string, Transfer | 'opening'>();
+  readonly #transfers = new Map<string, Slot>();
   readonly #perClient = new Map<string, number>();
   #stopping = false;
 
@@ -85,58 +97,72 @@ export class TftpServer implements Stoppable {
     reply: (code: number, message: string) => void,
   ): Promise<void> {
     const key = `${localHost}|${from.address}|${from.port}`;
-    if (this.#transfers.has(key)) return; // client retransmitted its RRQ; our timer covers it
-    const client: TftpClient = { address: from.address, port: from.port };
+    const existing = this.#transfers.get(key);
+    // Same name again: the client retransmitted its RRQ, our timer covers it. Another name
+    // from the same port: the client gave up on the old one without telling us.
+    if (existing && (existing.file === request.filename || !existing.transfer)) return;
+    existing?.transfer?.abort('the client sent a new request', false);
     const fields = { client: from.address, port: from.port, file: request.filename };
-    if (!this.#reserve(key, from.address)) {
+    const slot = this.#reserve(key, from.address, request.filename);
+    if (!slot) {
       this.#log.warn({ ...fields, active: this.#transfers.size }, 'TFTP busy: request refused');
       reply(ErrorCode.DISK_FULL, 'busy, try again later');
       return;
     }
-    let file: TftpFile | undefined;
     try {
-      file = await this.#source.open(request.filename, client);
-      const socket = await bindSocket(localHost, 0);
-      if (this.#stopping) {
-        socket.close();
-        throw new Error('server stopping');
-      }
-      const negotiated = negotiate(request.options, file.size, this.#limits);
-      const transfer = new Transfer({ socket, client, file, negotiated, retries: this.#limits.retries });
-      this.#transfers.set(key, transfer);
-      transfer.start();
-      const result = await transfer.done;
-      this.#logResult(fields, file.size, negotiated.blksize, negotiated.windowsize, result);
+      await this.#run(slot, localHost, request, fields);
     } catch (err) {
-      await file?.close().catch(() => {});
       const mapped = tftpErrorFor(err);
       const cause = mapped.level === 'error' ? { err } : { reason: errorMessage(err) };
       this.#log[mapped.level]({ ...fields, ...cause }, `TFTP request failed: ${mapped.message}`);
       if (!this.#stopping) reply(mapped.code, mapped.message);
     } finally {
-      this.#release(key, from.address);
+      this.#release(key, from.address, slot);
     }
   }
 
-  #reserve(key: string, ip: string): boolean {
+  /** Open, bind, negotiate, transfer, log. Throws before the transfer starts (not found, EMFILE). */
+  async #run(slot: Slot, localHost: string, request: RequestPacket, fields: LogFields): Promise<void> {
+    const client: TftpClient = { address: fields.client, port: fields.port };
+    const file = await this.#source.open(request.filename, client);
+    let socket: Socket;
+    try {
+      socket = await bindSocket(localHost, 0);
+      if (this.#stopping) {
+        socket.close();
+        throw new Error('server stopping');
+      }
+    } catch (err) {
+      await file.close().catch(() => {});
+      throw err;
+    }
+    const negotiated = negotiate(request.options, file.size, this.#limits);
+    slot.transfer = new Transfer({ socket, client, file, negotiated, retries: this.#limits.retries });
+    slot.transfer.start();
+    const result = await slot.transfer.done;
+    this.#logResult(fields, file.size, negotiated.blksize, negotiated.windowsize, result);
+  }
+
+  #reserve(key: string, ip: string, file: string): Slot | undefined {
     const perClient = this.#perClient.get(ip) ?? 0;
     if (this.#transfers.size >= this.#limits.maxTransfers || perClient >= this.#limits.maxPerClient) {
-      return false;
+      return undefined;
     }
-    this.#transfers.set(key, 'opening');
+    const slot: Slot = { file };
+    this.#transfers.set(key, slot);
     this.#perClient.set(ip, perClient + 1);
-    return true;
+    return slot;
   }
 
-  #release(key: string, ip: string): void {
-    this.#transfers.delete(key);
+  #release(key: string, ip: string, slot: Slot): void {
+    if (this.#transfers.get(key) === slot) this.#transfers.delete(key);
     const left = (this.#perClient.get(ip) ?? 1) - 1;
     if (left > 0) this.#perClient.set(ip, left);
     else this.#perClient.delete(ip);
   }
 
   #logResult(
-    fields: { client: string; port: number; file: string },
+    fields: LogFields,
     size: number,
     blksize: number,
     windowsize: number,
@@ -154,7 +180,7 @@ export class TftpServer implements Stoppable {
   async stop(deadline: number): Promise<void> {
     this.#stopping = true;
     for (const socket of this.#listeners.splice(0)) socket.close();
-    const running = [...this.#transfers.values()].filter((t): t is Transfer => t !== 'opening');
+    const running = [...this.#transfers.values()].flatMap((slot) => (slot.transfer ? [slot.transfer] : []));
     if (running.length === 0) return;
     const timer = setTimeout(
       () => {

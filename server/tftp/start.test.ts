@@ -2,7 +2,7 @@
 // setting and the fixes; the built-in default falls back to an unprivileged port instead.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnServer, UdpProbe } from './testing.ts';
+import { run, spawnServer, UdpProbe } from './testing.ts';
 
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
 const isRoot = process.getuid?.() === 0;
@@ -18,6 +18,26 @@ test('an explicit tftp.listen already in use stops startup, naming the setting',
   } finally {
     holder.close();
   }
+});
+
+test('railyard serve: one log line per listener; boot.ipxe chains to publicUrl over TFTP', async () => {
+  const server = await spawnServer([
+    '--tftp-listen',
+    '127.0.0.1:0',
+    '--tftp-root',
+    '/tmp',
+    '--public-url',
+    'http://10.0.0.5:8080',
+  ]);
+  try {
+    assert.ok(server.port, server.output());
+    assert.match(server.output(), /"listener":"tftp".*"msg":"TFTP listening on 127\.0\.0\.1:\d+"/);
+    const r = await run('curl', ['-sS', `tftp://127.0.0.1:${server.port}/boot.ipxe`]);
+    assert.is(r.stdout, '#!ipxe\nchain http://10.0.0.5:8080/boot.ipxe\n');
+  } finally {
+    await server.stop();
+  }
+  assert.match(server.output(), /"file":"boot.ipxe".*"bytes":44,"retransmits":0/);
 });
 
 test('port 69 without privileges: explicit setting fails with the fixes', async () => {

@@ -100,9 +100,9 @@ export class Transfer {
     else void this.#sendWindow(false);
   }
 
-  /** Stop now (server shutdown); the client gets an ERROR. */
-  abort(reason: string): void {
-    this.#finish('aborted', reason, reason);
+  /** Stop now (server shutdown, superseded request); `notify`: send the client an ERROR. */
+  abort(reason: string, notify = true): void {
+    this.#finish('aborted', reason, notify ? reason : undefined);
   }
 
   #onMessage(msg: Buffer, from: RemoteInfo): void {
