@@ -6,7 +6,16 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ErrorCode, encodeAck, encodeError, encodeRequest } from './packets.ts';
 import type { TftpServer } from './server.ts';
-import { rawGet, rootSource, startTestServer, tempDir, UdpProbe, writeFixtures } from './testing.ts';
+import {
+  have,
+  rawGet,
+  rootSource,
+  run,
+  startTestServer,
+  tempDir,
+  UdpProbe,
+  writeFixtures,
+} from './testing.ts';
 
 const dir = tempDir();
 writeFixtures(dir, [0, 1, 511, 512, 513, 5120, 70 * 1024]);
@@ -113,6 +122,25 @@ test('datagrams shorter than 4 bytes are ignored on the request port and on a tr
   const second = await probe.next();
   assert.is(second?.packet?.op === 'data' && second.packet.block, 2, 'transfer carries on');
   await probe.send(encodeError(0, 'enough'), first?.port ?? 0);
+});
+
+test('requests forged from source port 0 (raw socket) do not crash the server', async () => {
+  if (process.getuid?.() !== 0 || !(await have('python3'))) {
+    console.log('  skipped: needs root and python3 for a raw socket');
+    return;
+  }
+  // UDP header by hand: source port 0, checksum 0 (none, allowed over IPv4).
+  const script = `
+import socket, struct, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+for payload in (b'\\x00\\x01nope\\x00octet\\x00', b'\\x00\\x02f1\\x00octet\\x00', b'\\x00\\x01f1\\x00octet\\x00'):
+    s.sendto(struct.pack('!HHHH', 0, port, 8 + len(payload), 0) + payload, ('127.0.0.1', 0))
+`;
+  const r = await run('python3', ['-c', script, String(port)]);
+  assert.is(r.code, 0, r.stderr);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal((await rawGet(probe, port, 'f1')).bytes, file('f1'), 'still serving');
 });
 
 test('foreign transfer ID: ACK gets ERROR 5, ERROR gets nothing, transfer carries on', async () => {

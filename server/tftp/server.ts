@@ -75,8 +75,13 @@ export class TftpServer implements Stoppable {
   #onRequest(listener: Socket, localHost: string, msg: Buffer, from: RemoteInfo): void {
     if (this.#stopping) return;
     const packet = decodePacket(msg);
-    const reply = (code: number, message: string) =>
-      listener.send(encodeError(code, message), from.port, from.address, () => {});
+    const reply = (code: number, message: string) => {
+      try {
+        listener.send(encodeError(code, message), from.port, from.address, () => {});
+      } catch {
+        // port 0 from a forged source, or the listener closed meanwhile: nobody to tell
+      }
+    };
     if (packet?.op === 'wrq') {
       this.#log.info({ client: from.address, file: packet.filename }, 'TFTP write request refused');
       reply(ErrorCode.ACCESS_VIOLATION, 'read-only server');
@@ -85,7 +90,10 @@ export class TftpServer implements Stoppable {
       reply(ErrorCode.ILLEGAL_OPERATION, 'malformed request');
     } else if (packet?.op === 'rrq') {
       if (!MODES.has(packet.mode)) reply(ErrorCode.ILLEGAL_OPERATION, `unsupported mode ${packet.mode}`);
-      else void this.#serve(localHost, packet, from, reply);
+      else
+        this.#serve(localHost, packet, from, reply).catch((err: unknown) =>
+          this.#log.error({ err, client: from.address }, 'TFTP request handling failed'),
+        );
     }
     // Anything else on the request port (short datagrams, DATA, ACK, ERROR, junk) is ignored.
   }
