@@ -270,6 +270,21 @@ test('one listener per address; replies leave from the address the request went 
   }
 });
 
+test('IPv6: a listener on [::1] serves over udp6', async () => {
+  const v6 = await startTestServer(rootSource(dir), {}, '::1');
+  const probe6 = await UdpProbe.open('::1');
+  try {
+    await probe6.send(encodeRequest('rrq', 'f513'), v6.port, '::1');
+    const r = await probe6.next();
+    assert.is(r?.address, '::1');
+    assert.equal(r?.packet?.op === 'data' && r.packet.data, file('f513').subarray(0, 512));
+    await probe6.send(encodeError(0, 'enough'), r?.port ?? 0, '::1');
+  } finally {
+    probe6.close();
+    await v6.server.stop(Date.now() + 2000);
+  }
+});
+
 test('limits: beyond maxPerClient a request gets ERROR 3 busy', async () => {
   const limited = await startTestServer(rootSource(dir), { maxPerClient: 2, retries: 1 });
   const probes = [await UdpProbe.open(), await UdpProbe.open(), await UdpProbe.open()];

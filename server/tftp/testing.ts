@@ -81,7 +81,7 @@ export class UdpProbe {
   }
 
   static async open(host = '127.0.0.1'): Promise<UdpProbe> {
-    const socket = createSocket('udp4');
+    const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     await new Promise<void>((resolve) => socket.bind(0, host, resolve));
     return new UdpProbe(socket);
   }
