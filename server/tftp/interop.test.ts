@@ -32,11 +32,13 @@ let port: number;
 
 type Fetch = (name: string, local: string) => Promise<void>;
 
+/** `negotiated`: what the client's output must show of our OACK. */
 const cli =
-  (cmd: string, args: (name: string, local: string) => string[]): Fetch =>
+  (cmd: string, args: (name: string, local: string) => string[], negotiated?: RegExp): Fetch =>
   async (name, local) => {
     const r = await run(cmd, args(name, local), { timeoutMs: 180_000 });
     if (r.code !== 0) throw new Error(`${cmd} exited ${r.code}: ${r.stderr.trim()}`);
+    if (negotiated) assert.match(r.stdout + r.stderr, negotiated);
   };
 
 const CLIENTS: Record<string, Fetch> = {
@@ -52,8 +54,11 @@ const CLIENTS: Record<string, Fetch> = {
   ]),
   'atftp blksize 512': cli('atftp', (name, local) => atftpArgs(name, local, ['blksize 512'])),
   'atftp blksize 1468': cli('atftp', (name, local) => atftpArgs(name, local, ['blksize 1468'])),
-  'atftp blksize 65464 windowsize 8': cli('atftp', (name, local) =>
-    atftpArgs(name, local, ['blksize 65464', 'windowsize 8']),
+  // --trace shows our OACK: 65464 clamped to tftp.maxBlksize (1468), windowsize 8 granted.
+  'atftp blksize 65464 windowsize 8': cli(
+    'atftp',
+    (name, local) => ['--trace', ...atftpArgs(name, local, ['blksize 65464', 'windowsize 8'])],
+    /received OACK <(?=[^>]*blksize: 1468\b)(?=[^>]*windowsize: 8\b)/,
   ),
   curl: cli('curl', (name, local) => ['-sS', '-o', local, `tftp://127.0.0.1:${port}/${name}`]),
   'curl --tftp-blksize 1468': cli('curl', (name, local) => [
