@@ -1,6 +1,6 @@
 // Raw-packet probes against an in-process server on 127.0.0.1: hostile and odd input, the
 // option edge cases, the TID check, duplicate ACKs, windows and block-number rollover.
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -33,7 +33,10 @@ let probe: UdpProbe;
 test.before(async () => {
   ({ server, port } = await startTestServer(rootSource(dir), { retries: 1 }));
 });
-test.after(() => server.stop(Date.now()));
+test.after(async () => {
+  await server.stop(Date.now());
+  rmSync(dir, { recursive: true, force: true });
+});
 test.before.each(async () => {
   probe = await UdpProbe.open();
 });

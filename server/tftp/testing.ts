@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -263,13 +263,19 @@ export async function spawnServer(
   options: { env?: Record<string, string>; wrap?: readonly string[]; cwd?: string } = {},
 ): Promise<ServerProcess> {
   const argv = [...(options.wrap ?? []), process.execPath, CLI, 'serve', '-l', '127.0.0.1:0', ...args];
+  const cwd = options.cwd ?? tempDir('ryt-tftp-cwd-');
   const child = spawn(argv[0] as string, argv.slice(1), {
-    cwd: options.cwd ?? tempDir('ryt-tftp-cwd-'),
+    cwd,
     env: { ...process.env, RAILYARD_LOG_FORMAT: 'json', ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let output = '';
-  const exitCode = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const exitCode = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      if (!options.cwd) rmSync(cwd, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
   const port = await new Promise<number | undefined>((resolve) => {
     const timer = setTimeout(() => resolve(undefined), 60_000);
     child.stderr?.on('data', (d: Buffer) => {
