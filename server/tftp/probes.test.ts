@@ -290,6 +290,38 @@ test('IPv6: a listener on [::1] serves over udp6', async () => {
   }
 });
 
+test('the observer sees every transfer result and every ERROR sent', async () => {
+  const seen = { results: [] as string[], bytes: 0, errors: [] as number[] };
+  const observed = await startTestServer(rootSource(dir), { retries: 1 }, '127.0.0.1', {
+    transferEnded: (r) => {
+      seen.results.push(r.outcome);
+      seen.bytes += r.bytes;
+    },
+    errorSent: (code) => seen.errors.push(code),
+  });
+  const intruder = await UdpProbe.open();
+  try {
+    assert.equal((await rawGet(probe, observed.port, 'f513')).bytes, file('f513'));
+    await expectErrorFrom(observed.port, encodeRequest('rrq', 'nope'));
+    await expectErrorFrom(observed.port, encodeRequest('wrq', 'f1'));
+    await probe.send(encodeRequest('rrq', 'f5120'), observed.port);
+    const first = await probe.next();
+    await intruder.send(encodeAck(1), first?.port ?? 0);
+    assert.is((await intruder.next())?.packet?.op, 'error');
+    await probe.send(encodeError(0, 'stop'), first?.port ?? 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(seen, { results: ['complete', 'client-error'], bytes: 513, errors: [1, 2, 5] });
+  } finally {
+    intruder.close();
+    await observed.server.stop(Date.now());
+  }
+});
+
+async function expectErrorFrom(to: number, request: Buffer) {
+  await probe.send(request, to);
+  assert.is((await probe.next())?.packet?.op, 'error');
+}
+
 test('limits: beyond maxPerClient a request gets ERROR 3 busy', async () => {
   const limited = await startTestServer(rootSource(dir), { maxPerClient: 2, retries: 1 });
   const probes = [await UdpProbe.open(), await UdpProbe.open(), await UdpProbe.open()];

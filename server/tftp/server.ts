@@ -28,6 +28,12 @@ export interface TftpLimits {
   retries: number;
 }
 
+/** Optional observer (metrics): once per transfer that started, and for every ERROR sent. */
+export interface TftpObserver {
+  transferEnded?(result: TransferResult): void;
+  errorSent?(code: number): void;
+}
+
 /** One admitted request: `transfer` is set once the file is open and the socket bound. */
 interface Slot {
   file: string;
@@ -47,16 +53,18 @@ export class TftpServer implements Stoppable {
   readonly #source: TftpSource;
   readonly #limits: TftpLimits;
   readonly #log: Logger;
+  readonly #observer: TftpObserver;
   readonly #listeners: Socket[] = [];
   /** Keyed by local address + client address + port: a retransmitted RRQ is not a new transfer. */
   readonly #transfers = new Map<string, Slot>();
   readonly #perClient = new Map<string, number>();
   #stopping = false;
 
-  constructor(source: TftpSource, limits: TftpLimits, log: Logger) {
+  constructor(source: TftpSource, limits: TftpLimits, log: Logger, observer: TftpObserver = {}) {
     this.#source = source;
     this.#limits = limits;
     this.#log = log;
+    this.#observer = observer;
   }
 
   get activeTransfers(): number {
@@ -78,6 +86,7 @@ export class TftpServer implements Stoppable {
     const reply = (code: number, message: string) => {
       try {
         listener.send(encodeError(code, message), from.port, from.address, () => {});
+        this.#observer.errorSent?.(code);
       } catch {
         // port 0 from a forged source, or the listener closed meanwhile: nobody to tell
       }
@@ -145,10 +154,19 @@ export class TftpServer implements Stoppable {
       throw err;
     }
     const negotiated = negotiate(request.options, file.size, this.#limits);
-    slot.transfer = new Transfer({ socket, client, file, negotiated, retries: this.#limits.retries });
+    const onErrorSent = (code: number) => this.#observer.errorSent?.(code);
+    slot.transfer = new Transfer({
+      socket,
+      client,
+      file,
+      negotiated,
+      retries: this.#limits.retries,
+      onErrorSent,
+    });
     slot.transfer.start();
     const result = await slot.transfer.done;
     this.#logResult(fields, file.size, negotiated.blksize, negotiated.windowsize, result);
+    this.#observer.transferEnded?.(result);
   }
 
   #reserve(key: string, ip: string, file: string): Slot | undefined {

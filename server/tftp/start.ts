@@ -4,7 +4,7 @@
 import { type ListenAddress, parseListen } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { type TftpLimits, TftpServer } from './server.ts';
+import { type TftpLimits, type TftpObserver, TftpServer } from './server.ts';
 import type { TftpSource } from './source.ts';
 
 export interface TftpStartOptions extends TftpLimits {
@@ -16,8 +16,13 @@ export interface TftpStartOptions extends TftpLimits {
 /** Tried in order when the default port 69 cannot be bound (0: any free port). */
 export const FALLBACK_PORTS = [6969, 0];
 
-export async function startTftp(options: TftpStartOptions, source: TftpSource, log: Logger) {
-  const server = new TftpServer(source, options, log);
+export async function startTftp(
+  options: TftpStartOptions,
+  source: TftpSource,
+  log: Logger,
+  observer: TftpObserver = {},
+) {
+  const server = new TftpServer(source, options, log, observer);
   try {
     for (const listen of options.listen) {
       const at = parseListen(listen);

@@ -11,7 +11,7 @@ import { FileRoot, segmentsFromTftpName } from '../assets/file-root.ts';
 import { openUnderRoot } from '../assets/open-file.ts';
 import { silentLogger } from '../log.ts';
 import { decodePacket, encodeAck, encodeRequest, type Packet } from './packets.ts';
-import { type TftpLimits, TftpServer } from './server.ts';
+import { type TftpLimits, type TftpObserver, TftpServer } from './server.ts';
 import { type TftpSource, withGeneratedFiles } from './source.ts';
 
 export const TEST_LIMITS: TftpLimits = {
@@ -53,8 +53,9 @@ export async function startTestServer(
   source: TftpSource,
   limits: Partial<TftpLimits> = {},
   host = '127.0.0.1',
+  observer: TftpObserver = {},
 ): Promise<{ server: TftpServer; port: number }> {
-  const server = new TftpServer(source, { ...TEST_LIMITS, ...limits }, silentLogger());
+  const server = new TftpServer(source, { ...TEST_LIMITS, ...limits }, silentLogger(), observer);
   const address = await server.listen({ host, port: 0 });
   return { server, port: address.port };
 }

@@ -41,6 +41,8 @@ export interface TransferOptions {
   file: TftpFile;
   negotiated: Negotiated;
   retries: number;
+  /** Called for every ERROR packet this transfer sends (metrics). */
+  onErrorSent?: (code: number) => void;
 }
 
 export class Transfer {
@@ -52,6 +54,7 @@ export class Transfer {
   readonly #blksize: number;
   readonly #windowsize: number;
   readonly #retries: number;
+  readonly #onErrorSent: (code: number) => void;
   readonly #lastBlock: number;
   readonly #baseRto: number;
   readonly #adaptive: boolean;
@@ -81,6 +84,7 @@ export class Transfer {
     this.#blksize = options.negotiated.blksize;
     this.#windowsize = options.negotiated.windowsize;
     this.#retries = options.retries;
+    this.#onErrorSent = options.onErrorSent ?? (() => {});
     // Always a final short block, possibly empty: a 0-byte file is one empty DATA packet.
     this.#lastBlock = Math.floor(options.file.size / this.#blksize) + 1;
     const timeoutSec = options.negotiated.timeoutSec;
@@ -110,7 +114,7 @@ export class Transfer {
     if (!packet) return; // shorter than 4 bytes or unknown opcode: silently ignored
     if (from.address !== this.#client.address || from.port !== this.#client.port) {
       // RFC 1350 §4: wrong transfer ID. Tell the sender (unless it sent an ERROR), carry on.
-      if (packet.op !== 'error') this.#send(encodeError(ErrorCode.UNKNOWN_TID, 'unknown transfer ID'), from);
+      if (packet.op !== 'error') this.#sendError(ErrorCode.UNKNOWN_TID, 'unknown transfer ID', from);
       return;
     }
     if (packet.op === 'ack') this.#onAck(packet.block);
@@ -258,6 +262,11 @@ export class Transfer {
     }
   }
 
+  #sendError(code: number, message: string, to: { address: string; port: number }, then?: () => void): void {
+    this.#send(encodeError(code, message), to, then);
+    this.#onErrorSent(code);
+  }
+
   #finish(outcome: Outcome, detail?: string, errorToClient?: string, probe = false): void {
     if (this.#phase === 'done') return;
     const acked = this.#phase === 'oack' ? 0 : this.#windowStart - 1;
@@ -271,7 +280,7 @@ export class Transfer {
         // already closed
       }
     };
-    if (errorToClient) this.#send(encodeError(ErrorCode.UNDEFINED, errorToClient), this.#client, close);
+    if (errorToClient) this.#sendError(ErrorCode.UNDEFINED, errorToClient, this.#client, close);
     else close();
     this.#file.close().catch(() => {});
     this.#resolve({
