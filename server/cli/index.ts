@@ -2,13 +2,12 @@
 import { ConfigError, errorMessage } from '../errors.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
+import { dhcpConfigCommand } from './dhcp-config.ts';
+import { machinesCommand } from './machines.ts';
+import { mirrorCommand } from './mirror.ts';
 import { serveCommand } from './serve.ts';
 
-const COMMANDS: Command[] = [serveCommand];
-
-export function registerCommand(command: Command): void {
-  COMMANDS.push(command);
-}
+const COMMANDS: Command[] = [serveCommand, mirrorCommand, machinesCommand, dhcpConfigCommand];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,17 +1,37 @@
 // The Hono app: routes by area, one error mapping, one request log line per request.
 import { Hono } from 'hono';
 import { type FileRoot, segmentsFromUrlPath } from '../assets/file-root.ts';
+import type { BootService } from '../boot/service.ts';
 import type { Logger } from '../log.ts';
+import type { RailyardMetrics } from '../metrics/metrics.ts';
 import { VERSION } from '../version.ts';
+import { type ApiDeps, apiRoutes } from './api-routes.ts';
+import { type BootListener, bootRoutes } from './boot-routes.ts';
+import { type MachineClientListener, reportMachineClient } from './client.ts';
 import { onError } from './errors.ts';
+import { type InstallerRouteDeps, installerRoutes } from './installer-routes.ts';
+import { countRequests, metricsRoutes } from './metrics-routes.ts';
 import { requestLog } from './request-log.ts';
-import { type DeliveryListener, serveFile } from './static.ts';
+import { type DeliveryListener, type ProgressListener, serveFile } from './static.ts';
+import { type UiRouteDeps, uiRoutes } from './ui-routes.ts';
 
 export interface HttpDeps {
   log: Logger;
   mirrorRoot: FileRoot;
   assetsRoot: FileRoot;
+  boot: BootService;
+  installer: Omit<InstallerRouteDeps, 'boot'>;
+  api: ApiDeps;
   onDelivered?: DeliveryListener;
+  onBootDecision?: BootListener;
+  /** Static file bodies as they stream (the dashboard's image download progress). */
+  onProgress?: ProgressListener;
+  /** The peer address of each request that named a machine (installer reports, /ipxe, …). */
+  onMachineClient?: MachineClientListener;
+  /** /metrics and per-route request counters. */
+  metrics?: RailyardMetrics;
+  /** The dashboard under /ui. */
+  ui?: UiRouteDeps;
   startedAt?: number;
 }
 
@@ -22,12 +42,19 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const startedAt = deps.startedAt ?? Date.now();
   app.use(requestLog(deps.log));
+  if (deps.metrics) app.use(countRequests(deps.metrics));
+  if (deps.onMachineClient) app.use(reportMachineClient(deps.onMachineClient));
   app.onError(onError(deps.log));
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
   app.get('/healthz', (c) =>
     c.json({ status: 'ok', version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
   );
+  bootRoutes(app, deps.boot, deps.log, deps.onBootDecision);
+  installerRoutes(app, { ...deps.installer, boot: deps.boot });
+  apiRoutes(app, deps.api);
+  if (deps.metrics) metricsRoutes(app, deps.metrics);
+  if (deps.ui) uiRoutes(app, deps.ui);
 
   for (const [prefix, root] of [
     ['/mirror/', deps.mirrorRoot],
@@ -35,7 +62,9 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
   ] as const) {
     app.on(['GET', 'HEAD'], `${prefix}*`, (c) => {
       const raw = new URL(c.req.url).pathname.slice(prefix.length);
-      return serveFile(c, root, segmentsFromUrlPath(raw), deps.onDelivered);
+      const mac = c.req.query('mac');
+      if (mac) c.set('mac', mac);
+      return serveFile(c, root, segmentsFromUrlPath(raw), deps.onDelivered, deps.onProgress);
     });
   }
   return app;

@@ -23,6 +23,9 @@ export interface Delivery {
 
 export type DeliveryListener = (c: Context<AppEnv>, delivery: Delivery) => void;
 
+/** Called as a body streams: `sent` of `length` body bytes so far (one call per chunk read). */
+export type ProgressListener = (c: Context<AppEnv>, path: string, sent: number, length: number) => void;
+
 const TEXT_TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
   '.DIGESTS': 'text/plain; charset=utf-8',
@@ -41,6 +44,7 @@ export async function serveFile(
   root: FileRoot,
   segments: string[],
   onDelivered?: DeliveryListener,
+  onProgress?: ProgressListener,
 ): Promise<Response> {
   const started = performance.now();
   const file = await root.resolve(segments);
@@ -55,9 +59,10 @@ export async function serveFile(
     ETag: meta.etag,
     'Content-Type': contentType(file.path),
   };
+  const path = `/${segments.filter(Boolean).join('/')}`;
   const report = (status: number, bytes: number, complete: boolean) =>
     onDelivered?.(c, {
-      path: `/${segments.filter(Boolean).join('/')}`,
+      path,
       status,
       bytes,
       size: file.size,
@@ -89,11 +94,13 @@ export async function serveFile(
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   c.set('status', status);
   c.set('bytes', length);
-  if (outgoing) return pipeToSocket(outgoing, file, status, headers, start, end, report);
+  const progress = onProgress && ((sent: number) => onProgress(c, path, sent, length));
+  if (outgoing) return pipeToSocket(outgoing, file, status, headers, start, end, report, progress);
   const stream = createReadStream(file.path, { start, end, highWaterMark: 256 * 1024 });
   let sent = 0;
   stream.on('data', (chunk) => {
     sent += chunk.length;
+    progress?.(sent);
   });
   stream.on('close', () => report(status, sent, sent === length));
   return new Response(Readable.toWeb(stream) as ReadableStream, { status, headers });
@@ -107,12 +114,14 @@ function pipeToSocket(
   start: number,
   end: number,
   report: (status: number, bytes: number, complete: boolean) => void,
+  progress?: (sent: number) => void,
 ): Response {
   const stream = createReadStream(file.path, { start, end, highWaterMark: 256 * 1024 });
   const length = end - start + 1;
   let sent = 0;
   stream.on('data', (chunk) => {
     sent += chunk.length;
+    progress?.(sent);
   });
   outgoing.writeHead(status, headers);
   stream.pipe(outgoing);

@@ -1,11 +1,17 @@
 // Startup through `railyard serve` in a child process: port-69 privilege errors name the
 // setting and the fixes; the built-in default falls back to an unprivileged port instead.
+
+import { chmodSync, rmSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { run, spawnServer, UdpProbe } from './testing.ts';
+import { run, spawnServer, tempDir, UdpProbe } from './testing.ts';
 
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
 const isRoot = process.getuid?.() === 0;
+/** A working directory `nobody` can write (state.db and the secret land in ./var). */
+const nobodyDir = tempDir('ryt-tftp-nobody-');
+chmodSync(nobodyDir, 0o777);
+test.after(() => rmSync(nobodyDir, { recursive: true, force: true }));
 
 test('an explicit tftp.listen already in use stops startup, naming the setting', async () => {
   const holder = await UdpProbe.open();
@@ -47,7 +53,7 @@ test('port 69 without privileges: explicit setting fails with the fixes', async 
   }
   const server = await spawnServer(['--tftp-listen', '127.0.0.1:69', '--tftp-root', '/tmp'], {
     wrap: AS_NOBODY,
-    cwd: '/tmp',
+    cwd: nobodyDir,
   });
   assert.is(await server.exitCode, 2, server.output());
   const text = server.output();
@@ -68,7 +74,7 @@ test('port 69 without privileges: the built-in default comes up on an unprivileg
     console.log('  skipped: needs root to drop privileges with setpriv');
     return;
   }
-  const server = await spawnServer(['--tftp-root', '/tmp'], { wrap: AS_NOBODY, cwd: '/tmp' });
+  const server = await spawnServer(['--tftp-root', '/tmp'], { wrap: AS_NOBODY, cwd: nobodyDir });
   try {
     assert.ok(server.port, server.output());
     assert.ok((server.port as number) >= 1024);

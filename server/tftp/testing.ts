@@ -267,7 +267,13 @@ export async function spawnServer(
   const cwd = options.cwd ?? tempDir('ryt-tftp-cwd-');
   const child = spawn(argv[0] as string, argv.slice(1), {
     cwd,
-    env: { ...process.env, RAILYARD_LOG_FORMAT: 'json', ...options.env },
+    // No mirror refresh: these servers must not reach for the Internet.
+    env: {
+      ...process.env,
+      RAILYARD_LOG_FORMAT: 'json',
+      RAILYARD_MIRROR_AUTO_REFRESH: 'false',
+      ...options.env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let output = '';

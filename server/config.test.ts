@@ -1,0 +1,125 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DEFAULT_KEYRING, envName, loadConfig, PACKAGE_ROOT } from './config.ts';
+import { ConfigError } from './errors.ts';
+import { tempDir } from './testing/fixtures.ts';
+
+const tmp = tempDir('railyard-config-');
+const file = (name: string, text: string) => {
+  const p = join(tmp.dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+test('built-in defaults', () => {
+  const c = loadConfig({ env: {}, cwd: tmp.dir });
+  assert.is(c.http.listen, '0.0.0.0:8080');
+  assert.is(c.dataDir, join(tmp.dir, 'var'));
+  assert.is(c.state.path, join(tmp.dir, 'var', 'state.db'));
+  assert.is(c.machinesDir, join(PACKAGE_ROOT, 'examples'));
+  assert.equal(c.tftp.listen, ['0.0.0.0:69']);
+  assert.is(c.tftp.listenExplicit, false);
+  assert.is(c.mirror.fingerprint, 'F88CFEDEFF29A5B4D9523864E25D9AED0593B34A');
+  assert.is(c.mirror.keyring, DEFAULT_KEYRING);
+  assert.is(c.mirror.interval, 6 * 3600 * 1000);
+  assert.match(c.publicUrl, /^http:\/\/[^/]+:8080$/);
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.http));
+});
+
+test('YAML file, paths relative to the file, publicUrl from the listen address', () => {
+  const p = file(
+    'a.yaml',
+    'http:\n  listen: 127.0.0.1:9000\ndataDir: data\ntftp:\n  listen: [127.0.0.1:6969, 127.0.0.2:6969]\nmirror:\n  interval: 15m\n',
+  );
+  const c = loadConfig({ file: p, env: {} });
+  assert.is(c.publicUrl, 'http://127.0.0.1:9000');
+  assert.is(c.dataDir, join(tmp.dir, 'data'));
+  assert.equal(c.tftp.listen, ['127.0.0.1:6969', '127.0.0.2:6969']);
+  assert.is(c.tftp.listenExplicit, true);
+  assert.is(c.mirror.interval, 15 * 60 * 1000);
+  assert.is(c.source, p);
+});
+
+test('JSON works too', () => {
+  const c = loadConfig({ file: file('b.json', '{"publicUrl": "http://10.1.2.3:8080/"}'), env: {} });
+  assert.is(c.publicUrl, 'http://10.1.2.3:8080');
+});
+
+test('env vars RAILYARD_<SECTION>_<KEY> override the file; flags override env', () => {
+  const p = file('c.yaml', 'http:\n  listen: 127.0.0.1:9000\n');
+  const env = {
+    RAILYARD_HTTP_LISTEN: '127.0.0.1:9100',
+    RAILYARD_MIRROR_AUTO_REFRESH: 'false',
+    RAILYARD_PUBLIC_URL: 'http://boot.example:80',
+  };
+  const c = loadConfig({ file: p, env });
+  assert.is(c.http.listen, '127.0.0.1:9100');
+  assert.is(c.mirror.autoRefresh, false);
+  assert.is(c.publicUrl, 'http://boot.example:80');
+  const f = loadConfig({ file: p, env, overrides: { 'http.listen': '127.0.0.1:9200' } });
+  assert.is(f.http.listen, '127.0.0.1:9200');
+  assert.is(envName('tftp.maxPerClient'), 'RAILYARD_TFTP_MAX_PER_CLIENT');
+});
+
+const expectError = (fn: () => unknown, ...parts: string[]) => {
+  try {
+    fn();
+  } catch (err) {
+    assert.instance(err, ConfigError);
+    for (const part of parts) assert.match((err as Error).message, part);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+test('bad values name file, key, value and what was expected', () => {
+  const p = file('bad.yaml', 'http:\n  listen: nonsense\n');
+  const err = expectError(
+    () => loadConfig({ file: p, env: {} }),
+    p,
+    'http.listen',
+    '"nonsense"',
+    'expected host:port',
+  );
+  assert.is(err.key, 'http.listen');
+  expectError(
+    () => loadConfig({ file: file('d.yaml', 'mirror:\n  fingerprint: abc\n'), env: {} }),
+    'mirror.fingerprint',
+    '40-hex-digit',
+  );
+  expectError(
+    () => loadConfig({ file: file('e.yaml', 'mirror:\n  interval: soon\n'), env: {} }),
+    'mirror.interval',
+    'duration',
+  );
+  expectError(() => loadConfig({ file: file('f.yaml', 'http:\n  lisen: 1.2.3.4:80\n'), env: {} }), 'lisen');
+  expectError(
+    () =>
+      loadConfig({
+        file: file('g.yaml', 'mirror:\n  releases:\n    - { channel: nightly, board: amd64-usr }\n'),
+        env: {},
+      }),
+    'mirror.releases.0.channel',
+    '"nightly"',
+  );
+});
+
+test('bad env values name the variable', () => {
+  expectError(
+    () => loadConfig({ env: { RAILYARD_LOG_LEVEL: 'loud' } }),
+    'RAILYARD_LOG_LEVEL',
+    'log.level',
+    '"loud"',
+  );
+});
+
+test('unreadable and malformed files', () => {
+  expectError(() => loadConfig({ file: join(tmp.dir, 'missing.yaml'), env: {} }), 'missing.yaml', 'ENOENT');
+  expectError(() => loadConfig({ file: file('h.yaml', 'http: [\n'), env: {} }), 'h.yaml', 'not valid YAML');
+  expectError(() => loadConfig({ file: file('i.yaml', '- a\n- b\n'), env: {} }), 'i.yaml', 'mapping');
+});
+
+test.after(() => tmp.cleanup());
+test.run();

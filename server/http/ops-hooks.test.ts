@@ -1,0 +1,45 @@
+// The dashboard/metrics hooks on the real Node server: an installer report ties the
+// client's address to its MAC; the image it then downloads (no ?mac=) shows as that
+// machine's progress, and its bytes count as kind "image".
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { testApp } from '../testing/fixtures.ts';
+import { listenHttp } from './listener.ts';
+
+const MAC = '52:54:00:12:34:56';
+const IMAGE = 'flatcar_production_image.bin.bz2';
+
+test('image bytes served are tracked per machine through its reporting address', async () => {
+  const t = testApp();
+  const size = 3 * 1024 * 1024 + 5;
+  writeFileSync(join(t.dataDir, 'mirror/stable/amd64-usr/9999.0.0', IMAGE), Buffer.alloc(size, 1));
+  const listener = await listenHttp(t.app, { host: '127.0.0.1', port: 0 });
+  const base = `http://127.0.0.1:${listener.address.port}`;
+  try {
+    await t.store.recordEvent(MAC, { type: 'install-script-served', source: 'http' });
+    const report = await fetch(`${base}/api/v1/machines/${MAC}/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.tokens.tokenFor(MAC)}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'install-started' }),
+    });
+    assert.is(report.status, 201);
+    const body = await (await fetch(`${base}/mirror/stable/amd64-usr/current/${IMAGE}`)).arrayBuffer();
+    assert.is(body.byteLength, size);
+    await new Promise((r) => setTimeout(r, 50));
+    const progress = t.progress.forMachine(MAC);
+    assert.is(progress?.sent, size);
+    assert.is(progress?.total, size);
+    assert.ok(progress?.done && progress.complete);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, `railyard_http_bytes_served_total{kind="image"} ${size}`);
+    const ui = await (await fetch(`${base}/ui/live`)).text();
+    assert.match(ui, '3.00 MiB of 3.00 MiB (100%), response ended');
+  } finally {
+    await listener.stop(Date.now());
+    t.cleanup();
+  }
+});
+
+test.run();

@@ -1,0 +1,81 @@
+// newc ("070701") cpio writer, as the Linux kernel's initramfs unpacker and GNU cpio read it
+// (see the kernel's Documentation/driver-api/early-userspace/buffer-format.rst):
+// a 110-byte ASCII-hex header, the NUL-terminated name, padding of header+name to 4 bytes,
+// the data, padding to 4 bytes; `TRAILER!!!` ends the archive. Parent directories come
+// before the files in them. Everything but content and permission bits is fixed (uid/gid 0,
+// mtime 0, inode numbers in archive order), so equal inputs give equal bytes.
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { InvalidRequestError } from '../errors.ts';
+
+export interface CpioFile {
+  /** Relative path without `.`/`..` segments, e.g. `usr/share/oem/config.ign`. */
+  path: string;
+  data: Buffer | string;
+  /** Permission bits; default 0o644. */
+  mode?: number;
+}
+
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const SAFE_PATH = /^[A-Za-z0-9._+-]+(\/[A-Za-z0-9._+-]+)*$/;
+const gzipAsync = promisify(gzip);
+
+/** The uncompressed archive. Files are sorted by path; their parent directories come first. */
+export function writeNewc(files: readonly CpioFile[]): Buffer {
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const seen = new Set<string>();
+  for (const f of sorted) checkPath(f.path, seen);
+  const chunks: Buffer[] = [];
+  let ino = 1;
+  for (const dir of parents(sorted)) chunks.push(entry(dir, S_IFDIR | 0o755, ino++, 2, Buffer.alloc(0)));
+  for (const f of sorted) {
+    const data = typeof f.data === 'string' ? Buffer.from(f.data, 'utf8') : f.data;
+    chunks.push(entry(f.path, S_IFREG | ((f.mode ?? 0o644) & 0o7777), ino++, 1, data));
+  }
+  chunks.push(entry('TRAILER!!!', 0, 0, 1, Buffer.alloc(0)));
+  return Buffer.concat(chunks);
+}
+
+/** gzip'd newc cpio, ready to serve as an extra initrd. gzip's header mtime is 0 (node:zlib). */
+export async function buildGzipCpio(files: readonly CpioFile[]): Promise<Buffer> {
+  return gzipAsync(writeNewc(files), { level: 9 });
+}
+
+function checkPath(path: string, seen: Set<string>): void {
+  if (!SAFE_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..')) {
+    throw new InvalidRequestError(`cpio: unsafe path ${JSON.stringify(path)}`);
+  }
+  if (seen.has(path)) throw new InvalidRequestError(`cpio: duplicate path ${JSON.stringify(path)}`);
+  seen.add(path);
+}
+
+/** Every parent directory of the files, each once, parents before children. */
+function parents(files: readonly CpioFile[]): string[] {
+  const dirs = new Set<string>();
+  for (const f of files) {
+    const parts = f.path.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  }
+  for (const f of files) {
+    if (dirs.has(f.path))
+      throw new InvalidRequestError(`cpio: ${JSON.stringify(f.path)} is both a file and a directory`);
+  }
+  return [...dirs].sort();
+}
+
+function entry(name: string, mode: number, ino: number, nlink: number, data: Buffer): Buffer {
+  const nameBytes = Buffer.from(`${name}\0`, 'utf8');
+  // ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor, rdevmajor, rdevminor, namesize, check
+  const fields = [ino, mode, 0, 0, nlink, 0, data.length, 0, 0, 0, 0, nameBytes.length, 0];
+  const header = Buffer.from(`070701${fields.map(hex8).join('')}`, 'ascii');
+  return Buffer.concat([header, nameBytes, pad(header.length + nameBytes.length), data, pad(data.length)]);
+}
+
+function hex8(n: number): string {
+  return n.toString(16).toUpperCase().padStart(8, '0');
+}
+
+function pad(length: number): Buffer {
+  return Buffer.alloc((4 - (length % 4)) % 4);
+}

@@ -1,0 +1,162 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError, InvalidRequestError } from '../errors.ts';
+import { loadMachines } from '../machines/load.ts';
+import type { Profile } from '../machines/model.ts';
+import { decodeInstaller } from './fixtures/decode.ts';
+import { fixedView, MAC, PUBLIC_URL, TOKEN } from './fixtures/views.ts';
+import { buildInstallerIgnition, type InstallerInput } from './ignition.ts';
+import { reportUrl } from './script.ts';
+
+const EXAMPLES = new URL('../../examples', import.meta.url).pathname;
+const profiles = loadMachines(EXAMPLES).profiles;
+const profile = (id: string) => profiles.get(id) as Profile;
+const REPORT = reportUrl(PUBLIC_URL, MAC);
+const input = (id: string, extra: Partial<InstallerInput> = {}): InstallerInput => ({
+  profile: profile(id),
+  view: fixedView({ profile: id }),
+  version: '4230.2.3',
+  token: TOKEN,
+  reportUrl: REPORT,
+  ...extra,
+});
+interface TargetShape {
+  ignition: { version: string };
+  storage: { files: Array<{ contents: { source: string } }> };
+  systemd?: { units: Array<{ name: string; contents: string }> };
+}
+const dir = mkdtempSync(join(tmpdir(), 'railyard-ign-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+for (const id of ['flatcar-stable', 'flatcar-debug']) {
+  test(`golden installer Ignition for examples/profiles/${id}.yaml (UPDATE_GOLDEN=1 regenerates)`, () => {
+    const golden = new URL(`./fixtures/${id}.golden.json`, import.meta.url).pathname;
+    const text = `${JSON.stringify(buildInstallerIgnition(input(id)), null, 2)}\n`;
+    if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(golden, text);
+    assert.ok(existsSync(golden), 'no golden file: run with UPDATE_GOLDEN=1');
+    assert.fixture(text, readFileSync(golden, 'utf8'));
+  });
+}
+
+test('structure: Ignition 3.3.0, files with decimal modes, the install unit', () => {
+  const config = buildInstallerIgnition(input('flatcar-stable'));
+  assert.equal(config['ignition'], { version: '3.3.0' });
+  const { files, units } = decodeInstaller(JSON.parse(JSON.stringify(config)));
+  assert.equal([...files.keys()], ['/opt/railyard/install.sh', '/opt/railyard/target.ign']);
+  assert.is(files.get('/opt/railyard/install.sh')?.mode, 493);
+  assert.is(files.get('/opt/railyard/target.ign')?.mode, 384);
+  assert.equal(
+    units.map((u) => [u.name, u.enabled]),
+    [['railyard-install.service', true]],
+  );
+  const unit = units[0]?.contents ?? '';
+  for (const line of [
+    'Type=oneshot',
+    'After=network-online.target',
+    'Wants=network-online.target',
+    'ExecStart=/opt/railyard/install.sh',
+  ]) {
+    assert.ok(unit.split('\n').includes(line), line);
+  }
+});
+
+test('the script: flatcar-install arguments, reports, reboot', () => {
+  const stable =
+    decodeInstaller(buildInstallerIgnition(input('flatcar-stable'))).files.get('/opt/railyard/install.sh')
+      ?.text ?? '';
+  assert.match(
+    stable,
+    `INSTALL_ARGS=(-s -b 'http://10.0.0.5:8080/mirror/stable/amd64-usr' -V 4230.2.3 -i "$DIR/target.ign")`,
+  );
+  assert.not.match(stable, '-k "$DIR/keyring.asc"');
+  assert.match(stable, `REPORT_URL='http://10.0.0.5:8080/api/v1/machines/52:54:00:00:00:01/events'`);
+  assert.match(stable, `TOKEN='${TOKEN}'`);
+  assert.match(stable, /set -uo pipefail/);
+  assert.match(stable, /udevadm settle \|\| true\nsystemctl reboot\n$/);
+  const debug =
+    decodeInstaller(buildInstallerIgnition(input('flatcar-debug'))).files.get('/opt/railyard/install.sh')
+      ?.text ?? '';
+  assert.match(debug, `INSTALL_ARGS=(-d '/dev/sda' -b `);
+});
+
+test('the target Ignition: rendered per machine, first-boot unit when phoneHome', () => {
+  const view = fixedView({ hostname: 'we"ird\\host' });
+  const files = decodeInstaller(buildInstallerIgnition({ ...input('flatcar-stable'), view })).files;
+  const target = JSON.parse(files.get('/opt/railyard/target.ign')?.text ?? '') as TargetShape;
+  assert.is(target.ignition.version, '3.3.0');
+  assert.is(target.storage.files[0]?.contents.source, 'data:,we"ird\\host');
+  assert.equal(
+    target.systemd?.units.map((u) => u.name),
+    ['railyard-first-boot.service'],
+  );
+  const off = decodeInstaller(
+    buildInstallerIgnition(
+      input('flatcar-stable', { profile: { ...profile('flatcar-stable'), phoneHome: false } }),
+    ),
+  ).files;
+  assert.is(JSON.parse(off.get('/opt/railyard/target.ign')?.text ?? '')['systemd'], undefined);
+});
+
+test('a keyring adds keyring.asc and -k', () => {
+  const files = decodeInstaller(
+    buildInstallerIgnition(input('flatcar-stable', { keyring: 'KEY TEXT\n' })),
+  ).files;
+  assert.is(files.get('/opt/railyard/keyring.asc')?.text, 'KEY TEXT\n');
+  assert.match(files.get('/opt/railyard/install.sh')?.text ?? '', `INSTALL_ARGS+=(-k "$DIR/keyring.asc")`);
+});
+
+test('bash -n and shellcheck pass on the generated scripts', () => {
+  for (const [name, extra] of [
+    ['plain', {}],
+    ['keyring', { keyring: 'K' }],
+  ] as const) {
+    for (const id of ['flatcar-stable', 'flatcar-debug']) {
+      const file = join(dir, `${id}-${name}.sh`);
+      writeFileSync(
+        file,
+        decodeInstaller(buildInstallerIgnition(input(id, extra))).files.get('/opt/railyard/install.sh')
+          ?.text ?? '',
+      );
+      execFileSync('bash', ['-n', file]);
+      execFileSync('shellcheck', ['--severity=style', file]);
+    }
+  }
+});
+
+test('unsafe values are refused', () => {
+  const bad: Array<Partial<InstallerInput>> = [
+    { version: 'current' },
+    { version: '1.2.3; reboot' },
+    { token: 'x' },
+    { reportUrl: "http://x/'$(reboot)'" },
+    { reportUrl: 'http://x/a b' },
+    { view: fixedView({ mirrorBase: 'http://x/$(id)' }) },
+    { view: fixedView({ mac: 'not-a-mac' }) },
+    { profile: { ...profile('flatcar-stable'), installDisk: '/dev/sda; reboot' } },
+    { profile: { ...profile('flatcar-stable'), installDisk: '/dev/../etc/passwd' } },
+  ];
+  for (const extra of bad) {
+    assert.throws(
+      () => buildInstallerIgnition(input('flatcar-stable', extra)),
+      (e: unknown) => e instanceof InvalidRequestError,
+      JSON.stringify(extra),
+    );
+  }
+});
+
+test('a template naming an unknown variable is a ConfigError', () => {
+  const p = {
+    ...profile('flatcar-stable'),
+    ignitionTemplate: { ignition: { version: '3.3.0' }, x: ['{{nope}}'] },
+  };
+  assert.throws(
+    () => buildInstallerIgnition(input('flatcar-stable', { profile: p })),
+    (e: unknown) => e instanceof ConfigError && /x\[0\]: unknown variables nope/.test(String(e)),
+  );
+});
+
+test.run();

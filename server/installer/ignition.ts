@@ -1,0 +1,93 @@
+// The installer's Ignition config (embedded in the per-machine cpio as
+// usr/share/oem/config.ign): files under /opt/railyard (install script, the installed
+// system's Ignition, the mirror keyring when it is not the stock Flatcar key) and a oneshot
+// unit that runs the script once the network is online.
+import type { Profile } from '../machines/model.ts';
+import type { MachineView } from '../render/views.ts';
+import { renderInstallScript, type ScriptTemplate } from './script.ts';
+import { renderTarget } from './target.ts';
+
+export const INSTALLER_DIR = '/opt/railyard';
+export const INSTALL_UNIT = 'railyard-install.service';
+
+export interface InstallerInput {
+  profile: Pick<Profile, 'installDisk' | 'phoneHome' | 'ignitionTemplate'>;
+  view: MachineView;
+  /** The resolved release version (X.Y.Z); also what `{{version}}` renders to in the target template. */
+  version: string;
+  /** This machine's report token (tokens.ts). */
+  token: string;
+  /** `<publicUrl>/api/v1/machines/<mac>/events` (script.ts reportUrl). */
+  reportUrl: string;
+  /** Armored public key text, when the mirror's keyring is not the stock Flatcar key. */
+  keyring?: string | undefined;
+  /** Defaults to assets/templates/install.sh.mustache. */
+  scriptTemplate?: ScriptTemplate;
+}
+
+interface IgnitionFile {
+  path: string;
+  mode: number;
+  overwrite: boolean;
+  contents: { source: string };
+}
+
+/** An Ignition 3.3.0 config object. It embeds the machine token: never log it. */
+export function buildInstallerIgnition(input: InstallerInput): Record<string, unknown> {
+  const { profile, view, version, token, reportUrl, keyring } = input;
+  const script = renderInstallScript(
+    {
+      mac: view.mac,
+      reportUrl,
+      token,
+      installDisk: profile.installDisk,
+      mirrorBase: view.mirrorBase,
+      version,
+      keyring: keyring !== undefined,
+    },
+    input.scriptTemplate,
+  );
+  const target = renderTarget(
+    profile.ignitionTemplate,
+    { ...view, version },
+    profile.phoneHome ? { reportUrl, token } : undefined,
+  );
+  const files: IgnitionFile[] = [
+    file(`${INSTALLER_DIR}/install.sh`, 0o755, script),
+    file(`${INSTALLER_DIR}/target.ign`, 0o600, `${JSON.stringify(target)}\n`),
+  ];
+  if (keyring !== undefined) files.push(file(`${INSTALLER_DIR}/keyring.asc`, 0o644, keyring));
+  return {
+    ignition: { version: '3.3.0' },
+    storage: { files },
+    systemd: { units: [{ name: INSTALL_UNIT, enabled: true, contents: installUnit() }] },
+  };
+}
+
+function file(path: string, mode: number, text: string): IgnitionFile {
+  return { path, mode, overwrite: true, contents: { source: dataUrl(text) } };
+}
+
+export function dataUrl(text: string): string {
+  return `data:;base64,${Buffer.from(text, 'utf8').toString('base64')}`;
+}
+
+function installUnit(): string {
+  return [
+    '[Unit]',
+    'Description=Install Flatcar to disk (railyard)',
+    'Wants=network-online.target',
+    'After=network-online.target',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    'RemainAfterExit=yes',
+    `ExecStart=${INSTALLER_DIR}/install.sh`,
+    'StandardOutput=journal+console',
+    'StandardError=journal+console',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,120 @@
+// Runs the generated install.sh (non-root) with a stub flatcar-install, shims for
+// systemctl/udevadm and a local report receiver: the report protocol end to end.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decodeInstaller } from './fixtures/decode.ts';
+import { type Receiver, startReceiver } from './fixtures/receiver.ts';
+import { writeShims } from './fixtures/shims.ts';
+import { fixedView, MAC, TOKEN } from './fixtures/views.ts';
+import { buildInstallerIgnition } from './ignition.ts';
+import { reportUrl } from './script.ts';
+
+const run = promisify(execFile);
+const root = mkdtempSync(join(tmpdir(), 'railyard-script-'));
+let receiver: Receiver;
+test.before(async () => {
+  receiver = await startReceiver();
+});
+test.after(async () => {
+  await receiver.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const STUB = `#!/bin/bash
+echo "$*" > "$STUB_ARGS"
+printf '%b' "$STUB_OUTPUT"
+exit "$STUB_EXIT"
+`;
+
+/** Write the installer's files into a fresh dir and run install.sh; returns that dir. */
+async function install(
+  name: string,
+  stub: { exit: number; output: string },
+  keyring?: string,
+): Promise<string> {
+  const dir = join(root, name);
+  const opt = join(dir, 'opt', 'railyard');
+  mkdirSync(opt, { recursive: true });
+  const config = buildInstallerIgnition({
+    profile: {
+      installDisk: '/dev/vdb',
+      phoneHome: true,
+      ignitionTemplate: { ignition: { version: '3.3.0' } },
+    },
+    view: fixedView({ mirrorBase: 'http://127.0.0.1:9/mirror/stable/amd64-usr' }),
+    version: '4230.2.3',
+    token: TOKEN,
+    reportUrl: reportUrl(receiver.url, MAC),
+    keyring,
+  });
+  for (const [path, file] of decodeInstaller(config).files)
+    writeFileSync(join(opt, path.split('/').at(-1) as string), file.text, { mode: file.mode });
+  const shims = writeShims(dir, STUB);
+  await run('bash', [join(opt, 'install.sh')], {
+    env: {
+      ...process.env,
+      PATH: `${shims.bin}:${process.env['PATH']}`,
+      STUB_ARGS: join(dir, 'args'),
+      STUB_OUTPUT: stub.output,
+      STUB_EXIT: String(stub.exit),
+    },
+  });
+  return dir;
+}
+
+test('success: install-started, flatcar-install args, installed, settle, reboot', async () => {
+  receiver.received.length = 0;
+  const dir = await install('ok', { exit: 0, output: 'done\\n' }, 'KEY');
+  const opt = join(dir, 'opt', 'railyard');
+  assert.is(
+    readFileSync(join(dir, 'args'), 'utf8').trim(),
+    `-d /dev/vdb -b http://127.0.0.1:9/mirror/stable/amd64-usr -V 4230.2.3 -i ${opt}/target.ign -k ${opt}/keyring.asc`,
+  );
+  assert.equal(
+    receiver.received.map((r) => r.body),
+    [{ type: 'install-started' }, { type: 'installed' }],
+  );
+  assert.ok(
+    receiver.received.every(
+      (r) => r.authorization === `Bearer ${TOKEN}` && r.path === `/api/v1/machines/${MAC}/events`,
+    ),
+  );
+  assert.is(readFileSync(join(dir, 'calls', 'udevadm.log'), 'utf8'), 'settle\n');
+  assert.is(readFileSync(join(dir, 'calls', 'systemctl.log'), 'utf8'), 'reboot\n');
+  assert.is(readFileSync(join(opt, 'install.log'), 'utf8'), 'done\n');
+});
+
+test('failure: install-failed with exit code and the last 50 lines, JSON-escaped; still reboots', async () => {
+  receiver.received.length = 0;
+  const lines = Array.from({ length: 60 }, (_, i) => `line ${i}`);
+  const tricky = 'quote " backslash \\\\ tab \\t cr \\r bell \\a esc \\033[0m uni é';
+  const dir = await install('fail', { exit: 3, output: `${lines.join('\\n')}\\n${tricky}\\n` });
+  const [started, failed] = receiver.received.map((r) => r.body);
+  assert.equal(started, { type: 'install-started' });
+  assert.is(failed?.['type'], 'install-failed');
+  assert.is(failed?.['exitCode'], 3);
+  const output = String(failed?.['output']).split('\n');
+  assert.is(output.length, 50);
+  assert.is(output[0], 'line 11');
+  assert.is(output[49], 'quote " backslash \\ tab \t cr \r bell  esc [0m uni é');
+  assert.is(readFileSync(join(dir, 'calls', 'systemctl.log'), 'utf8'), 'reboot\n');
+});
+
+test('railyard refusing reports does not stop the install or the reboot', async () => {
+  receiver.received.length = 0;
+  receiver.status = 400;
+  try {
+    const dir = await install('refused', { exit: 0, output: '' });
+    assert.is(receiver.received.length, 2);
+    assert.is(readFileSync(join(dir, 'calls', 'systemctl.log'), 'utf8'), 'reboot\n');
+  } finally {
+    receiver.status = 204;
+  }
+});
+
+test.run();

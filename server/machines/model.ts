@@ -1,0 +1,62 @@
+// Profiles and groups (matchbox-style). A profile says what a machine boots; a group maps
+// selectors to a profile plus metadata. Validated once when loaded, immutable afterwards.
+import { z } from 'zod';
+import { CHANNELS } from '../config-schema.ts';
+
+const ID = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected letters, digits, ., _ or - (max 64)');
+const KERNEL_ARG = z
+  .string()
+  .min(1)
+  .regex(/^[^\s${}"'\\;]+$/, 'expected one kernel argument without spaces, quotes, $, {, }, ; or backslash');
+
+export const profileSchema = z.strictObject({
+  id: ID,
+  description: z.string().optional(),
+  channel: z.enum(CHANNELS).default('stable'),
+  board: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a board such as amd64-usr')
+    .default('amd64-usr'),
+  version: z
+    .string()
+    .regex(/^(current|current-\d{4}|\d+\.\d+\.\d+)$/, 'expected current, current-YYYY or X.Y.Z')
+    .default('current'),
+  installDisk: z
+    .string()
+    .regex(/^(smallest|\/dev\/[A-Za-z0-9/_.:-]+)$/, 'expected a device path such as /dev/sda, or "smallest"')
+    .default('smallest'),
+  kernelArgs: z.array(KERNEL_ARG).default([]),
+  /** Ignition template for the installed system: a file (relative to machinesDir) or an inline object. */
+  ignition: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
+  ipxeTemplate: z.string().min(1).optional(),
+  localBoot: z.enum(['sanboot', 'exit', 'auto']).default('auto'),
+  /** Add a first-boot phone-home unit to the installed system's Ignition. */
+  phoneHome: z.boolean().default(true),
+  /** What a `failed` machine gets: another install attempt (up to retryLimit) or a console message. */
+  onFailure: z.enum(['retry', 'show']).default('retry'),
+  retryLimit: z.number().int().min(0).max(100).optional(),
+});
+
+const SELECTOR_KEY = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a lower-case selector name');
+const SELECTOR_VALUE = z.union([z.string().min(1), z.number()]).transform(String);
+
+export const groupSchema = z.strictObject({
+  id: ID,
+  description: z.string().optional(),
+  profile: ID,
+  selector: z.record(SELECTOR_KEY, SELECTOR_VALUE).default({}),
+  metadata: z.record(z.string(), z.unknown()).default({}),
+});
+
+export type ProfileInput = z.input<typeof profileSchema>;
+export type Profile = z.output<typeof profileSchema> & {
+  /** Content hash of the profile file and the templates it uses: part of cache keys. */
+  revision: string;
+  /** The parsed Ignition template (object with mustache placeholders in strings). */
+  ignitionTemplate: Record<string, unknown>;
+  /** iPXE template text when the profile has its own. */
+  ipxeTemplateText?: string;
+};
+export type Group = z.output<typeof groupSchema>;

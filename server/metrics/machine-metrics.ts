@@ -1,0 +1,49 @@
+// Metrics derived from machine state: a gauge of machines by state, read from the store on
+// each scrape, and the provisioning duration histograms, observed when `installed` and
+// `first-boot` are recorded.
+import { Gauge } from 'prom-client';
+import type { Logger } from '../log.ts';
+import { MACHINE_STATES, type MachineEvent } from '../machines/state.ts';
+import type { Recorded, StateStore } from '../store/state-store.ts';
+import type { ProvisionedUntil, RailyardMetrics } from './metrics.ts';
+
+/** railyard_machines{state}: every state is present (0 when no machine is in it). */
+export function registerMachineGauge(metrics: RailyardMetrics, store: StateStore): void {
+  new Gauge({
+    name: 'railyard_machines',
+    help: 'Known machines by provisioning state',
+    labelNames: ['state'],
+    registers: [metrics.registry],
+    async collect() {
+      const counts = new Map<string, number>(MACHINE_STATES.map((s) => [s, 0]));
+      for (const m of await store.listMachines()) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
+      for (const [state, n] of counts) this.set({ state }, n);
+    },
+  });
+}
+
+/**
+ * Seconds from the latest `install-script-served` before `event` to `event`, when `event`
+ * ends a provisioning stage; undefined otherwise (or when the script was never served).
+ */
+export function provisioningDuration(
+  events: readonly MachineEvent[],
+  event: MachineEvent,
+): { until: ProvisionedUntil; seconds: number } | undefined {
+  if (event.type !== 'installed' && event.type !== 'first-boot') return undefined;
+  const served = events.filter((e) => e.type === 'install-script-served' && e.at <= event.at).at(-1);
+  if (!served) return undefined;
+  const seconds = (Date.parse(event.at) - Date.parse(served.at)) / 1000;
+  return seconds >= 0 ? { until: event.type, seconds } : undefined;
+}
+
+/** A record listener (store/observed.ts) that observes the provisioning histograms. */
+export function observeProvisioning(metrics: RailyardMetrics, store: StateStore, log: Logger) {
+  return async ({ event }: Recorded): Promise<void> => {
+    if (event.type !== 'installed' && event.type !== 'first-boot') return;
+    const d = provisioningDuration(await store.events(event.mac, { limit: 500 }), event);
+    if (!d) return;
+    metrics.provisioningSeconds.observe({ until: d.until }, d.seconds);
+    log.debug({ mac: event.mac, until: d.until, seconds: d.seconds }, 'provisioning duration');
+  };
+}

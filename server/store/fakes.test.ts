@@ -1,0 +1,18 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { brokenStore, memoryStore } from './fakes.ts';
+import { storeContract } from './fixtures/contract.ts';
+
+storeContract(test, () => memoryStore());
+
+test('brokenStore rejects every call', async () => {
+  const store = brokenStore();
+  try {
+    await store.getMachine('52:54:00:00:00:01');
+    assert.unreachable();
+  } catch (err) {
+    assert.match(String(err), /broken/);
+  }
+});
+
+test.run();

@@ -1,0 +1,55 @@
+// The dashboard service: view models for /ui pages and the one write it offers
+// (reprovision). Routes stay thin adapters over this.
+
+import { requestReprovision } from '../store/queries.ts';
+import type { StateStore } from '../store/state-store.ts';
+import { type BootPreview, buildDetail, type DetailModel } from './detail.ts';
+import type { MirrorOverview } from './mirror.ts';
+import { mirrorModel } from './mirror-model.ts';
+import { buildOverview, type OverviewModel } from './overview.ts';
+import type { ImageProgress } from './progress.ts';
+
+export interface DashboardDeps {
+  store: StateStore;
+  boot: BootPreview;
+  mirror: MirrorOverview;
+  progress: ImageProgress;
+  /** mirror.staleAfter (ms): older successful refreshes get a warning. */
+  staleAfterMs: number;
+  /** Installs the median/p90 time-to-provisioned cover (default 50). */
+  window?: number;
+  now?: () => number;
+}
+
+export class Dashboard {
+  readonly #deps: DashboardDeps;
+
+  constructor(deps: DashboardDeps) {
+    this.#deps = deps;
+  }
+
+  async overview(): Promise<OverviewModel> {
+    const now = this.#now();
+    const mirror = mirrorModel(await this.#deps.mirror.list(), this.#deps.staleAfterMs, now);
+    return buildOverview({
+      store: this.#deps.store,
+      progress: this.#deps.progress,
+      mirror,
+      window: this.#deps.window ?? 50,
+      now,
+    });
+  }
+
+  machine(mac: string): Promise<DetailModel> {
+    return buildDetail(this.#deps.store, this.#deps.boot, mac, this.#now());
+  }
+
+  /** The next PXE boot of `mac` installs again (recorded with source `admin`). */
+  async reprovision(mac: string): Promise<string> {
+    return (await requestReprovision(this.#deps.store, mac)).machine.state;
+  }
+
+  #now(): number {
+    return (this.#deps.now ?? Date.now)();
+  }
+}
