@@ -2,7 +2,8 @@
 // The only module that sees every layer.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileRoot } from './assets/file-root.ts';
+import { FileRoot, segmentsFromTftpName } from './assets/file-root.ts';
+import { openUnderRoot } from './assets/open-file.ts';
 import { MirrorReleaseResolver } from './assets/release-resolver.ts';
 import { DownloadRecorder } from './boot/downloads.ts';
 import { BootService } from './boot/service.ts';
@@ -18,6 +19,8 @@ import type { Logger } from './log.ts';
 import { MachineRegistry } from './machines/registry.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
 import { openStateStore } from './store/open.ts';
+import { type TftpSource, withGeneratedFiles } from './tftp/source.ts';
+import { startTftp } from './tftp/start.ts';
 
 export interface RunningServer {
   lifecycle: Lifecycle;
@@ -69,6 +72,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     { listener: 'http', address: httpUrl, publicUrl: config.publicUrl, config: config.source },
     `HTTP listening on ${httpUrl}`,
   );
+  if (config.tftp.enabled) {
+    const tftp = await startTftp(config.tftp, tftpSource(config), log.child({ sub: 'tftp' })).catch(
+      async (err: unknown) => {
+        await lifecycle.stop('TFTP failed to start', 0);
+        throw err;
+      },
+    );
+    lifecycle.add(tftp);
+  }
   return { lifecycle, httpUrl };
 }
 
@@ -81,6 +93,16 @@ function readKeyring(file: string): string {
       key: 'mirror.keyring',
     });
   }
+}
+
+/** iPXE binaries from tftp.root, plus a generated script that chains to our HTTP side. */
+function tftpSource(config: Config): TftpSource {
+  const root = new FileRoot(config.tftp.root);
+  const chain = `#!ipxe\nchain ${config.publicUrl}/boot.ipxe\n`;
+  return withGeneratedFiles(
+    { 'boot.ipxe': chain, 'autoexec.ipxe': chain },
+    { open: (name) => openUnderRoot(root, segmentsFromTftpName(name)) },
+  );
 }
 
 function formatHost(host: string): string {
