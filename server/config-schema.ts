@@ -72,6 +72,8 @@ const mirrorSchema = z.strictObject({
   interval: durationSchema.default(6 * 3_600_000),
   staleAfter: durationSchema.default(2 * 86_400_000),
   retries: z.number().int().min(0).max(20).default(4),
+  /** First retry delay; doubles per attempt (capped at 30 s). */
+  retryDelay: durationSchema.default(1_000),
   timeout: durationSchema.default(30_000),
   releases: z
     .array(releaseSchema)

@@ -17,6 +17,7 @@ import { MachineTokens } from './installer/tokens.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { MachineRegistry } from './machines/registry.ts';
+import { startMirrorJob } from './mirror/auto-refresh.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
 import { openStateStore } from './store/open.ts';
 import { type TftpSource, withGeneratedFiles } from './tftp/source.ts';
@@ -81,6 +82,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     );
     lifecycle.add(tftp);
   }
+  // Background mirror refresh (mirror.autoRefresh). TODO(lead): pass the versions machines
+  // are installing (from machine state) as the third argument so retention keeps them.
+  const mirrorJob = startMirrorJob(config, log.child({ sub: 'mirror' }));
+  if (mirrorJob) lifecycle.add(mirrorJob);
   return { lifecycle, httpUrl };
 }
 

@@ -3,9 +3,10 @@ import { ConfigError, errorMessage } from '../errors.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
 import { machinesCommand } from './machines.ts';
+import { mirrorCommand } from './mirror.ts';
 import { serveCommand } from './serve.ts';
 
-const COMMANDS: Command[] = [serveCommand, machinesCommand];
+const COMMANDS: Command[] = [serveCommand, machinesCommand, mirrorCommand];
 
 export function registerCommand(command: Command): void {
   COMMANDS.push(command);
