@@ -9,7 +9,7 @@ import { httpThroughput } from './http-throughput.ts';
 import { installPipeline } from './install-pipeline.ts';
 import type { BenchContext, Part, PartReport } from './lib/context.ts';
 import { loadAverage, machineInfo } from './lib/machine.ts';
-import { cleanupAll, installCleanupHandlers } from './lib/procs.ts';
+import { cleanupAll, installCleanupHandlers, run } from './lib/procs.ts';
 import { REPO } from './lib/servers.ts';
 import { mirrorRefresh } from './mirror-refresh.ts';
 import { renderReport } from './report.ts';
@@ -61,5 +61,7 @@ const markdown = renderReport({
 });
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, markdown);
+// Same layout as `npm run lint` wants (Biome formats Markdown tables); bench/out is not linted.
+await run(join(REPO, 'node_modules/.bin/biome'), ['format', '--write', out]);
 ctx.log(`wrote ${out}`);
 await cleanupAll();
