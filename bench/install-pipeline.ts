@@ -34,7 +34,7 @@ interface Image {
 }
 
 /** Compress once per image shape; later runs reuse the cache. */
-async function cachedImage(
+export async function cachedImage(
   totalBytes: number,
   randomBytes: number,
   log: (m: string) => void,

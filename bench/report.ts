@@ -10,6 +10,8 @@ export interface ReportInput {
   loadStart: string;
   loadEnd: string;
   reports: PartReport[];
+  /** Hand-written analysis (bench/findings.md): profiles, causes, fixes. Appended as is. */
+  findings: string | undefined;
 }
 
 export function renderReport(r: ReportInput): string {
@@ -41,5 +43,6 @@ export function renderReport(r: ReportInput): string {
     '',
   ];
   for (const p of r.reports) lines.push(`## ${p.title}`, '', p.body, '');
+  if (r.findings) lines.push(r.findings.replace(/^# /m, '## '));
   return `${lines.join('\n').trimEnd()}\n`;
 }

@@ -1,7 +1,7 @@
 // npm run bench [-- --quick] [--only throughput,storm,tftp,install,mirror] [--runs N] [--out FILE]
 // Runs each part against railyard and its reference in the same run and writes BENCHMARKS.md
 // (quick mode: bench/out/BENCHMARKS.quick.md). Not a test: it reports, it asserts nothing.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bootStorm } from './boot-storm.ts';
@@ -50,7 +50,9 @@ for (const part of PARTS.filter((p) => !only || only.includes(p.id))) {
   reports.push(report);
   await cleanupAll(); // nothing of one part leaks into the next
 }
+const findings = join(REPO, 'bench/findings.md');
 const markdown = renderReport({
+  findings: existsSync(findings) ? readFileSync(findings, 'utf8') : undefined,
   machine,
   quick,
   date: new Date(started).toISOString(),

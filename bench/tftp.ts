@@ -93,7 +93,15 @@ export const tftpBench: Part = {
     const sizes: Record<string, number> = { 'undionly.kpxe': readFileSync(KPXE).length, [bigName]: bigBytes };
     const [ryPort, hpaPort] = [await freeUdpPort(), await freeUdpPort()];
     mkdirSync(join(dir, 'data'));
-    const railyard = await startRailyard({ dataDir: join(dir, 'data'), tftp: { port: ryPort, root } });
+    const nodeFlags =
+      process.env['BENCH_PROFILE'] === 'tftp'
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE_DIR'] ?? dir}`]
+        : [];
+    const railyard = await startRailyard({
+      dataDir: join(dir, 'data'),
+      tftp: { port: ryPort, root },
+      nodeFlags,
+    });
     const hpa = await startTftpdHpa(root, hpaPort);
     try {
       const single = await singles(ctx.runs, cases(bigName), { ryPort, hpaPort, dir, sizes }, ctx.log);
