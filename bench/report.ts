@@ -43,6 +43,6 @@ export function renderReport(r: ReportInput): string {
     '',
   ];
   for (const p of r.reports) lines.push(`## ${p.title}`, '', p.body, '');
-  if (r.findings) lines.push(r.findings.replace(/^# /m, '## '));
+  if (r.findings) lines.push(r.findings);
   return `${lines.join('\n').trimEnd()}\n`;
 }
