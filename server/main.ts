@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileRoot, segmentsFromTftpName } from './assets/file-root.ts';
-import { openUnderRoot } from './assets/open-file.ts';
+import { openUnderRoot, SmallFileCache } from './assets/open-file.ts';
 import { DownloadRecorder } from './boot/downloads.ts';
 import { BootService } from './boot/service.ts';
 import { type Config, parseListen } from './config.ts';
@@ -124,10 +124,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 /** iPXE binaries from tftp.root, plus a generated script that chains to our HTTP side. */
 function tftpSource(config: Config): TftpSource {
   const root = new FileRoot(config.tftp.root);
+  const small = new SmallFileCache();
   const chain = `#!ipxe\nchain ${config.publicUrl}/boot.ipxe\n`;
   return withGeneratedFiles(
     { 'boot.ipxe': chain, 'autoexec.ipxe': chain },
-    { open: (name) => openUnderRoot(root, segmentsFromTftpName(name)) },
+    { open: (name) => openUnderRoot(root, segmentsFromTftpName(name), small) },
   );
 }
 

@@ -32,6 +32,20 @@ test('tsize answers the real size; timeout clamped to 1..255 and echoed; windows
   assert.is(ask({ windowsize: '0' }).windowsize, 1);
 });
 
+test('a window never exceeds 64 KiB of payload, whatever order the options come in', () => {
+  const big = (options: Record<string, string>) =>
+    negotiate(new Map(Object.entries(options)), 1 << 20, { maxBlksize: 65464, maxWindowsize: 16 });
+  const a = big({ windowsize: '16', blksize: '8192' });
+  assert.is(a.windowsize, 8);
+  assert.equal(a.oack, [
+    ['windowsize', '8'],
+    ['blksize', '8192'],
+  ]);
+  assert.is(big({ blksize: '65464', windowsize: '4' }).windowsize, 1);
+  assert.is(big({ blksize: '1468', windowsize: '16' }).windowsize, 16);
+  assert.is(big({ windowsize: '16' }).windowsize, 16);
+});
+
 test('unknown options are skipped', () => {
   assert.equal(ask({ multicast: '', foo: 'bar', blksize: '1468' }).oack, [['blksize', '1468']]);
 });

@@ -18,6 +18,12 @@ export interface Negotiated {
 }
 
 const DEFAULT_BLKSIZE = 512;
+/**
+ * A window must fit a client's default UDP receive buffer (Linux: 208 KiB of kernel
+ * accounting, about 2× the payload). 16 blocks of 8 KiB overflowed atftp's and lost
+ * thousands of datagrams per 32 MiB (BENCHMARKS.md); 64 KiB of payload per window does not.
+ */
+export const MAX_WINDOW_BYTES = 64 * 1024;
 
 export function negotiate(
   requested: ReadonlyMap<string, string>,
@@ -49,7 +55,17 @@ export function negotiate(
         break;
     }
   }
+  capWindow(result);
   return result;
+}
+
+/** Clamp windowsize so windowsize × blksize ≤ MAX_WINDOW_BYTES, and say so in the OACK. */
+function capWindow(result: Negotiated): void {
+  const cap = Math.max(1, Math.floor(MAX_WINDOW_BYTES / result.blksize));
+  if (result.windowsize <= cap) return;
+  result.windowsize = cap;
+  const entry = result.oack.find(([name]) => name === 'windowsize');
+  if (entry) entry[1] = String(cap);
 }
 
 function parseNumber(raw: string): number | undefined {
