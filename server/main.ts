@@ -2,7 +2,8 @@
 // The only module that sees every layer.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileRoot } from './assets/file-root.ts';
+import { FileRoot, segmentsFromTftpName } from './assets/file-root.ts';
+import { openUnderRoot, SmallFileCache } from './assets/open-file.ts';
 import { DownloadRecorder } from './boot/downloads.ts';
 import { BootService } from './boot/service.ts';
 import { type Config, parseListen } from './config.ts';
@@ -17,7 +18,7 @@ import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { MachineRegistry } from './machines/registry.ts';
 import { observeProvisioning, registerMachineGauge } from './metrics/machine-metrics.ts';
-import { createMetrics, recordMirrorRefresh } from './metrics/metrics.ts';
+import { createMetrics, type RailyardMetrics, recordMirrorRefresh } from './metrics/metrics.ts';
 import { registerMirrorGauges } from './metrics/mirror-metrics.ts';
 import { startMirrorJob } from './mirror/auto-refresh.ts';
 import { MirrorCatalog } from './mirror/catalog.ts';
@@ -25,6 +26,9 @@ import { IpxeRenderer } from './render/ipxe.ts';
 import { observeStore } from './store/observed.ts';
 import { openStateStore } from './store/open.ts';
 import { versionsInstalling } from './store/queries.ts';
+import type { TftpObserver } from './tftp/server.ts';
+import { type TftpSource, withGeneratedFiles } from './tftp/source.ts';
+import { startTftp } from './tftp/start.ts';
 import { Dashboard } from './ui/dashboard.ts';
 import { ImageProgress } from './ui/progress.ts';
 import { UiTemplates } from './ui/templates.ts';
@@ -96,6 +100,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     { listener: 'http', address: httpUrl, publicUrl: config.publicUrl, config: config.source },
     `HTTP listening on ${httpUrl}`,
   );
+  if (config.tftp.enabled) {
+    const tftpLog = log.child({ sub: 'tftp' });
+    const tftp = await startTftp(config.tftp, tftpSource(config), tftpLog, tftpMetrics(metrics)).catch(
+      async (err: unknown) => {
+        await lifecycle.stop('TFTP failed to start', 0);
+        throw err;
+      },
+    );
+    lifecycle.add(tftp);
+  }
   // Background mirror refresh (mirror.autoRefresh); retention keeps what machines are installing.
   const mirrorJob = startMirrorJob(
     config,
@@ -105,6 +119,27 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   );
   if (mirrorJob) lifecycle.add(mirrorJob);
   return { lifecycle, httpUrl };
+}
+
+/** iPXE binaries from tftp.root, plus a generated script that chains to our HTTP side. */
+function tftpSource(config: Config): TftpSource {
+  const root = new FileRoot(config.tftp.root);
+  const small = new SmallFileCache();
+  const chain = `#!ipxe\nchain ${config.publicUrl}/boot.ipxe\n`;
+  return withGeneratedFiles(
+    { 'boot.ipxe': chain, 'autoexec.ipxe': chain },
+    { open: (name) => openUnderRoot(root, segmentsFromTftpName(name), small) },
+  );
+}
+
+function tftpMetrics(metrics: RailyardMetrics): TftpObserver {
+  return {
+    transferEnded: (result) => {
+      metrics.tftpTransfers.inc({ result: result.outcome });
+      metrics.tftpBytes.inc(result.bytes);
+    },
+    errorSent: (code) => metrics.tftpErrors.inc({ code: String(code) }),
+  };
 }
 
 function readKeyring(file: string): string {

@@ -1,7 +1,7 @@
 // Static file responses for /mirror/* and /assets/*: HEAD, Range, conditional requests,
 // Content-Length always. Bodies are streamed from disk, never buffered whole. On the real
-// Node server the file is piped straight to the socket (no web-stream hop); in-process
-// (app.request in tests) a web ReadableStream is returned instead.
+// Node server the file goes straight to the socket through reused buffers (send-file.ts, no
+// web-stream hop); in-process (app.request in tests) a web ReadableStream is returned instead.
 import { createReadStream } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
@@ -10,6 +10,7 @@ import type { Context } from 'hono';
 import type { FileRoot, ResolvedFile } from '../assets/file-root.ts';
 import type { AppEnv } from './app.ts';
 import { decideRange, etagFor, type FileMeta, notModified } from './range.ts';
+import { type SendProgress, sendFileRange } from './send-file.ts';
 
 export interface Delivery {
   path: string;
@@ -116,20 +117,12 @@ function pipeToSocket(
   report: (status: number, bytes: number, complete: boolean) => void,
   progress?: (sent: number) => void,
 ): Response {
-  const stream = createReadStream(file.path, { start, end, highWaterMark: 256 * 1024 });
   const length = end - start + 1;
-  let sent = 0;
-  stream.on('data', (chunk) => {
-    sent += chunk.length;
-    progress?.(sent);
-  });
+  const tracker: SendProgress = { sent: 0, onChunk: progress };
   outgoing.writeHead(status, headers);
-  stream.pipe(outgoing);
-  const finish = () => {
-    stream.destroy();
-    report(status, sent, sent === length && outgoing.writableFinished);
-  };
-  outgoing.once('close', finish);
-  stream.once('error', () => outgoing.destroy());
+  outgoing.once('close', () =>
+    report(status, tracker.sent, tracker.sent === length && outgoing.writableFinished),
+  );
+  sendFileRange(outgoing, file.path, start, end, tracker).catch(() => outgoing.destroy());
   return RESPONSE_ALREADY_SENT;
 }

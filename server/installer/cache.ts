@@ -1,7 +1,7 @@
 // Per-machine installer cpio (`/installer/<mac>.cpio.gz`), built once per input and kept in
 // an LRU cache. Concurrent requests for the same key share one build (the cache holds the
-// promise); a failed build is not cached. Building is sub-millisecond CPU plus async gzip,
-// so it never holds up other requests.
+// promise); a failed build is not cached. Building, gzip included, is sub-millisecond CPU,
+// so it never holds up other requests for long.
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';

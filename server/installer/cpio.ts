@@ -4,8 +4,7 @@
 // the data, padding to 4 bytes; `TRAILER!!!` ends the archive. Parent directories come
 // before the files in them. Everything but content and permission bits is fixed (uid/gid 0,
 // mtime 0, inode numbers in archive order), so equal inputs give equal bytes.
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { InvalidRequestError } from '../errors.ts';
 
 export interface CpioFile {
@@ -19,7 +18,6 @@ export interface CpioFile {
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const SAFE_PATH = /^[A-Za-z0-9._+-]+(\/[A-Za-z0-9._+-]+)*$/;
-const gzipAsync = promisify(gzip);
 
 /** The uncompressed archive. Files are sorted by path; their parent directories come first. */
 export function writeNewc(files: readonly CpioFile[]): Buffer {
@@ -37,9 +35,14 @@ export function writeNewc(files: readonly CpioFile[]): Buffer {
   return Buffer.concat(chunks);
 }
 
-/** gzip'd newc cpio, ready to serve as an extra initrd. gzip's header mtime is 0 (node:zlib). */
+/**
+ * gzip'd newc cpio, ready to serve as an extra initrd. gzip's header mtime is 0 (node:zlib).
+ * Synchronous on purpose: an installer archive is a few KiB, and zlib's async path (a stream,
+ * a thread-pool hop, callbacks) costs the event loop more CPU than compressing it here
+ * (boot-storm profile, BENCHMARKS.md).
+ */
 export async function buildGzipCpio(files: readonly CpioFile[]): Promise<Buffer> {
-  return gzipAsync(writeNewc(files), { level: 9 });
+  return gzipSync(writeNewc(files), { level: 9 });
 }
 
 function checkPath(path: string, seen: Set<string>): void {

@@ -13,7 +13,7 @@ test('serve fetches the configured release in the background and serves it', asy
     await buildRelease(h.upstreamRoot, h.key, '100.0.0');
     setLink(h.upstreamRoot, '100.0.0');
     h.upstream.fault('/stable/amd64-usr/100.0.0/flatcar_production_image.bin.bz2', { slowMs: 10 });
-    const config = h.config({ autoRefresh: true }, { 'http.listen': '127.0.0.1:0' });
+    const config = h.config({ autoRefresh: true }, { 'http.listen': '127.0.0.1:0', 'tftp.enabled': false });
     const server = await startServer(config, silentLogger());
     try {
       const health = await fetch(`${server.httpUrl}/healthz`);

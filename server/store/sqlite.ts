@@ -57,6 +57,7 @@ class SqliteStateStore implements StateStore {
   readonly #upsert;
   readonly #insertEvent;
   readonly #record;
+  readonly #events;
 
   constructor(db: Database.Database, clock: Clock) {
     this.#db = db;
@@ -71,6 +72,10 @@ class SqliteStateStore implements StateStore {
     );
     this.#insertEvent = db.prepare<[string, string, string, string, string, string]>(
       'INSERT INTO events (mac, type, source, at, data, state) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    // Prepared once: installerInputs() reads events on every installer request.
+    this.#events = db.prepare<[string, number], EventRow>(
+      'SELECT * FROM (SELECT * FROM events WHERE mac = ? ORDER BY id DESC LIMIT ?) ORDER BY id',
     );
     this.#record = db.transaction((mac: string, event: NewEvent, seen: Sighting): Recorded => {
       const at = event.at ?? this.#clock().toISOString();
@@ -113,11 +118,7 @@ class SqliteStateStore implements StateStore {
 
   async events(mac: string, options: { limit?: number } = {}): Promise<StoredEvent[]> {
     const limit = options.limit ?? -1;
-    const rows = this.#db
-      .prepare<[string, number], EventRow>(
-        'SELECT * FROM (SELECT * FROM events WHERE mac = ? ORDER BY id DESC LIMIT ?) ORDER BY id',
-      )
-      .all(mac, limit);
+    const rows = this.#events.all(mac, limit);
     return rows.map((r) => ({ ...r, data: JSON.parse(r.data) as EventData }));
   }
 
