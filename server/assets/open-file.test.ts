@@ -43,5 +43,22 @@ test('a read past the end returns what is there', async () => {
   assert.is(await f.read(buf, 0, 10, 3), 0);
 });
 
+test('large files: reads in any order, across read-ahead windows, at the end', async () => {
+  const big = Buffer.alloc(SMALL_FILE_BYTES + 300 * 1024);
+  for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(i, i);
+  writeFileSync(join(tmp.dir, 'c.bin'), big);
+  const f = await openUnderRoot(root, ['c.bin'], new SmallFileCache());
+  const buf = Buffer.alloc(70_000);
+  for (const pos of [0, 512, 262_000, 100, big.length - 1000, 262_144, 5 * 262_144 - 10]) {
+    const n = await f.read(buf, 0, 70_000, pos);
+    assert.is(n, Math.min(70_000, big.length - pos), `at ${pos}`);
+    assert.ok(buf.subarray(0, n).equals(big.subarray(pos, pos + n)), `bytes at ${pos}`);
+  }
+  const huge = Buffer.alloc(300 * 1024);
+  assert.is(await f.read(huge, 0, huge.length, 10), huge.length);
+  assert.ok(huge.equals(big.subarray(10, 10 + huge.length)));
+  await f.close();
+});
+
 test.after(() => tmp.cleanup());
 test.run();

@@ -4,7 +4,8 @@
 // Small files (iPXE binaries: 70 KB to ~1 MB) are served from memory, shared by every
 // transfer of the same file version: a lock-step TFTP transfer otherwise waits for one
 // thread-pool file read per block, which left the server idle 80% of the time against
-// tftpd-hpa (BENCHMARKS.md). Larger files are read from disk on demand.
+// tftpd-hpa (BENCHMARKS.md). Larger files are read from disk through a per-transfer
+// read-ahead window, so a lock-step transfer of small blocks costs one disk read per 256 KiB.
 import { type FileHandle, open } from 'node:fs/promises';
 import { LRUCache } from 'lru-cache';
 import type { FileRoot } from './file-root.ts';
@@ -58,12 +59,7 @@ export async function openUnderRoot(
     }
     // Size of what we opened, not of what resolve() saw: a publish may swap the file in between.
     const { size } = await handle.stat();
-    return {
-      size,
-      read: async (buffer, offset, length, position) =>
-        (await handle.read(buffer, offset, length, position)).bytesRead,
-      close: () => handle.close(),
-    };
+    return withReadAhead(handle, size);
   } catch (err) {
     await handle.close().catch(() => {});
     throw err;
@@ -76,5 +72,26 @@ function fromMemory(data: Buffer): OpenedFile {
     read: async (buffer, offset, length, position) =>
       data.copy(buffer, offset, position, Math.min(data.length, position + length)),
     close: async () => {},
+  };
+}
+
+const READ_AHEAD = 256 * 1024;
+
+/** Positional reads served from the last 256 KiB read from disk (re-read on a miss). */
+function withReadAhead(handle: FileHandle, size: number): OpenedFile {
+  const window = Buffer.allocUnsafe(READ_AHEAD);
+  let start = 0;
+  let filled = 0;
+  return {
+    size,
+    read: async (buffer, offset, length, position) => {
+      if (length > READ_AHEAD) return (await handle.read(buffer, offset, length, position)).bytesRead;
+      if (position < start || position + length > start + filled) {
+        start = position;
+        filled = (await handle.read(window, 0, READ_AHEAD, position)).bytesRead;
+      }
+      return window.copy(buffer, offset, position - start, Math.min(filled, position - start + length));
+    },
+    close: () => handle.close(),
   };
 }

@@ -40,6 +40,10 @@ export function openSqliteStore(file: string, clock: Clock = () => new Date()): 
   }
   try {
     db.pragma('journal_mode = WAL');
+    // WAL + NORMAL: a commit survives a crash or kill of railyard (what "a restart loses
+    // nothing" needs); only a power cut can lose the last commits. FULL fsyncs every event,
+    // which capped a boot storm at a few hundred machines/s (BENCHMARKS.md).
+    db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 10000');
     db.pragma('foreign_keys = ON');
     migrate(db, file);
