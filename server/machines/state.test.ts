@@ -62,6 +62,14 @@ test('install-failed counts failures and keeps the reason; reprovision resets th
   assert.is(failed.state, 'failed');
   assert.is(failed.failures, 1);
   assert.is(failed.failureReason, 'flatcar-install exited with 1: no disk found');
+  const gpg = run([
+    ev('install-failed', {
+      exitCode: 1,
+      output:
+        'gpgv: Signature made Thu\ngpgv: BAD signature from "Test <t@x>"\nflatcar-install: wiping the partition table\n',
+    }),
+  ]);
+  assert.is(gpg.failureReason, 'flatcar-install exited with 1: gpgv: BAD signature from "Test <t@x>"');
   const twice = run(['install-script-served', ev('install-failed', { exitCode: 2 })], failed);
   assert.is(twice.failures, 2);
   assert.is(twice.state, 'failed');

@@ -106,9 +106,26 @@ function failureReason(data: EventData): string {
   const parts: string[] = [];
   if (typeof data['exitCode'] === 'number') parts.push(`flatcar-install exited with ${data['exitCode']}`);
   if (typeof data['reason'] === 'string') parts.push(data['reason']);
-  const output = typeof data['output'] === 'string' ? data['output'].trimEnd().split('\n').at(-1) : undefined;
+  const output = typeof data['output'] === 'string' ? telling(data['output']) : undefined;
   if (output) parts.push(output);
   return parts.join(': ') || 'install failed (no reason given)';
+}
+
+/**
+ * The output line that says what went wrong: the last one mentioning a failure (gpg's "BAD
+ * signature", "error", "failed"), not the installer's clean-up chatter after it; else the
+ * last line.
+ */
+function telling(output: string): string | undefined {
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  return (
+    lines.findLast((l) =>
+      /\b(bad|error|fail(ed|ure)?|cannot|can't|denied|no such|not found|invalid)\b/i.test(l),
+    ) ?? lines.at(-1)
+  );
 }
 
 function later(a: string, b: string): string {
