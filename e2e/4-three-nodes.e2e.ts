@@ -38,7 +38,7 @@ async function powerCycle(lab: Lab, ry: Railyard, node: NodeRun): Promise<void> 
   assert.is(eventsOf(d, 'install-script-served').length, before, 'no new install script served');
   assert.is(eventsOf(d, 'disk-boot-script-served').length, diskBoots + 1, 'railyard sent it to its disk');
   // Not asserted: a single first-boot report. railyard's unit keeps its "reported" stamp in
-  // /var, which the stand-in's RAM root loses, so it reports on every boot (README.lab.md).
+  // /var, which the stand-in's RAM root loses, so it reports on every boot (README.md, "The QEMU lab").
   printNodeReport(again);
 }
 

@@ -1,5 +1,5 @@
 // The provisioning flow as seen on a node's serial console. Timeouts are >= 3x the durations
-// measured under TCG on a 2-core machine (README.lab.md), since the machine is shared.
+// measured under TCG on a 2-core machine (README.md, "The QEMU lab"), since the machine is shared.
 import * as assert from 'uvu/assert';
 import { eventsOf, type MachineDetail, machine, renderedTarget, waitState } from './api.ts';
 import { readOemConfig, sha256 } from './disk.ts';
