@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import { PACKAGE_ROOT } from '../config.ts';
 import { buildRelease, setLink } from '../mirror/testing/fake-upstream.ts';
 import { createHarness, type Harness } from '../mirror/testing/harness.ts';
+import { isRoot, unprivileged } from '../testing/unprivileged.ts';
 
 const IMAGE = 'flatcar_production_image.bin.bz2';
 
@@ -18,14 +19,34 @@ interface Result {
   stderr: string;
 }
 
-/** Run the CLI as a child process (as `uid`/`gid` when given: root only). */
-function railyard(args: string[], uid?: number): { child: ChildProcess; done: Promise<Result> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], {
-    cwd: PACKAGE_ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOME: tmpdir() },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(uid === undefined ? {} : { uid, gid: uid }),
-  });
+/**
+ * Run the CLI as a child process; `asNobody` (root only) runs the real entry point as nobody,
+ * through a bind mount of the checkout (testing/unprivileged.ts).
+ */
+function railyard(args: string[], asNobody = false): { child: ChildProcess; done: Promise<Result> } {
+  const env = { PATH: process.env['PATH'] ?? '', HOME: tmpdir() };
+  const nobody = asNobody ? unprivileged() : undefined;
+  const child = nobody
+    ? spawn(
+        nobody.wrap[0] as string,
+        [
+          ...nobody.wrap.slice(1),
+          process.execPath,
+          nobody.at(join(PACKAGE_ROOT, 'bin/railyard.js')),
+          ...args,
+        ],
+        {
+          cwd: tmpdir(),
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+    : spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], {
+        cwd: PACKAGE_ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+  child.on('close', () => nobody?.cleanup());
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d) => {
@@ -118,7 +139,7 @@ test('usage errors exit 2, verification failures exit 1', () =>
   }));
 
 test('permission denied: clear error, exit 1, nothing published', async () => {
-  if (process.getuid?.() !== 0) {
+  if (!isRoot) {
     console.log('    skipped: the permission test runs the CLI as nobody, which needs root');
     return;
   }
@@ -128,12 +149,12 @@ test('permission denied: clear error, exit 1, nothing published', async () => {
     mkdirSync(h.mirrorPath('stable'), { recursive: true, mode: 0o755 }); // root-owned: not writable by nobody
     chmodSync(h.dataDir, 0o777);
     chmodSync(h.mirrorPath(), 0o777);
-    const r = await railyard(['mirror', 'refresh', '--config', config, '--quiet'], 65534).done;
+    const r = await railyard(['mirror', 'refresh', '--config', config, '--quiet'], true).done;
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /100\.0\.0: permission denied \(EACCES\) at .*mirror\/stable\/amd64-usr/);
     assert.deepEqual(servedFiles(h.mirrorPath()), []);
     chmodSync(h.mirrorPath('stable'), 0o777);
-    const again = await railyard(['mirror', 'refresh', '--config', config, '--quiet'], 65534).done;
+    const again = await railyard(['mirror', 'refresh', '--config', config, '--quiet'], true).done;
     assert.equal(again.code, 0, again.stderr);
   });
 });

@@ -4,14 +4,19 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { run, spawnServer, tempDir, UdpProbe } from './testing.ts';
+import { isRoot, unprivileged } from '../testing/unprivileged.ts';
+import { CLI, run, spawnServer, tempDir, UdpProbe } from './testing.ts';
 
-const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
-const isRoot = process.getuid?.() === 0;
+/** nobody, with the checkout reachable even when it lives in a private directory. */
+const asNobody = unprivileged();
+const AS_NOBODY = { wrap: asNobody.wrap, cli: asNobody.at(CLI) };
 /** A working directory `nobody` can write (state.db and the secret land in ./var). */
 const nobodyDir = tempDir('ryt-tftp-nobody-');
 chmodSync(nobodyDir, 0o777);
-test.after(() => rmSync(nobodyDir, { recursive: true, force: true }));
+test.after(() => {
+  rmSync(nobodyDir, { recursive: true, force: true });
+  asNobody.cleanup();
+});
 
 test('an explicit tftp.listen already in use stops startup, naming the setting', async () => {
   const holder = await UdpProbe.open();
@@ -52,7 +57,7 @@ test('port 69 without privileges: explicit setting fails with the fixes', async 
     return;
   }
   const server = await spawnServer(['--tftp-listen', '127.0.0.1:69', '--tftp-root', '/tmp'], {
-    wrap: AS_NOBODY,
+    ...AS_NOBODY,
     cwd: nobodyDir,
   });
   assert.is(await server.exitCode, 2, server.output());
@@ -74,7 +79,7 @@ test('port 69 without privileges: the built-in default comes up on an unprivileg
     console.log('  skipped: needs root to drop privileges with setpriv');
     return;
   }
-  const server = await spawnServer(['--tftp-root', '/tmp'], { wrap: AS_NOBODY, cwd: nobodyDir });
+  const server = await spawnServer(['--tftp-root', '/tmp'], { ...AS_NOBODY, cwd: nobodyDir });
   try {
     assert.ok(server.port, server.output());
     assert.ok((server.port as number) >= 1024);

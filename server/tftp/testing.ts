@@ -257,13 +257,15 @@ export interface ServerProcess {
 
 /**
  * `railyard serve` in a child process, HTTP on 127.0.0.1:0. `wrap` runs it under another
- * program (prlimit, setpriv). Stopped by its PID only.
+ * program (prlimit, setpriv); `cli` is the entry point's path as that program sees it
+ * (testing/unprivileged.ts). Stopped by its PID only.
  */
 export async function spawnServer(
   args: readonly string[],
-  options: { env?: Record<string, string>; wrap?: readonly string[]; cwd?: string } = {},
+  options: { env?: Record<string, string>; wrap?: readonly string[]; cwd?: string; cli?: string } = {},
 ): Promise<ServerProcess> {
-  const argv = [...(options.wrap ?? []), process.execPath, CLI, 'serve', '-l', '127.0.0.1:0', ...args];
+  const cli = options.cli ?? CLI;
+  const argv = [...(options.wrap ?? []), process.execPath, cli, 'serve', '-l', '127.0.0.1:0', ...args];
   const cwd = options.cwd ?? tempDir('ryt-tftp-cwd-');
   const child = spawn(argv[0] as string, argv.slice(1), {
     cwd,
