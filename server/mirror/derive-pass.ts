@@ -58,7 +58,7 @@ function hashing(algorithm: string): { stream: Transform; digest: () => string; 
 }
 
 export async function runPass(job: PassJob): Promise<PassResult> {
-  const threads = job.threads > 0 ? job.threads : 0;
+  const threads = Math.max(job.threads, 0);
   const zArgs = [
     '-q',
     `-T${threads}`,
