@@ -75,6 +75,14 @@ const mirrorSchema = z.strictObject({
   /** First retry delay; doubles per attempt (capped at 30 s). */
   retryDelay: durationSchema.default(1_000),
   timeout: durationSchema.default(30_000),
+  /** Derive the fast-install files (.zst, bmap, digests) of every verified release image. */
+  deriveImages: z.boolean().default(true),
+  /** zstd level of the derived .zst (measured in BENCHMARKS.md: 3 is as small as 9-15 on Flatcar-like images). */
+  zstdLevel: z.number().int().min(1).max(19).default(3),
+  /** zstd --long window log, 0 = off (no gain measured; a window above 27 needs decoder flags). */
+  zstdLong: z.union([z.literal(0), z.number().int().min(10).max(27)]).default(0),
+  /** Threads for lbzip2 and zstd while deriving; 0 = one per core (the work runs at nice 19). */
+  deriveThreads: z.number().int().min(0).max(256).default(0),
   releases: z
     .array(releaseSchema)
     .default([{ channel: 'stable', board: 'amd64-usr', versions: ['current'], keep: 3, files: [] }]),

@@ -24,6 +24,7 @@ import {
 } from './status.ts';
 import { Upstream } from './upstream.ts';
 import { SignatureVerifier } from './verify.ts';
+import { runSteps, type StepContext, type StepResult } from './version-steps.ts';
 
 export type MirrorConfig = Config['mirror'];
 
@@ -174,6 +175,7 @@ async function syncVersion(
   try {
     if (!published && run.o.dryRun) return { ...result('new', 0, 'would download'), dryRun: true };
     let bytes = 0;
+    let steps: Record<string, StepResult> | undefined;
     if (!published) {
       const staging = run.layout.stagingDir(channel, board, version);
       const ctx = {
@@ -189,14 +191,21 @@ async function syncVersion(
         [...DEFAULT_FILES, ...release.files],
         staging,
       );
+      steps = await runSteps('staged', stepContext(run, release, version), staging);
       await publishDir(staging, final);
-    }
+    } else if (!run.o.dryRun) steps = await runSteps('published', stepContext(run, release, version), final);
     if (!run.o.dryRun) await switchLinks(run, release, version, specs);
-    return result(published ? 'unchanged' : 'new', bytes);
+    return { ...result(published ? 'unchanged' : 'new', bytes), ...(steps ? { steps } : {}) };
   } catch (err) {
     await freeSpaceAfter(run, err, run.layout.stagingDir(channel, board, version));
     return result('failed', 0, describe(err));
   }
+}
+
+function stepContext(run: Run, release: ReleaseConfig, version: string): StepContext {
+  const { channel, board } = release;
+  const { mirror, log, signal } = run.o;
+  return { channel, board, version, mirror, layout: run.layout, verifier: run.verifier, log, signal };
 }
 
 /** On a full disk, drop the partial staging (resume is moot) so the rest of the data dir can breathe. */
