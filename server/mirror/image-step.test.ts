@@ -83,11 +83,8 @@ test('missing or corrupt derived files are rebuilt from the re-verified .bz2', a
     assert.ok(readFileSync(zst).equals(good), 'the rebuilt .zst is the same bytes');
     rmSync(join(dir, DERIVED_DIR), { recursive: true });
     r = await h.refresh({}, ON);
-    assert.equal(r.versions[0]?.steps?.['image'], {
-      ...r.versions[0]?.steps?.['image']!,
-      status: 'rebuilt',
-      reason: 'missing',
-    });
+    assert.is(r.versions[0]?.steps?.['image']?.status, 'rebuilt');
+    assert.is(r.versions[0]?.steps?.['image']?.reason, 'missing');
     flipByte(join(dir, SOURCE_IMAGE), 500);
     rmSync(join(dir, DERIVED_DIR), { recursive: true });
     r = await h.refresh({}, ON);
