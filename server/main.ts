@@ -22,6 +22,7 @@ import { createMetrics, type RailyardMetrics, recordMirrorRefresh } from './metr
 import { registerMirrorGauges } from './metrics/mirror-metrics.ts';
 import { startMirrorJob } from './mirror/auto-refresh.ts';
 import { MirrorCatalog } from './mirror/catalog.ts';
+import { readyDerived } from './mirror/derived.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
 import { observeStore } from './store/observed.ts';
 import { openStateStore } from './store/open.ts';
@@ -85,6 +86,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       keyring: config.mirror.stockKeyring ? undefined : readKeyring(config.mirror.keyring),
       onServed: (mac, bytes, durationMs) =>
         downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
+      derivedImage: (channel, board, version) => readyDerived(catalog.layout.versionDir(channel, board, version)),
     },
     api: { store, tokens, adminToken: config.admin.token },
     mirrorRoot: new FileRoot(mirrorDir),

@@ -4,6 +4,7 @@ import type { Hono } from 'hono';
 import type { BootService } from '../boot/service.ts';
 import { NotFoundError } from '../errors.ts';
 import type { InstallerCache } from '../installer/cache.ts';
+import { type DerivedImage, planImage } from '../installer/image-plan.ts';
 import { reportUrl } from '../installer/script.ts';
 import type { MachineTokens } from '../installer/tokens.ts';
 import { canonicalMac } from '../machines/identity.ts';
@@ -17,6 +18,8 @@ export interface InstallerRouteDeps {
   /** Armored keyring text when the mirror's keyring is not the stock Flatcar key. */
   keyring: string | undefined;
   onServed?: (mac: string, bytes: number, durationMs: number) => void;
+  /** The mirror's derived fast-install files of a release, when ready (else installs use the .bz2). */
+  derivedImage?: (channel: string, board: string, version: string) => Promise<DerivedImage | undefined>;
 }
 
 export function installerRoutes(app: Hono<AppEnv>, deps: InstallerRouteDeps): void {
@@ -27,9 +30,12 @@ export function installerRoutes(app: Hono<AppEnv>, deps: InstallerRouteDeps): vo
     const inputs = await deps.boot.installerInputs(mac);
     if (!inputs)
       throw new NotFoundError(`no installer for ${mac}: it has not asked /ipxe for an install script`);
+    const { profile, view } = inputs;
+    const derived = await deps.derivedImage?.(profile.channel, profile.board, view.version);
     const artifact = await deps.cache.get({
       ...inputs,
-      version: inputs.view.version,
+      image: planImage(profile, derived, `${view.mirrorBase}/${view.version}`),
+      version: view.version,
       token: deps.tokens.tokenFor(mac),
       reportUrl: reportUrl(deps.publicUrl, mac),
       keyring: deps.keyring,

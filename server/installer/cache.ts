@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import type { Profile } from '../machines/model.ts';
 import { buildGzipCpio } from './cpio.ts';
 import { buildInstallerIgnition, type InstallerInput } from './ignition.ts';
-import { installScriptTemplate } from './script.ts';
+import { installScriptTemplate, writeImageTemplate } from './script.ts';
 
 /** Where the PXE initramfs picks up an embedded Ignition config (FLATCAR.md). */
 export const CONFIG_PATH = 'usr/share/oem/config.ign';
@@ -75,6 +75,7 @@ export class InstallerCache {
  */
 export function cacheKey(input: InstallerRequest): string {
   const template = input.scriptTemplate ?? installScriptTemplate();
+  const revision = `${template.revision}+${writeImageTemplate().revision}`;
   const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
   const rest = hash(
     JSON.stringify([
@@ -83,8 +84,9 @@ export function cacheKey(input: InstallerRequest): string {
       input.token,
       input.profile.installDisk,
       input.profile.phoneHome,
+      input.image ?? null,
     ]),
   );
   const keyring = input.keyring === undefined ? 'stock' : hash(input.keyring);
-  return [input.view.mac, input.profile.revision, template.revision, input.version, keyring, rest].join('|');
+  return [input.view.mac, input.profile.revision, revision, input.version, keyring, rest].join('|');
 }

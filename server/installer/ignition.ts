@@ -4,7 +4,8 @@
 // unit that runs the script once the network is online.
 import type { Profile } from '../machines/model.ts';
 import type { MachineView } from '../render/views.ts';
-import { renderInstallScript, type ScriptTemplate } from './script.ts';
+import type { ImagePlan } from './image-plan.ts';
+import { renderInstallScript, renderWriteImage, type ScriptTemplate, type ScriptValues } from './script.ts';
 import { renderTarget } from './target.ts';
 
 export const INSTALLER_DIR = '/opt/railyard';
@@ -23,6 +24,8 @@ export interface InstallerInput {
   keyring?: string | undefined;
   /** Defaults to assets/templates/install.sh.mustache. */
   scriptTemplate?: ScriptTemplate;
+  /** This attempt's image path with the digests it pins (image-plan.ts); default: the .bz2 path. */
+  image?: ImagePlan | undefined;
 }
 
 interface IgnitionFile {
@@ -35,18 +38,17 @@ interface IgnitionFile {
 /** An Ignition 3.3.0 config object. It embeds the machine token: never log it. */
 export function buildInstallerIgnition(input: InstallerInput): Record<string, unknown> {
   const { profile, view, version, token, reportUrl, keyring } = input;
-  const script = renderInstallScript(
-    {
-      mac: view.mac,
-      reportUrl,
-      token,
-      installDisk: profile.installDisk,
-      mirrorBase: view.mirrorBase,
-      version,
-      keyring: keyring !== undefined,
-    },
-    input.scriptTemplate,
-  );
+  const values: ScriptValues = {
+    mac: view.mac,
+    reportUrl,
+    token,
+    installDisk: profile.installDisk,
+    mirrorBase: view.mirrorBase,
+    version,
+    keyring: keyring !== undefined,
+    image: input.image,
+  };
+  const script = renderInstallScript(values, input.scriptTemplate);
   const target = renderTarget(
     profile.ignitionTemplate,
     { ...view, version },
@@ -54,6 +56,7 @@ export function buildInstallerIgnition(input: InstallerInput): Record<string, un
   );
   const files: IgnitionFile[] = [
     file(`${INSTALLER_DIR}/install.sh`, 0o755, script),
+    file(`${INSTALLER_DIR}/write-image.sh`, 0o755, renderWriteImage(values)),
     file(`${INSTALLER_DIR}/target.ign`, 0o600, `${JSON.stringify(target)}\n`),
   ];
   if (keyring !== undefined) files.push(file(`${INSTALLER_DIR}/keyring.asc`, 0o644, keyring));

@@ -75,10 +75,18 @@ test('success: install-started, flatcar-install args, installed, settle, reboot'
     readFileSync(join(dir, 'args'), 'utf8').trim(),
     `-d /dev/vdb -b http://127.0.0.1:9/mirror/stable/amd64-usr -V 4230.2.3 -i ${opt}/target.ign -k ${opt}/keyring.asc`,
   );
+  const bodies = receiver.received.map((r) => r.body);
   assert.equal(
-    receiver.received.map((r) => r.body),
+    bodies.filter((b) => b['type'] !== 'progress'),
     [{ type: 'install-started' }, { type: 'installed' }],
   );
+  assert.equal(bodies[1], {
+    type: 'progress',
+    phase: 'plan',
+    image: 'bz2',
+    writer: 'dense',
+    reason: 'no derived image offered',
+  });
   assert.ok(
     receiver.received.every(
       (r) => r.authorization === `Bearer ${TOKEN}` && r.path === `/api/v1/machines/${MAC}/events`,
@@ -86,7 +94,7 @@ test('success: install-started, flatcar-install args, installed, settle, reboot'
   );
   assert.is(readFileSync(join(dir, 'calls', 'udevadm.log'), 'utf8'), 'settle\n');
   assert.is(readFileSync(join(dir, 'calls', 'systemctl.log'), 'utf8'), 'reboot\n');
-  assert.is(readFileSync(join(opt, 'install.log'), 'utf8'), 'done\n');
+  assert.match(readFileSync(join(opt, 'install.log'), 'utf8'), /railyard: flatcar-install -d \/dev\/vdb .*\ndone\n/);
 });
 
 test('failure: install-failed with exit code and the last 50 lines, JSON-escaped; still reboots', async () => {
@@ -94,7 +102,7 @@ test('failure: install-failed with exit code and the last 50 lines, JSON-escaped
   const lines = Array.from({ length: 60 }, (_, i) => `line ${i}`);
   const tricky = 'quote " backslash \\\\ tab \\t cr \\r bell \\a esc \\033[0m uni é';
   const dir = await install('fail', { exit: 3, output: `${lines.join('\\n')}\\n${tricky}\\n` });
-  const [started, failed] = receiver.received.map((r) => r.body);
+  const [started, failed] = receiver.received.map((r) => r.body).filter((b) => b['type'] !== 'progress');
   assert.equal(started, { type: 'install-started' });
   assert.is(failed?.['type'], 'install-failed');
   assert.is(failed?.['exitCode'], 3);
@@ -110,7 +118,7 @@ test('railyard refusing reports does not stop the install or the reboot', async 
   receiver.status = 400;
   try {
     const dir = await install('refused', { exit: 0, output: '' });
-    assert.is(receiver.received.length, 2);
+    assert.is(receiver.received.filter((r) => r.body['type'] !== 'progress').length, 2);
     assert.is(readFileSync(join(dir, 'calls', 'systemctl.log'), 'utf8'), 'reboot\n');
   } finally {
     receiver.status = 204;

@@ -13,12 +13,26 @@ const reportSchema = z.discriminatedUnion('type', [
     type: z.literal('install-failed'),
     exitCode: z.number().int().min(0).max(255),
     output: z.string().max(MAX_OUTPUT).default(''),
+    /** The installer's own one-line reason (write-image.sh), when it has one. */
+    reason: z.string().max(500).optional(),
   }),
   z.strictObject({
     type: z.literal('first-boot'),
     ignitionSha256: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{64}$/)]).default(''),
   }),
-  z.strictObject({ type: z.literal('progress'), bytes: z.number().int().nonnegative() }),
+  // Image phases (write-image.sh): plan (image/writer/reason), write progress (bytes of total),
+  // and per phase done: bytes, seconds, MB/s.
+  z.strictObject({
+    type: z.literal('progress'),
+    phase: z.enum(['plan', 'download', 'write', 'verify']).optional(),
+    bytes: z.number().int().nonnegative().optional(),
+    total: z.number().int().nonnegative().optional(),
+    seconds: z.number().nonnegative().optional(),
+    mbps: z.number().nonnegative().optional(),
+    image: z.enum(['zstd', 'bz2']).optional(),
+    writer: z.enum(['dense', 'sparse']).optional(),
+    reason: z.string().max(300).optional(),
+  }),
 ]);
 
 export const REPORT_TYPES = [
@@ -47,6 +61,8 @@ export function parseReport(body: unknown): ParsedReport {
       : `type must be one of ${REPORT_TYPES.join(', ')}`;
     throw new InvalidRequestError(`invalid installer report: ${detail}`);
   }
-  const { type, ...data } = result.data;
+  const { type, ...fields } = result.data;
+  // Optional fields that were not sent are absent (EventData has no undefined values).
+  const data = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as EventData;
   return { type, source: type === 'first-boot' ? 'node' : 'installer', data };
 }

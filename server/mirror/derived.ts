@@ -85,3 +85,44 @@ export async function sha256File(path: string): Promise<string> {
 export function renderSums(m: DerivedManifest): string {
   return [m.zst, m.bmap, m.spans, m.image].map((f) => `${f.sha256}  ${f.name}\n`).join('');
 }
+
+/** What `mirror status`, the API and the dashboard show of a version's derived files. */
+export interface DerivedInfo {
+  status: 'ready' | 'missing' | 'invalid';
+  reason?: string;
+  zstBytes?: number;
+  bz2Bytes?: number;
+  rawBytes?: number;
+  mappedBytes?: number;
+  /** Raw image size / .zst size. */
+  ratio?: number;
+  seconds?: number;
+  cpuSeconds?: number;
+  derivedAt?: string;
+  zstdLevel?: number;
+}
+
+/** Manifest and sizes only (no hashing): cheap enough for every listing. */
+export async function derivedInfo(versionDir: string): Promise<DerivedInfo> {
+  const check = await checkDerived(versionDir);
+  if (!check.ok) return { status: check.reason === 'missing' ? 'missing' : 'invalid', reason: check.reason };
+  const m = check.manifest;
+  return {
+    status: 'ready',
+    zstBytes: m.zst.size,
+    bz2Bytes: m.source.size,
+    rawBytes: m.image.size,
+    mappedBytes: m.image.mappedBlocks * m.image.blockSize,
+    ratio: Math.round((m.image.size / Math.max(1, m.zst.size)) * 10) / 10,
+    seconds: m.seconds,
+    cpuSeconds: m.cpuSeconds,
+    derivedAt: m.derivedAt,
+    zstdLevel: m.zst.level,
+  };
+}
+
+/** A version's manifest when its derived files are ready (shallow check), for the installer. */
+export async function readyDerived(versionDir: string): Promise<(DerivedManifest & { dir: string }) | undefined> {
+  const check = await checkDerived(versionDir);
+  return check.ok ? { ...check.manifest, dir: DERIVED_DIR } : undefined;
+}

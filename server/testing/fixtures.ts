@@ -17,6 +17,7 @@ import { observeProvisioning, registerMachineGauge } from '../metrics/machine-me
 import { createMetrics, type RailyardMetrics } from '../metrics/metrics.ts';
 import { registerMirrorGauges } from '../metrics/mirror-metrics.ts';
 import { MirrorCatalog } from '../mirror/catalog.ts';
+import { readyDerived } from '../mirror/derived.ts';
 import { IpxeRenderer } from '../render/ipxe.ts';
 import { memoryStore } from '../store/fakes.ts';
 import { observeStore } from '../store/observed.ts';
@@ -120,6 +121,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
       keyring: options.keyring,
       onServed: (mac, bytes, durationMs) =>
         downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
+      derivedImage: (channel, board, version) => readyDerived(catalog.layout.versionDir(channel, board, version)),
     },
     api: { store, tokens, adminToken: options.adminToken },
     ...opsHooks({ downloads, metrics, progress }),
