@@ -86,7 +86,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       keyring: config.mirror.stockKeyring ? undefined : readKeyring(config.mirror.keyring),
       onServed: (mac, bytes, durationMs) =>
         downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
-      derivedImage: (channel, board, version) => readyDerived(catalog.layout.versionDir(channel, board, version)),
+      derivedImage: (channel, board, version) =>
+        readyDerived(catalog.layout.versionDir(channel, board, version)),
     },
     api: { store, tokens, adminToken: config.admin.token },
     mirrorRoot: new FileRoot(mirrorDir),

@@ -48,7 +48,11 @@ export function planImage(
   const writer = profile.imageWriter;
   if (profile.image === 'bz2') return { format: 'bz2', writer: 'dense', reason: 'profile image: bz2' };
   if (!derived)
-    return { format: 'bz2', writer: 'dense', reason: 'derived .zst not on the mirror yet: installing from the .bz2' };
+    return {
+      format: 'bz2',
+      writer: 'dense',
+      reason: 'derived .zst not on the mirror yet: installing from the .bz2',
+    };
   const base = `${versionUrl.replace(/\/+$/, '')}/${derived.dir}`;
   return {
     format: 'zstd',

@@ -94,7 +94,10 @@ test('success: install-started, flatcar-install args, installed, settle, reboot'
   );
   assert.is(readFileSync(join(dir, 'calls', 'udevadm.log'), 'utf8'), 'settle\n');
   assert.is(readFileSync(join(dir, 'calls', 'systemctl.log'), 'utf8'), 'reboot\n');
-  assert.match(readFileSync(join(opt, 'install.log'), 'utf8'), /railyard: flatcar-install -d \/dev\/vdb .*\ndone\n/);
+  assert.match(
+    readFileSync(join(opt, 'install.log'), 'utf8'),
+    /railyard: flatcar-install -d \/dev\/vdb .*\ndone\n/,
+  );
 });
 
 test('failure: install-failed with exit code and the last 50 lines, JSON-escaped; still reboots', async () => {

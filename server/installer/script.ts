@@ -67,13 +67,20 @@ export function renderInstallScript(
   return renderChecked('install script', template, scriptView(values));
 }
 
-export function renderWriteImage(values: ScriptValues, template: ScriptTemplate = writeImageTemplate()): string {
-  return renderChecked('image writer', template, { ...scriptView(values), ...imageView(values.image ?? BZ2_PLAN) });
+export function renderWriteImage(
+  values: ScriptValues,
+  template: ScriptTemplate = writeImageTemplate(),
+): string {
+  return renderChecked('image writer', template, {
+    ...scriptView(values),
+    ...imageView(values.image ?? BZ2_PLAN),
+  });
 }
 
 function renderChecked(what: string, template: ScriptTemplate, view: Record<string, unknown>): string {
   const missing = missingNames(template.text, view);
-  if (missing.length > 0) throw new InvalidRequestError(`${what} template uses unknown names: ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw new InvalidRequestError(`${what} template uses unknown names: ${missing.join(', ')}`);
   return render(template.text, view);
 }
 
@@ -84,12 +91,15 @@ const REASON = /^[\x20-\x7e]{1,300}$/;
 function imageView(plan: ImagePlan): Record<string, string> {
   check('image reason', plan.reason, REASON);
   const z = plan.zstd;
-  if (plan.format === 'zstd' && !z) throw new InvalidRequestError('installer: zstd image plan without its source');
+  if (plan.format === 'zstd' && !z)
+    throw new InvalidRequestError('installer: zstd image plan without its source');
   if (z) {
     for (const u of [z.url, z.spansUrl]) check('image URL', u, URL_PATTERN);
-    for (const h of [z.sha256, z.spansSha256, z.spansDataSha256, z.rawSha256]) check('image digest', h, SHA256);
+    for (const h of [z.sha256, z.spansSha256, z.spansDataSha256, z.rawSha256])
+      check('image digest', h, SHA256);
     for (const n of [z.size, z.spansBytes, z.rawSize, z.mappedBytes])
-      if (!Number.isSafeInteger(n) || n < 0) throw new InvalidRequestError(`installer: invalid image size ${n}`);
+      if (!Number.isSafeInteger(n) || n < 0)
+        throw new InvalidRequestError(`installer: invalid image size ${n}`);
   }
   const q = (v: string | number | undefined) => shellQuote(v === undefined ? '' : String(v));
   return {

@@ -122,7 +122,9 @@ export async function derivedInfo(versionDir: string): Promise<DerivedInfo> {
 }
 
 /** A version's manifest when its derived files are ready (shallow check), for the installer. */
-export async function readyDerived(versionDir: string): Promise<(DerivedManifest & { dir: string }) | undefined> {
+export async function readyDerived(
+  versionDir: string,
+): Promise<(DerivedManifest & { dir: string }) | undefined> {
   const check = await checkDerived(versionDir);
   return check.ok ? { ...check.manifest, dir: DERIVED_DIR } : undefined;
 }

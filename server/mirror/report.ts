@@ -11,7 +11,10 @@ export function formatRecord(record: RefreshRecord): string {
     if (v.dryRun) return `${what}: would download`;
     const steps = Object.entries(v.steps ?? {})
       .filter(([, s]) => s.status !== 'ok')
-      .map(([name, s]) => `; ${name} ${s.status === 'failed' ? 'FAILED' : s.status}${s.reason ? ` (${s.reason})` : ''}`)
+      .map(
+        ([name, s]) =>
+          `; ${name} ${s.status === 'failed' ? 'FAILED' : s.status}${s.reason ? ` (${s.reason})` : ''}`,
+      )
       .join('');
     return v.status === 'new'
       ? `${what}: new, ${formatBytes(v.bytes)} in ${v.seconds} s${steps}`

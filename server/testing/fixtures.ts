@@ -121,7 +121,8 @@ export function testApp(options: TestAppOptions = {}): TestApp {
       keyring: options.keyring,
       onServed: (mac, bytes, durationMs) =>
         downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
-      derivedImage: (channel, board, version) => readyDerived(catalog.layout.versionDir(channel, board, version)),
+      derivedImage: (channel, board, version) =>
+        readyDerived(catalog.layout.versionDir(channel, board, version)),
     },
     api: { store, tokens, adminToken: options.adminToken },
     ...opsHooks({ downloads, metrics, progress }),
