@@ -5,7 +5,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import {
   appendFileSync,
-  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -13,19 +12,15 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { gunzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { listenHttp } from '../http/listener.ts';
 import type { StateStore, StoredEvent } from '../store/state-store.ts';
 import { testApp } from '../testing/fixtures.ts';
-import { CONFIG_PATH } from './cache.ts';
-import { decodeInstaller } from './fixtures/decode.ts';
+import { cleanupDevice, extractInstaller, freePort } from './fixtures/loop.ts';
 import { IMAGE, MARKER, makeRelease } from './fixtures/release.ts';
 import { writeShims } from './fixtures/shims.ts';
 import { MAC } from './fixtures/views.ts';
@@ -64,25 +59,6 @@ function skipReason(): string | undefined {
     }
   });
   return missing.length > 0 ? `missing tools: ${missing.join(', ')}` : undefined;
-}
-
-/** Unpack the cpio with GNU cpio, then decode config.ign's files into `<dir>/opt/railyard`. */
-function extractInstaller(cpioGz: Buffer, dir: string): string {
-  const unpacked = join(dir, 'initrd');
-  mkdirSync(unpacked);
-  execFileSync('cpio', ['-i', '-d', '--quiet', '--no-absolute-filenames'], {
-    input: gunzipSync(cpioGz),
-    cwd: unpacked,
-  });
-  const config = JSON.parse(readFileSync(join(unpacked, CONFIG_PATH), 'utf8')) as Record<string, unknown>;
-  const opt = join(dir, 'opt', 'railyard');
-  mkdirSync(opt, { recursive: true });
-  for (const [path, file] of decodeInstaller(config).files) {
-    const target = join(opt, path.replace('/opt/railyard/', ''));
-    writeFileSync(target, file.text);
-    chmodSync(target, file.mode);
-  }
-  return opt;
 }
 
 interface Run {
@@ -157,17 +133,6 @@ async function withInstall(tamper: boolean, check: (r: Run) => Promise<void>): P
     release.cleanup();
     rmSync(work, { recursive: true, force: true });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** The installer's state reports (its `progress` reports are checked in write-image.test.ts). */
@@ -246,20 +211,5 @@ test('a bad signature: railyard records install-failed with the exit code and gp
     assert.is(readFileSync(join(work, 'calls', 'systemctl.log'), 'utf8'), 'reboot\n');
   });
 });
-
-/** Undo everything done to the loop device this test attached, and nothing else. */
-function cleanupDevice(device: string, mnt: string): void {
-  for (const cmd of [
-    ['umount', mnt],
-    ['partx', '-d', device],
-    ['losetup', '-d', device],
-  ]) {
-    try {
-      execFileSync(cmd[0] as string, cmd.slice(1), { stdio: 'ignore' });
-    } catch {
-      // not mounted / no partitions: fine
-    }
-  }
-}
 
 test.run();
