@@ -89,7 +89,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       derivedImage: (channel, board, version) =>
         readyDerived(catalog.layout.versionDir(channel, board, version)),
     },
-    api: { store, tokens, adminToken: config.admin.token },
+    api: { store, tokens, adminToken: config.admin.token, mirror: catalog },
     mirrorRoot: new FileRoot(mirrorDir),
     assetsRoot: new FileRoot(join(config.dataDir, 'assets')),
     ...opsHooks({ downloads, metrics, progress }),

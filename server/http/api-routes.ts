@@ -14,6 +14,8 @@ export interface ApiDeps {
   store: StateStore;
   tokens: MachineTokens;
   adminToken: string | undefined;
+  /** `GET /api/v1/mirror`: what is mirrored (versions, sizes, derived image files) and the last refresh. */
+  mirror?: { list(): Promise<unknown> };
 }
 
 const MAX_BODY = 64 * 1024;
@@ -41,6 +43,9 @@ export function apiRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
   };
 
   app.get('/api/v1/machines', async (c) => c.json({ machines: await deps.store.listMachines() }));
+
+  const mirror = deps.mirror;
+  if (mirror) app.get('/api/v1/mirror', async (c) => c.json(await mirror.list()));
 
   app.get('/api/v1/machines/:mac', async (c) => c.json(await machineDetail(deps.store, c.req.param('mac'))));
 

@@ -35,9 +35,8 @@ export function formatStatus(listing: CatalogListing, staleAfterMs: number, now 
         .map(([name]) => name);
       const tag = links.length ? `  <- ${links.join(', ')}` : '';
       lines.push(
-        `  ${v.version.padEnd(12)} ${formatBytes(v.bytes).padStart(9)}  verified ${v.verifiedAt ?? 'unknown'}${tag}`,
+        `  ${v.version.padEnd(12)} ${formatBytes(v.bytes).padStart(9)}  verified ${v.verifiedAt ?? 'unknown'}  ${formatDerived(v.derived)}${tag}`,
       );
-      lines.push(`  ${''.padEnd(12)} ${formatDerived(v.derived)}`);
     }
     if (b.versions.length === 0) lines.push('  (nothing mirrored)');
   }
@@ -56,13 +55,13 @@ function lastRefreshLine(listing: CatalogListing, staleAfterMs: number, now: num
   return `last refresh: ${last.finishedAt} ${result}${stale}`;
 }
 
-/** One line: "image.zst 634 MiB (raw 8.0 GiB, 12.9x; bz2 640 MiB), derived in 96 s (180 CPU s)". */
+/** "zst 634 MiB (raw 8.0 GiB 12.9x, .bz2 640 MiB, 634 MiB mapped, made in 96 s / 180 CPU s)". */
 export function formatDerived(d: DerivedInfo | undefined): string {
-  if (!d || d.status === 'missing') return 'derived: none yet (installs use the .bz2)';
-  if (d.status === 'invalid') return `derived: INVALID (${d.reason}; rebuilt at the next refresh)`;
-  const raw = formatBytes(d.rawBytes ?? 0);
+  if (!d || d.status === 'missing') return 'zst: none yet (installs use the .bz2)';
+  if (d.status === 'invalid') return `zst: INVALID (${d.reason}; rebuilt at the next refresh)`;
   return (
-    `derived: .zst ${formatBytes(d.zstBytes ?? 0)} (raw ${raw}, ${d.ratio}x; .bz2 ${formatBytes(d.bz2Bytes ?? 0)}), ` +
-    `${formatBytes(d.mappedBytes ?? 0)} mapped, made in ${d.seconds} s (${d.cpuSeconds} CPU s)`
+    `zst ${formatBytes(d.zstBytes ?? 0)} (raw ${formatBytes(d.rawBytes ?? 0)} ${d.ratio}x, ` +
+    `.bz2 ${formatBytes(d.bz2Bytes ?? 0)}, ${formatBytes(d.mappedBytes ?? 0)} mapped, ` +
+    `made in ${d.seconds} s / ${d.cpuSeconds} CPU s)`
   );
 }

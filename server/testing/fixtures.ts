@@ -124,7 +124,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
       derivedImage: (channel, board, version) =>
         readyDerived(catalog.layout.versionDir(channel, board, version)),
     },
-    api: { store, tokens, adminToken: options.adminToken },
+    api: { store, tokens, adminToken: options.adminToken, mirror: catalog },
     ...opsHooks({ downloads, metrics, progress }),
     metrics,
     ui: { dashboard, templates: new UiTemplates(), adminToken: options.adminToken },

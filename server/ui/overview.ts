@@ -8,6 +8,7 @@ import type { MirrorModel } from './mirror-model.ts';
 import type { ImageProgress, ImageTransfer } from './progress.ts';
 import { latest, percentile, timeToProvisioned } from './stats.ts';
 import { type TimelineBar, timelineBar } from './timeline-bar.ts';
+import { type WriteProgress, writeProgress } from './write-progress.ts';
 
 export interface MachineRow {
   mac: string;
@@ -28,6 +29,8 @@ export interface InProgressRow {
   image:
     | { sent: string; total: string; percent: number; value: number; max: number; done: boolean }
     | undefined;
+  /** What the installer reports it wrote to the disk (image path, bytes, MB/s per phase). */
+  write: WriteProgress | undefined;
 }
 
 export interface OverviewModel {
@@ -54,14 +57,22 @@ export interface OverviewInputs {
 export async function buildOverview(inputs: OverviewInputs): Promise<OverviewModel> {
   const { store, now } = inputs;
   const machines = await store.listMachines();
-  const spans = await Promise.all(
-    machines.map(async (m) => timeline(await store.events(m.mac, { limit: 200 }))),
-  );
+  const histories = await Promise.all(machines.map((m) => store.events(m.mac, { limit: 200 })));
+  const spans = histories.map((events) => timeline(events));
   const rows = machines.map((m, i) => machineRow(m, spans[i] ?? [], now));
   const finished = spans.flatMap((s) => timeToProvisioned(s) ?? []);
   const recent = latest(finished, inputs.window).map((f) => f.seconds);
   const inProgress = machines.flatMap((m, i) =>
-    m.state === 'installing' ? [inProgressRow(m, spans[i] ?? [], inputs.progress.forMachine(m.mac))] : [],
+    m.state === 'installing'
+      ? [
+          inProgressRow(
+            m,
+            spans[i] ?? [],
+            inputs.progress.forMachine(m.mac),
+            writeProgress(histories[i] ?? []),
+          ),
+        ]
+      : [],
   );
   return {
     generatedAt: formatTime(new Date(now).toISOString()),
@@ -101,6 +112,7 @@ function inProgressRow(
   m: Machine,
   spans: readonly PhaseSpan[],
   image: ImageTransfer | undefined,
+  write: WriteProgress | undefined,
 ): InProgressRow {
   const last = spans.at(-1);
   return {
@@ -116,6 +128,7 @@ function inProgressRow(
       max: image.total,
       done: image.done,
     },
+    write,
   };
 }
 

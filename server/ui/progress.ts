@@ -1,10 +1,10 @@
-// Live progress of installs: bytes of the Flatcar image (`flatcar_production_image.bin.bz2`)
-// sent so far. flatcar-install downloads the image without `?mac=`, so transfers are kept
+// Live progress of installs: bytes of the Flatcar image (`flatcar_production_image.bin.bz2`,
+// or railyard's derived `railyard/flatcar_production_image.bin.zst`) sent so far. flatcar-install downloads the image without `?mac=`, so transfers are kept
 // per client IP and tied to a machine through the IP its last MAC-carrying request (an
 // installer report, /ipxe, the installer cpio) came from. What this measures: bytes railyard
 // has handed to the socket for the newest image download from that IP — not bytes the
 // node has written to disk.
-const IMAGE = /flatcar_production_image\.bin\.bz2$/;
+const IMAGE = /flatcar_production_image\.bin\.(bz2|zst)$/;
 const MAX_ENTRIES = 10_000;
 
 export interface ImageTransfer {
