@@ -110,7 +110,11 @@ test('spans coalesce ranges closer than the gap; their digest covers the gaps as
     const bytes = Buffer.concat(map.spans.map((s) => image.subarray(s.offset, s.offset + s.length)));
     assert.is(map.spansSha256, createHash('sha256').update(bytes).digest('hex'));
     assert.equal(parseSpans(renderSpans(map.spans)), map.spans);
-    assert.is(mapOf(image, () => MiB).spans.length, 1, 'the default 4 MiB gap joins everything here');
+    assert.is(
+      mapOf(image, () => MiB).spans.length,
+      3,
+      'the default 1 MiB gap joins the ranges below 1 MiB + 64 KiB',
+    );
   });
 });
 
