@@ -20,7 +20,7 @@ import * as assert from 'uvu/assert';
 import { listenHttp } from '../http/listener.ts';
 import type { StateStore, StoredEvent } from '../store/state-store.ts';
 import { testApp } from '../testing/fixtures.ts';
-import { cleanupDevice, extractInstaller, freePort } from './fixtures/loop.ts';
+import { cleanupDevice, extractInstaller, freePort, rootSkipReason } from './fixtures/loop.ts';
 import { IMAGE, MARKER, makeRelease } from './fixtures/release.ts';
 import { writeShims } from './fixtures/shims.ts';
 import { MAC } from './fixtures/views.ts';
@@ -49,16 +49,7 @@ const TOOLS = [
 ];
 
 function skipReason(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root (needs loop devices and mount)';
-  const missing = TOOLS.filter((t) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  return missing.length > 0 ? `missing tools: ${missing.join(', ')}` : undefined;
+  return rootSkipReason(TOOLS);
 }
 
 interface Run {

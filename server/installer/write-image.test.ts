@@ -31,7 +31,7 @@ import { DERIVED_DIR, DERIVED_FILES, type DerivedManifest } from '../mirror/deri
 import { MANIFEST } from '../mirror/layout.ts';
 import type { StoredEvent } from '../store/state-store.ts';
 import { testApp } from '../testing/fixtures.ts';
-import { cleanupDevice, extractInstaller, freePort } from './fixtures/loop.ts';
+import { cleanupDevice, extractInstaller, freePort, rootSkipReason } from './fixtures/loop.ts';
 import { IMAGE, MARKER, makeRelease, OEM_PART, type TestRelease } from './fixtures/release.ts';
 import { writeShims } from './fixtures/shims.ts';
 import { MAC } from './fixtures/views.ts';
@@ -85,16 +85,7 @@ let derived: DerivedManifest;
 let skip: string | undefined;
 
 function skipReason(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root (needs loop devices and mount)';
-  const missing = TOOLS.filter((t) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  return missing.length > 0 ? `missing tools: ${missing.join(', ')}` : undefined;
+  return rootSkipReason(TOOLS);
 }
 
 test.before(async () => {
