@@ -9,8 +9,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { silentLogger } from '../log.ts';
 import { tempDir } from '../testing/fixtures.ts';
+import { MirrorCatalog } from './catalog.ts';
 import { checkDerived, DERIVED_DIR, DERIVED_FILES, PARTIAL_DIR, SOURCE_IMAGE } from './derived.ts';
 import { refreshMirror } from './refresh.ts';
+import { formatStatus } from './report.ts';
 import { buildRelease, setLink, writeArtifact } from './testing/fake-upstream.ts';
 import { writeImage } from './testing/flatcar-like.ts';
 import { createHarness, type Harness } from './testing/harness.ts';
@@ -63,6 +65,11 @@ test('a new release is published with its derived files; the upstream files are 
     assert.equal(readdirSync(h.mirrorPath('.staging', 'stable', 'amd64-usr')), []);
     const again = await h.refresh({}, ON);
     assert.is(again.versions[0]?.steps?.['image']?.status, 'ok');
+    const status = formatStatus(await new MirrorCatalog(h.mirrorPath()).list(), 86_400_000);
+    assert.match(
+      status,
+      /100\.0\.0 .* zst \d+(\.\d+)? [KM]B \(raw 25\.2 MB [\d.]+x, \.bz2 .* mapped, made in [\d.]+ s \/ [\d.]+ CPU s\)  <- current/,
+    );
   } finally {
     await h.close();
   }
