@@ -65,6 +65,8 @@ interface Case {
   corrupt?: boolean;
   /** Run with a PATH that has no zstd. */
   noZstd?: boolean;
+  /** Attach the loop device read-only: every write fails. */
+  readOnly?: boolean;
 }
 
 interface Outcome {
@@ -139,7 +141,9 @@ async function install(c: Case): Promise<Outcome> {
   const dir = mkdtempSync(join(work, 'case-'));
   const backing = join(dir, 'disk.img');
   writeFileSync(backing, Buffer.alloc(32 * MiB, c.prefill));
-  const device = execFileSync('losetup', ['-f', '--show', backing]).toString().trim();
+  const device = execFileSync('losetup', ['-f', '--show', ...(c.readOnly ? ['-r'] : []), backing])
+    .toString()
+    .trim();
   const machines = join(dir, 'machines');
   mkdirSync(join(machines, 'profiles'), { recursive: true });
   mkdirSync(join(machines, 'groups'));
@@ -289,6 +293,13 @@ test('a corrupted .zst: install-failed with the digest reason, the disk wiped', 
     'every byte of the image span is zero again',
   );
   assert.equal(o.oemFiles, {}, 'no filesystem left to mount');
+});
+
+test('a write error: install-failed with the reason', async () => {
+  if (skip) return console.log(`    SKIPPED: ${skip}`);
+  const o = await install({ image: 'zstd', writer: 'dense', prefill: 0, readOnly: true });
+  assert.equal(states(o), ['install-started', 'install-failed'], o.stdout);
+  assert.match(o.failureReason ?? '', /writing the image to \/dev\/loop\d+ failed/);
 });
 
 test('profile image: bz2, and a live system without zstd: the stock .bz2 path, reason reported', async () => {
