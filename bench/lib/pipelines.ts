@@ -14,8 +14,11 @@ export type PathName = (typeof PATHS)[number];
 export interface Inputs {
   bz2: string;
   zst: string;
+  /** The spans' bytes only (.mapped.zst), for the map writer. */
+  mapped: string;
   spans: string;
   zstSha256: string;
+  mappedSha256: string;
   spansSha256: string;
   rawSize: number;
 }
@@ -49,9 +52,17 @@ function verify(target: Target, inputs: Inputs, out: string): string {
   );
 }
 
+/** Each span's bytes from the stream on stdin, written at the span's offset (write-image.sh's map writer). */
+function spanWriter(t: Target, i: Inputs): string {
+  return (
+    `{ while read -r off len <&3; do dd of="${t.path}" bs=1M seek=$off count=$len iflag=fullblock,count_bytes ` +
+    `oflag=seek_bytes conv=notrunc status=none || exit 1; done 3< "${i.spans}"; }`
+  );
+}
+
 function script(path: PathName, t: Target, i: Inputs, dir: string): { sh: string; zeroed: number } {
   const sync = `sync "${t.path}"`;
-  const hash = `tee -p >(openssl dgst -sha256 -r > "${dir}/zst.sha256") < "${i.zst}"`;
+  const hash = (file: string) => `tee -p >(openssl dgst -sha256 -r > "${dir}/zst.sha256") < "${file}"`;
   const check = `${verify(t, i, `${dir}/spans.sha256`)}`;
   switch (path) {
     case 'bzip2 + dd':
@@ -59,11 +70,14 @@ function script(path: PathName, t: Target, i: Inputs, dir: string): { sh: string
     case 'lbzip2 + dd':
       return { sh: `lbzip2 -dc -n 2 < "${i.bz2}" | ${DD} of="${t.path}" && ${sync}`, zeroed: 0 };
     case 'zstd dense':
-      return { sh: `${hash} | zstd -dc -q | ${DD} of="${t.path}" && ${sync} && wait && ${check}`, zeroed: 0 };
+      return {
+        sh: `${hash(i.zst)} | zstd -dc -q | ${DD} of="${t.path}" && ${sync} && wait && ${check}`,
+        zeroed: 0,
+      };
     case 'zstd + map': {
       const span = Math.ceil(i.rawSize / 512) * 512;
       const zero = t.kind === 'loop device' ? `blkdiscard -z -o 0 -l ${span} "${t.path}" && ` : '';
-      const sh = `${zero}${hash} | zstd -d -q -f --sparse -o "${t.path}" && ${sync} && wait && ${check}`;
+      const sh = `${zero}${hash(i.mapped)} | zstd -dc -q | ${spanWriter(t, i)} && ${sync} && wait && ${check}`;
       return { sh, zeroed: t.kind === 'loop device' ? span : 0 };
     }
   }
@@ -87,19 +101,23 @@ export async function runPath(
   const [u, s] = readFileSync(join(dir, 'time.txt'), 'utf8').trim().split(/\s+/).map(Number);
   if (path.startsWith('zstd')) {
     const digest = (f: string) => readFileSync(join(dir, f), 'utf8').split(' ')[0];
-    if (digest('zst.sha256') !== inputs.zstSha256) throw new Error(`${path}: stream digest mismatch`);
+    const pinned = path === 'zstd + map' ? inputs.mappedSha256 : inputs.zstSha256;
+    if (digest('zst.sha256') !== pinned) throw new Error(`${path}: stream digest mismatch`);
     if (digest('spans.sha256') !== inputs.spansSha256)
       throw new Error(`${path} on ${target.kind}: read-back mismatch`);
   }
   return { seconds, cpu: (u ?? 0) + (s ?? 0), written: target.written(zeroed), zeroed };
 }
 
-export function tmpfsTarget(dir: string): Target {
+export function tmpfsTarget(dir: string, size: number): Target {
   const path = join(dir, 'disk.img');
   return {
     kind: 'tmpfs file',
     path,
-    prepare: () => rmSync(path, { force: true }), // a fresh file reads as zeros
+    prepare: () => {
+      rmSync(path, { force: true });
+      execFileSync('truncate', ['-s', String(size), path]); // a fresh sparse file: reads as zeros, like a zeroed disk
+    },
     written: () => statSync(path).blocks * 512,
     cleanup: () => rmSync(path, { force: true }),
   };

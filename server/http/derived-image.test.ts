@@ -39,6 +39,7 @@ function publishDerived(dataDir: string): DerivedManifest {
       ranges: 450,
     },
     zst: { ...file(DERIVED_FILES.zst, 4000, 'b'), level: 3, long: 0 },
+    mapped: file(DERIVED_FILES.mapped, 3900, '9'),
     bmap: file(DERIVED_FILES.bmap, 300, 'c'),
     spans: { ...file(DERIVED_FILES.spans, 40, 'd'), count: 3, bytes: 700_000_000, dataSha256: HEX('f') },
     decompressor: 'lbzip2',
@@ -71,6 +72,11 @@ test('the installer pins the digests railyard computed; without derived files it
       `ZST_URL='http://192.0.2.10:8080/mirror/stable/amd64-usr/9999.0.0/railyard/${DERIVED_FILES.zst}'`,
     );
     assert.match(after, `SPANS_DATA_SHA256='${m.spans.dataSha256}'`);
+    assert.match(after, `MAPPED_SHA256='${m.mapped.sha256}'`);
+    assert.match(
+      after,
+      `MAPPED_URL='http://192.0.2.10:8080/mirror/stable/amd64-usr/9999.0.0/railyard/${DERIVED_FILES.mapped}'`,
+    );
     assert.match(after, `RAW_SIZE='${m.image.size}'`);
     const served = await t.app.request(`/mirror/stable/amd64-usr/9999.0.0/railyard/${DERIVED_FILES.zst}`, {
       method: 'HEAD',

@@ -10,15 +10,22 @@
 export interface DerivedImage {
   /** Directory of the derived files, relative to the version directory (the mirror's `railyard`). */
   dir: string;
-  image: { size: number; sha256: string; mappedBlocks: number; blockSize: number };
+  image: { size: number; sha256: string };
   zst: { name: string; size: number; sha256: string };
+  /** The spans' bytes in order, zstd (the map writer's stream). */
+  mapped: { name: string; size: number; sha256: string };
   spans: { name: string; sha256: string; bytes: number; dataSha256: string };
 }
 
 export interface ZstdSource {
+  /** The whole raw image (dense writer). */
   url: string;
   sha256: string;
   size: number;
+  /** The spans' bytes only (sparse writer: each span written at its offset). */
+  mappedUrl: string;
+  mappedSha256: string;
+  mappedSize: number;
   spansUrl: string;
   spansSha256: string;
   /** SHA-256 of the spans' bytes read back from the disk, in order. */
@@ -26,7 +33,6 @@ export interface ZstdSource {
   spansBytes: number;
   rawSize: number;
   rawSha256: string;
-  mappedBytes: number;
 }
 
 export interface ImagePlan {
@@ -62,13 +68,15 @@ export function planImage(
       url: `${base}/${derived.zst.name}`,
       sha256: derived.zst.sha256,
       size: derived.zst.size,
+      mappedUrl: `${base}/${derived.mapped.name}`,
+      mappedSha256: derived.mapped.sha256,
+      mappedSize: derived.mapped.size,
       spansUrl: `${base}/${derived.spans.name}`,
       spansSha256: derived.spans.sha256,
       spansDataSha256: derived.spans.dataSha256,
       spansBytes: derived.spans.bytes,
       rawSize: derived.image.size,
       rawSha256: derived.image.sha256,
-      mappedBytes: derived.image.mappedBlocks * derived.image.blockSize,
     },
   };
 }

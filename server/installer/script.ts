@@ -94,10 +94,10 @@ function imageView(plan: ImagePlan): Record<string, string> {
   if (plan.format === 'zstd' && !z)
     throw new InvalidRequestError('installer: zstd image plan without its source');
   if (z) {
-    for (const u of [z.url, z.spansUrl]) check('image URL', u, URL_PATTERN);
-    for (const h of [z.sha256, z.spansSha256, z.spansDataSha256, z.rawSha256])
+    for (const u of [z.url, z.mappedUrl, z.spansUrl]) check('image URL', u, URL_PATTERN);
+    for (const h of [z.sha256, z.mappedSha256, z.spansSha256, z.spansDataSha256, z.rawSha256])
       check('image digest', h, SHA256);
-    for (const n of [z.size, z.spansBytes, z.rawSize, z.mappedBytes])
+    for (const n of [z.size, z.mappedSize, z.spansBytes, z.rawSize])
       if (!Number.isSafeInteger(n) || n < 0)
         throw new InvalidRequestError(`installer: invalid image size ${n}`);
   }
@@ -109,12 +109,14 @@ function imageView(plan: ImagePlan): Record<string, string> {
     zstUrl: q(z?.url),
     zstSha256: q(z?.sha256),
     zstSize: q(z?.size ?? 0),
+    mappedUrl: q(z?.mappedUrl),
+    mappedSha256: q(z?.mappedSha256),
+    mappedSize: q(z?.mappedSize ?? 0),
     spansUrl: q(z?.spansUrl),
     spansSha256: q(z?.spansSha256),
     spansDataSha256: q(z?.spansDataSha256),
     spansBytes: q(z?.spansBytes ?? 0),
     rawSize: q(z?.rawSize ?? 0),
-    mappedBytes: q(z?.mappedBytes ?? 0),
   };
 }
 

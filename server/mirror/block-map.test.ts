@@ -39,8 +39,13 @@ function nonZeroBlocks(image: Buffer): number[] {
   return out;
 }
 
-function mapOf(image: Buffer, chunk: (i: number) => number, gap?: number): ImageMap {
-  const b = new BlockMapBuilder(gap);
+function mapOf(
+  image: Buffer,
+  chunk: (i: number) => number,
+  gap?: number,
+  onSpanData?: (b: Buffer) => void,
+): ImageMap {
+  const b = new BlockMapBuilder(gap, onSpanData);
   for (let at = 0, i = 0; at < image.length; i++) {
     const n = Math.min(chunk(i), image.length - at);
     b.feed(image.subarray(at, at + n));
@@ -100,7 +105,13 @@ test('ranges are exactly the non-zero blocks, each with its SHA-256, for any chu
 
 test('spans coalesce ranges closer than the gap; their digest covers the gaps as zeros', () => {
   withImage((_dir, _path, image) => {
-    const map = mapOf(image, () => 65536, 64 * KiB);
+    const mapped: Buffer[] = [];
+    const map = mapOf(
+      image,
+      () => 65536,
+      64 * KiB,
+      (b) => mapped.push(Buffer.from(b)),
+    );
     assert.equal(map.spans, [
       { offset: 0, length: 44 * KiB },
       { offset: 1 * MiB, length: 64 * KiB },
@@ -109,6 +120,7 @@ test('spans coalesce ranges closer than the gap; their digest covers the gaps as
     ]);
     const bytes = Buffer.concat(map.spans.map((s) => image.subarray(s.offset, s.offset + s.length)));
     assert.is(map.spansSha256, createHash('sha256').update(bytes).digest('hex'));
+    assert.ok(Buffer.concat(mapped).equals(bytes), 'onSpanData gets the spans bytes, in order');
     assert.equal(parseSpans(renderSpans(map.spans)), map.spans);
     assert.is(
       mapOf(image, () => MiB).spans.length,

@@ -1,7 +1,8 @@
 // One streaming pass over a raw disk image: its SHA-256, the map of its non-zero 4 KiB blocks
-// (ranges with a SHA-256 each: what a bmap file lists) and the installer's read-back spans
-// (the ranges coalesced across small zero gaps, with one SHA-256 over the spans' bytes in
-// order, gaps' zeros included). Fed in chunks of any size; memory stays flat.
+// (ranges with a SHA-256 each: what a bmap file lists) and the installer's spans (the ranges
+// coalesced across small zero gaps, with one SHA-256 over the spans' bytes in order, gaps'
+// zeros included; `onSpanData` receives those bytes, in order: the "mapped" stream the map
+// writer puts back span by span). Fed in chunks of any size; memory stays flat.
 import { createHash, type Hash } from 'node:crypto';
 
 export const BLOCK_SIZE = 4096;
@@ -47,9 +48,12 @@ export class BlockMapBuilder {
   /** Byte offset just past the last non-zero block seen (the open span's end). */
   #spanEnd = 0;
 
-  constructor(spanGap = SPAN_GAP) {
+  readonly #onSpanData: (bytes: Buffer) => void;
+
+  constructor(spanGap = SPAN_GAP, onSpanData: (bytes: Buffer) => void = () => undefined) {
     if (spanGap > ZERO.length) throw new RangeError(`span gap above ${ZERO.length} bytes`);
     this.#spanGap = spanGap;
+    this.#onSpanData = onSpanData;
   }
 
   feed(chunk: Buffer): void {
@@ -112,7 +116,7 @@ export class BlockMapBuilder {
       this.#joinSpan(offset);
     }
     this.#range.hash.update(bytes);
-    this.#spansHash.update(bytes);
+    this.#spanBytes(bytes);
     this.#spanEnd = offset + bytes.length;
   }
 
@@ -127,11 +131,16 @@ export class BlockMapBuilder {
   #joinSpan(offset: number): void {
     const open = this.#spans.at(-1);
     if (open && offset - this.#spanEnd <= this.#spanGap) {
-      this.#spansHash.update(ZERO.subarray(0, offset - this.#spanEnd));
+      this.#spanBytes(ZERO.subarray(0, offset - this.#spanEnd));
       return;
     }
     this.#closeSpan();
     this.#spans.push({ offset, length: 0 });
+  }
+
+  #spanBytes(bytes: Buffer): void {
+    this.#spansHash.update(bytes);
+    this.#onSpanData(bytes);
   }
 
   #closeSpan(): void {

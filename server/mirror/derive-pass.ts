@@ -1,7 +1,8 @@
 // The derivation's heavy work, run inside the low-priority worker process (derive-worker.ts):
 // one streaming pass  verified .bz2 → SHA-512 → lbzip2 -dc → block map + raw SHA-256 → zstd
-// → SHA-256 → <out>.part, then fsync and rename; and the round-trip check  .zst → zstd -dc →
-// SHA-256 of the raw image. Child processes inherit the worker's nice value.
+// → SHA-256 → <zst>.part, with the spans' bytes (the map writer's stream) → a second zstd →
+// SHA-256 → <mapped>.part; then fsync and rename. And the round-trip check: a .zst → zstd -dc
+// → size and SHA-256 of what it decodes to. Child processes inherit the worker's nice value.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -15,6 +16,8 @@ export interface PassJob {
   bz2: string;
   /** Final path of the .zst; written as `<zst>.part` first. */
   zst: string;
+  /** Final path of the spans' bytes, zstd-compressed (`.mapped.zst`). */
+  mapped: string;
   level: number;
   /** zstd --long window log; 0 = off. */
   long: number;
@@ -24,7 +27,7 @@ export interface PassJob {
 
 export interface RoundTripJob {
   kind: 'roundtrip';
-  zst: string;
+  files: string[];
 }
 
 export type WorkerJob = PassJob | RoundTripJob;
@@ -34,13 +37,14 @@ export interface PassResult {
   source: { size: number; sha512: string };
   map: ImageMap;
   zst: { size: number; sha256: string };
+  mapped: { size: number; sha256: string };
   decompressor: string;
 }
 
 export interface RoundTripResult {
   kind: 'roundtrip';
-  size: number;
-  sha256: string;
+  /** Per file of the job: what it decompresses to. */
+  decoded: Array<{ size: number; sha256: string }>;
 }
 
 /** Hashes what flows through it. */
@@ -74,10 +78,15 @@ export async function runPass(job: PassJob): Promise<PassResult> {
     bz = child('bzip2', ['-dc']);
   }
   const zs = child('zstd', zArgs);
-  const part = `${job.zst}.part`;
+  const zm = child('zstd', zArgs);
   const source = hashing('sha512');
   const output = hashing('sha256');
-  const map = new BlockMapBuilder();
+  const mapped = hashing('sha256');
+  let mappedFull = false;
+  let imageMap: ImageMap | undefined;
+  const map = new BlockMapBuilder(undefined, (bytes) => {
+    if (!zm.proc.stdin!.write(bytes)) mappedFull = true;
+  });
   const feed = pipeline(createReadStream(job.bz2, { highWaterMark: 1 << 20 }), source.stream, bz.proc.stdin!);
   const scan = pipeline(
     bz.proc.stdout!,
@@ -85,40 +94,55 @@ export async function runPass(job: PassJob): Promise<PassResult> {
       highWaterMark: 1 << 20,
       transform(chunk: Buffer, _enc, done) {
         map.feed(chunk);
-        done(null, chunk);
+        if (!mappedFull) return done(null, chunk);
+        mappedFull = false;
+        zm.proc.stdin!.once('drain', () => done(null, chunk));
+      },
+      flush(done) {
+        imageMap = map.finish(); // may still hand over the image's last block
+        zm.proc.stdin!.end(() => done());
       },
     }),
     zs.proc.stdin!,
   );
-  const write = pipeline(zs.proc.stdout!, output.stream, createWriteStream(part));
-  const steps = [feed, scan, write, bz.done, zs.done];
+  const writes = [
+    pipeline(zs.proc.stdout!, output.stream, createWriteStream(`${job.zst}.part`)),
+    pipeline(zm.proc.stdout!, mapped.stream, createWriteStream(`${job.mapped}.part`)),
+  ];
+  const steps = [feed, scan, ...writes, bz.done, zs.done, zm.done];
   for (const p of steps) p.catch(() => undefined); // the first failure is reported; the rest follow it
   try {
     await Promise.all(steps);
-    await fsyncFile(part);
-    await rename(part, job.zst);
+    for (const f of [job.zst, job.mapped]) {
+      await fsyncFile(`${f}.part`);
+      await rename(`${f}.part`, f);
+    }
   } catch (err) {
-    bz.proc.kill('SIGKILL');
-    zs.proc.kill('SIGKILL');
-    await rm(part, { force: true });
+    for (const c of [bz, zs, zm]) c.proc.kill('SIGKILL');
+    for (const f of [job.zst, job.mapped]) await rm(`${f}.part`, { force: true });
     throw err;
   }
   return {
     kind: 'pass',
     source: { size: source.bytes(), sha512: source.digest() },
-    map: map.finish(),
+    map: imageMap!,
     zst: { size: output.bytes(), sha256: output.digest() },
+    mapped: { size: mapped.bytes(), sha256: mapped.digest() },
     decompressor,
   };
 }
 
-/** Decompress the written .zst again and hash the raw image it yields. */
+/** Decompress written .zst files again and hash what they decode to. */
 export async function runRoundTrip(job: RoundTripJob): Promise<RoundTripResult> {
-  const zs = child('zstd', ['-q', '-dc', '--long=31', job.zst]);
-  const raw = hashing('sha256');
-  const sink = new Transform({ transform: (_c, _e, done) => done() });
-  await Promise.all([pipeline(zs.proc.stdout!, raw.stream, sink), zs.done]);
-  return { kind: 'roundtrip', size: raw.bytes(), sha256: raw.digest() };
+  const decoded: RoundTripResult['decoded'] = [];
+  for (const file of job.files) {
+    const zs = child('zstd', ['-q', '-dc', '--long=31', file]);
+    const raw = hashing('sha256');
+    const sink = new Transform({ transform: (_c, _e, done) => done() });
+    await Promise.all([pipeline(zs.proc.stdout!, raw.stream, sink), zs.done]);
+    decoded.push({ size: raw.bytes(), sha256: raw.digest() });
+  }
+  return { kind: 'roundtrip', decoded };
 }
 
 interface Child {

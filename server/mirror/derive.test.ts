@@ -113,6 +113,9 @@ test('derived files: .zst, bmap, spans and digests match the raw image; bmaptool
     const spans = parseSpans(readFileSync(join(d, DERIVED_FILES.spans), 'utf8'));
     const spanBytes = Buffer.concat(spans.map((s) => r.raw.subarray(s.offset, s.offset + s.length)));
     assert.is(m.spans.dataSha256, sha('sha256', spanBytes));
+    const mapped = execFileSync('zstd', ['-dc', join(d, DERIVED_FILES.mapped)], { maxBuffer: 64 * MiB });
+    assert.ok(mapped.equals(spanBytes), '.mapped.zst decodes to the spans bytes, in order');
+    assert.is(m.mapped.sha256, sha('sha256', readFileSync(join(d, DERIVED_FILES.mapped))));
     assert.is(m.spans.bytes, spanBytes.length);
     const sums = execFileSync('sha256sum', ['-c', '--ignore-missing', DERIVED_FILES.sums], {
       cwd: d,

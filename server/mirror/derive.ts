@@ -47,13 +47,14 @@ export async function deriveImage(ctx: DeriveContext, versionDir: string): Promi
   const partial = join(versionDir, PARTIAL_DIR);
   await mkdir(partial, { recursive: true });
   const zst = join(partial, DERIVED_FILES.zst);
+  const mapped = join(partial, DERIVED_FILES.mapped);
   let cpu = 0;
-  let pass = await resumablePass(partial, zst);
+  let pass = await resumablePass(partial, zst, mapped);
   if (pass) ctx.log.info({ dir: versionDir }, 'image derivation: resuming after the streaming pass');
   else {
     await clear(partial);
     const out = await runWorker(
-      { kind: 'pass', bz2: join(versionDir, SOURCE_IMAGE), zst, ...ctx.settings },
+      { kind: 'pass', bz2: join(versionDir, SOURCE_IMAGE), zst, mapped, ...ctx.settings },
       ctx.worker,
     );
     pass = out.result;
@@ -62,25 +63,32 @@ export async function deriveImage(ctx: DeriveContext, versionDir: string): Promi
   }
   try {
     await checkSource(versionDir, pass);
-    const trip = await runWorker({ kind: 'roundtrip', zst }, ctx.worker);
+    const trip = await runWorker({ kind: 'roundtrip', files: [zst, mapped] }, ctx.worker);
     cpu += trip.cpuSeconds;
-    if (trip.result.sha256 !== pass.map.sha256 || trip.result.size !== pass.map.imageSize)
+    const [image, spans] = trip.result.decoded;
+    if (image?.sha256 !== pass.map.sha256 || image.size !== pass.map.imageSize)
       throw new VerificationError(`${DERIVED_FILES.zst}: decompresses to a different image than the .bz2`);
+    if (spans?.sha256 !== pass.map.spansSha256)
+      throw new VerificationError(
+        `${DERIVED_FILES.mapped}: decompresses to other bytes than the image's spans`,
+      );
   } catch (err) {
     if (err instanceof VerificationError) await clear(partial);
     throw err;
   }
-  const manifest = await writeFiles(ctx, partial, pass, { seconds: since(t0), cpuSeconds: cpu });
+  const cost = { seconds: since(t0), cpuSeconds: Math.round(cpu * 100) / 100 };
+  const manifest = await writeFiles(ctx, partial, pass, cost);
   await rm(join(partial, PASS), { force: true });
   await publish(ctx, versionDir, partial);
   return manifest;
 }
 
 /** The recorded pass, when its .zst is complete on disk (a crash after step 1). */
-async function resumablePass(partial: string, zst: string): Promise<PassResult | undefined> {
+async function resumablePass(partial: string, zst: string, mapped: string): Promise<PassResult | undefined> {
   try {
     const pass = JSON.parse(await readFile(join(partial, PASS), 'utf8')) as PassResult;
-    return (await fileSize(zst)) === pass.zst.size ? pass : undefined;
+    const whole = (await fileSize(zst)) === pass.zst.size && (await fileSize(mapped)) === pass.mapped.size;
+    return whole ? pass : undefined;
   } catch {
     return undefined;
   }
@@ -128,6 +136,7 @@ async function writeFiles(
       ranges: map.ranges.length,
     },
     zst: { name: DERIVED_FILES.zst, ...pass.zst, level: ctx.settings.level, long: ctx.settings.long },
+    mapped: { name: DERIVED_FILES.mapped, ...pass.mapped },
     bmap: { name: DERIVED_FILES.bmap, size: (await fileSize(bmap)) ?? 0, sha256: await sha256File(bmap) },
     spans: {
       name: DERIVED_FILES.spans,

@@ -15,6 +15,8 @@ export const SOURCE_IMAGE = 'flatcar_production_image.bin.bz2';
 export const RAW_IMAGE = 'flatcar_production_image.bin';
 export const DERIVED_FILES = {
   zst: `${RAW_IMAGE}.zst`,
+  /** The spans' bytes in order, zstd: what the map writer puts back span by span. */
+  mapped: `${RAW_IMAGE}.mapped.zst`,
   bmap: `${RAW_IMAGE}.bmap`,
   spans: `${RAW_IMAGE}.spans`,
   sums: 'SHA256SUMS',
@@ -41,6 +43,7 @@ export const derivedManifestSchema = z.object({
     ranges: COUNT,
   }),
   zst: fileSchema.extend({ level: z.number().int(), long: COUNT }),
+  mapped: fileSchema,
   bmap: fileSchema,
   /** Read-back spans: `count` lines, `bytes` in total, `dataSha256` over their bytes in order. */
   spans: fileSchema.extend({ count: COUNT, bytes: COUNT, dataSha256: HEX64 }),
@@ -65,7 +68,7 @@ export async function checkDerived(versionDir: string, deep = false): Promise<De
     const code = (err as NodeJS.ErrnoException).code;
     return { ok: false, reason: code === 'ENOENT' ? 'missing' : `${DERIVED_FILES.manifest} unreadable` };
   }
-  for (const f of [manifest.zst, manifest.bmap, manifest.spans]) {
+  for (const f of [manifest.zst, manifest.mapped, manifest.bmap, manifest.spans]) {
     const size = (await stat(join(dir, f.name)).catch(() => undefined))?.size;
     if (size === undefined) return { ok: false, reason: `${f.name} missing` };
     if (size !== f.size) return { ok: false, reason: `${f.name} is ${size} bytes, expected ${f.size}` };
@@ -83,7 +86,7 @@ export async function sha256File(path: string): Promise<string> {
 
 /** `sha256sum -c` format, for operators: the derived files and the raw image they stand for. */
 export function renderSums(m: DerivedManifest): string {
-  return [m.zst, m.bmap, m.spans, m.image].map((f) => `${f.sha256}  ${f.name}\n`).join('');
+  return [m.zst, m.mapped, m.bmap, m.spans, m.image].map((f) => `${f.sha256}  ${f.name}\n`).join('');
 }
 
 /** What `mirror status`, the API and the dashboard show of a version's derived files. */
