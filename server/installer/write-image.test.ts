@@ -67,6 +67,8 @@ interface Case {
   noZstd?: boolean;
   /** Attach the loop device read-only: every write fails. */
   readOnly?: boolean;
+  /** Disk size in MiB (default 32; the image is 24). */
+  diskMiB?: number;
 }
 
 interface Outcome {
@@ -140,7 +142,7 @@ function pathWithoutZstd(root: string): string {
 async function install(c: Case): Promise<Outcome> {
   const dir = mkdtempSync(join(work, 'case-'));
   const backing = join(dir, 'disk.img');
-  writeFileSync(backing, Buffer.alloc(32 * MiB, c.prefill));
+  writeFileSync(backing, Buffer.alloc((c.diskMiB ?? 32) * MiB, c.prefill));
   const device = execFileSync('losetup', ['-f', '--show', ...(c.readOnly ? ['-r'] : []), backing])
     .toString()
     .trim();
