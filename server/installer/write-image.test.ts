@@ -307,7 +307,7 @@ test('a write error: install-failed with the reason', async () => {
   assert.match(o.failureReason ?? '', /writing the image to \/dev\/loop\d+ failed/);
 });
 
-test('profile image: bz2, and a live system without zstd: the stock .bz2 path, reason reported', async () => {
+test('profile image: bz2, a live system without zstd, a disk no larger than the image: the stock .bz2 path, reason reported', async () => {
   if (skip) return console.log(`    SKIPPED: ${skip}`);
   for (const [c, reason] of [
     [{ image: 'bz2', writer: 'dense', prefill: 0 }, /^profile image: bz2$/],
@@ -315,6 +315,7 @@ test('profile image: bz2, and a live system without zstd: the stock .bz2 path, r
       { image: 'zstd', writer: 'sparse', prefill: 0xff, noZstd: true },
       /lacks zstd: installing from the \.bz2/,
     ],
+    [{ image: 'zstd', writer: 'dense', prefill: 0, diskMiB: 24 }, /less than 512 KiB beyond the image/],
   ] as const) {
     const o = await install(c);
     assert.equal(states(o), ['install-started', 'installed'], o.stdout);
