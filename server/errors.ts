@@ -43,3 +43,14 @@ export class BusyError extends RailyardError {}
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * Mask secrets that may travel inside a message: the password of a URL's user info
+ * (`https://user:***@host/`) and bearer tokens. Config values marked secret are never shown
+ * at all (config.ts); this covers the ones embedded in other text (upstream URLs in errors).
+ */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^@\s/]*@/gi, '$1:***@')
+    .replace(/(Bearer\s+)[^\s"']+/gi, '$1[redacted]');
+}
