@@ -31,6 +31,19 @@ export class ConfigError extends RailyardError {
   }
 }
 
+/**
+ * A startup step failed for a reason outside the configuration's values (a port in use,
+ * a directory that cannot be created): `railyard serve` stops with exit 1. `key` names the
+ * setting to look at.
+ */
+export class StartupError extends RailyardError {
+  readonly key: string | undefined;
+  constructor(message: string, options: { key?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.key = options.key;
+  }
+}
+
 /** A release or artifact failed verification (signature, digest, size). */
 export class VerificationError extends RailyardError {}
 

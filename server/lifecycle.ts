@@ -26,14 +26,17 @@ export class Lifecycle {
     this.#services.push(service);
   }
 
-  /** Stop all services in reverse start order; resolves when all are down or the drain time is up. */
-  stop(reason: string, drainMs: number): Promise<void> {
-    this.#stopping ??= this.#stopAll(reason, drainMs);
+  /**
+   * Stop all services in reverse start order; resolves when all are down or the drain time
+   * is up. `quiet`: no "shutting down" line (a failed startup reports its one error itself).
+   */
+  stop(reason: string, drainMs: number, quiet = false): Promise<void> {
+    this.#stopping ??= this.#stopAll(reason, drainMs, quiet);
     return this.#stopping;
   }
 
-  async #stopAll(reason: string, drainMs: number): Promise<void> {
-    this.#log.info({ reason, drainMs }, 'shutting down');
+  async #stopAll(reason: string, drainMs: number, quiet: boolean): Promise<void> {
+    if (!quiet) this.#log.info({ reason, drainMs }, 'shutting down');
     this.#controller.abort(new Error(reason));
     const deadline = Date.now() + drainMs;
     const results = await Promise.allSettled([...this.#services].reverse().map((s) => s.stop(deadline)));

@@ -1,13 +1,13 @@
 // Composition root: config → stores, caches, renderer → HTTP (+ TFTP) listeners and jobs.
 // The only module that sees every layer.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileRoot, segmentsFromTftpName } from './assets/file-root.ts';
 import { openUnderRoot, SmallFileCache } from './assets/open-file.ts';
 import { DownloadRecorder } from './boot/downloads.ts';
 import { BootService } from './boot/service.ts';
 import { type Config, parseListen } from './config.ts';
-import { ConfigError, errorMessage } from './errors.ts';
+import { ConfigError, errorMessage, StartupError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import { listenHttp } from './http/listener.ts';
 import { opsHooks } from './http/ops-hooks.ts';
@@ -22,6 +22,8 @@ import { createMetrics, type RailyardMetrics, recordMirrorRefresh } from './metr
 import { registerMirrorGauges } from './metrics/mirror-metrics.ts';
 import { startMirrorJob } from './mirror/auto-refresh.ts';
 import { MirrorCatalog } from './mirror/catalog.ts';
+import { SignatureVerifier } from './mirror/verify.ts';
+import { checkPublicUrl } from './public-url.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
 import { observeStore } from './store/observed.ts';
 import { openStateStore } from './store/open.ts';
@@ -38,8 +40,23 @@ export interface RunningServer {
   httpUrl: string;
 }
 
+/**
+ * Fail-stop: when any step fails (a port in use, TFTP, the state database, the mirror
+ * job's keyring), everything already started is stopped again before the error goes up,
+ * so the CLI can exit with one message instead of a half-started server.
+ */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const lifecycle = new Lifecycle(log);
+  try {
+    return await start(config, log, lifecycle);
+  } catch (err) {
+    await lifecycle.stop(`startup failed: ${errorMessage(err)}`, 0, true);
+    throw err;
+  }
+}
+
+async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise<RunningServer> {
+  checkPublicUrl(config.publicUrl);
   const metrics = createMetrics();
   const stateLog = log.child({ sub: 'state' });
   const rawStore = openStateStore(config.state);
@@ -93,7 +110,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     metrics,
     ui: { dashboard, templates: new UiTemplates(), adminToken: config.admin.token },
   });
-  const http = await listenHttp(app, parseListen(config.http.listen));
+  const http = await listenHttp(
+    app,
+    parseListen(config.http.listen),
+    config.http,
+    log.child({ sub: 'http' }),
+  );
   lifecycle.add(http);
   const httpUrl = `http://${formatHost(http.address.address)}:${http.address.port}`;
   log.info(
@@ -102,15 +124,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   );
   if (config.tftp.enabled) {
     const tftpLog = log.child({ sub: 'tftp' });
-    const tftp = await startTftp(config.tftp, tftpSource(config), tftpLog, tftpMetrics(metrics)).catch(
-      async (err: unknown) => {
-        await lifecycle.stop('TFTP failed to start', 0);
-        throw err;
-      },
-    );
-    lifecycle.add(tftp);
+    lifecycle.add(await startTftp(config.tftp, tftpSource(config), tftpLog, tftpMetrics(metrics)));
   }
   // Background mirror refresh (mirror.autoRefresh); retention keeps what machines are installing.
+  // Its keyring and directory are checked now: a job that can never succeed stops startup.
+  if (config.mirror.autoRefresh) await checkMirrorJob(config.mirror, mirrorDir);
   const mirrorJob = startMirrorJob(
     config,
     log.child({ sub: 'mirror' }),
@@ -140,6 +158,18 @@ function tftpMetrics(metrics: RailyardMetrics): TftpObserver {
     },
     errorSent: (code) => metrics.tftpErrors.inc({ code: String(code) }),
   };
+}
+
+async function checkMirrorJob(mirror: Config['mirror'], mirrorDir: string): Promise<void> {
+  await SignatureVerifier.load(mirror.keyring, mirror.fingerprint);
+  try {
+    mkdirSync(mirrorDir, { recursive: true });
+  } catch (err) {
+    throw new StartupError(`dataDir: cannot create the mirror directory ${mirrorDir}: ${errorMessage(err)}`, {
+      key: 'dataDir',
+      cause: err,
+    });
+  }
 }
 
 function readKeyring(file: string): string {

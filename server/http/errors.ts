@@ -21,8 +21,28 @@ export function statusFor(err: unknown): 400 | 401 | 404 | 409 | 500 | 502 | 503
   return 500;
 }
 
+/** nginx's "client closed request": nobody reads the reply, the log line says what happened. */
+export const CLIENT_CLOSED = 499;
+
+/** The client hung up before its request was read in full (a cut upload, a closed tab). */
+export function clientWentAway(err: Error, c: Context): boolean {
+  const incoming = (
+    c.env as { incoming?: { aborted?: boolean; socket?: { destroyed?: boolean } } } | undefined
+  )?.incoming;
+  const code = (err as NodeJS.ErrnoException).code;
+  return (
+    (code === 'ECONNRESET' && err.message === 'aborted') ||
+    incoming?.aborted === true ||
+    incoming?.socket?.destroyed === true
+  );
+}
+
 export function onError(log: Logger) {
   return (err: Error, c: Context): Response => {
+    if (clientWentAway(err, c)) {
+      log.info({ method: c.req.method, path: c.req.path, reason: err.message }, 'client went away');
+      return new Response(null, { status: CLIENT_CLOSED });
+    }
     const status = statusFor(err);
     const detail = {
       method: c.req.method,

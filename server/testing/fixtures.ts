@@ -11,7 +11,7 @@ import { createApp } from '../http/app.ts';
 import { opsHooks } from '../http/ops-hooks.ts';
 import { InstallerCache } from '../installer/cache.ts';
 import { MachineTokens } from '../installer/tokens.ts';
-import { silentLogger } from '../log.ts';
+import { type Logger, silentLogger } from '../log.ts';
 import { loadMachines } from '../machines/load.ts';
 import { observeProvisioning, registerMachineGauge } from '../metrics/machine-metrics.ts';
 import { createMetrics, type RailyardMetrics } from '../metrics/metrics.ts';
@@ -73,6 +73,8 @@ export interface TestAppOptions {
   /** mirror.staleAfter for the dashboard (default 2 days). */
   staleAfterMs?: number;
   now?: () => number;
+  /** The app's logger (default: silent). */
+  log?: Logger;
 }
 
 export function testApp(options: TestAppOptions = {}): TestApp {
@@ -111,7 +113,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     ...(options.now ? { now: options.now } : {}),
   });
   const app = createApp({
-    log: silentLogger(),
+    log: options.log ?? silentLogger(),
     boot,
     installer: {
       cache: new InstallerCache({ maxEntries: 10 }),
