@@ -2,12 +2,18 @@
 // everything in maps (same semantics as SQLite, via the same reducer); `brokenStore()`
 // fails every call, so a storage failure can be shown to be a 500 and never a 404.
 import { applyEvent, type Machine, newMachine } from '../machines/state.ts';
+import { fleetOver } from './fleet.ts';
+import { memorySessions } from './sessions.ts';
 import type { Clock, NewEvent, Recorded, Sighting, StateStore, StoredEvent } from './state-store.ts';
 
 export function memoryStore(clock: Clock = () => new Date()): StateStore {
   const machines = new Map<string, Machine>();
   const log: StoredEvent[] = [];
-  return {
+  const store: StateStore = {
+    get fleet() {
+      return fleet;
+    },
+    sessions: memorySessions(),
     async getMachine(mac) {
       return machines.get(mac);
     },
@@ -48,11 +54,21 @@ export function memoryStore(clock: Clock = () => new Date()): StateStore {
     },
     async close() {},
   };
+  const fleet = fleetOver(store);
+  return store;
 }
 
 export function brokenStore(message = 'state store is broken (test fake)'): StateStore {
   const fail = async (): Promise<never> => {
     throw new Error(message);
   };
-  return { getMachine: fail, listMachines: fail, recordEvent: fail, events: fail, close: async () => {} };
+  return {
+    fleet: { countByState: fail, machinePage: fail, recentEvents: fail, recentlyFinished: fail },
+    sessions: { create: fail, get: fail, delete: fail, prune: fail },
+    getMachine: fail,
+    listMachines: fail,
+    recordEvent: fail,
+    events: fail,
+    close: async () => {},
+  };
 }

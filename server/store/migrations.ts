@@ -27,6 +27,17 @@ export const MIGRATIONS: readonly string[] = [
      state TEXT NOT NULL
    ) STRICT;
    CREATE INDEX events_by_mac ON events(mac, id);`,
+  // 2: dashboard sign-in sessions (store/sessions.ts); indexes for the dashboard's
+  // per-page queries (store/sqlite-fleet.ts).
+  `CREATE TABLE sessions (
+     id TEXT PRIMARY KEY,
+     binding TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+   CREATE INDEX events_by_type ON events(type, mac, id);
+   CREATE INDEX machines_by_state ON machines(state, mac);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,6 +9,8 @@ export type RecordListener = (recorded: Recorded) => void | Promise<void>;
 
 export function observeStore(store: StateStore, log: Logger, listeners: RecordListener[] = []): StateStore {
   return {
+    fleet: store.fleet,
+    sessions: store.sessions,
     getMachine: (mac) => store.getMachine(mac),
     listMachines: () => store.listMachines(),
     events: (mac, options) => store.events(mac, options),

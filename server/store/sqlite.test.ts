@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../errors.ts';
 import { storeContract } from './fixtures/contract.ts';
+import { fleetContract } from './fixtures/fleet-contract.ts';
 import { SCHEMA_VERSION } from './migrations.ts';
 import { openStateStore } from './open.ts';
 import { openSqliteStore } from './sqlite.ts';
@@ -22,6 +23,7 @@ const tempDb = () => {
 };
 
 storeContract(test, () => openSqliteStore(':memory:'));
+fleetContract(test, () => openSqliteStore(':memory:'));
 
 test.after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });

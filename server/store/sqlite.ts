@@ -5,10 +5,14 @@ import Database from 'better-sqlite3';
 import { ConfigError, errorMessage } from '../errors.ts';
 import type { Facts } from '../machines/identity.ts';
 import { applyEvent, type EventData, type Machine, newMachine } from '../machines/state.ts';
+import type { FleetQueries } from './fleet.ts';
 import { migrate } from './migrations.ts';
+import type { SessionStore } from './sessions.ts';
+import { sqliteFleet } from './sqlite-fleet.ts';
+import { sqliteSessions } from './sqlite-sessions.ts';
 import type { Clock, NewEvent, Recorded, Sighting, StateStore, StoredEvent } from './state-store.ts';
 
-interface MachineRow {
+export interface MachineRow {
   mac: string;
   state: Machine['state'];
   failures: number;
@@ -55,6 +59,8 @@ export function openSqliteStore(file: string, clock: Clock = () => new Date()): 
 }
 
 class SqliteStateStore implements StateStore {
+  readonly fleet: FleetQueries;
+  readonly sessions: SessionStore;
   readonly #db: Database.Database;
   readonly #clock: Clock;
   readonly #get;
@@ -66,6 +72,8 @@ class SqliteStateStore implements StateStore {
   constructor(db: Database.Database, clock: Clock) {
     this.#db = db;
     this.#clock = clock;
+    this.fleet = sqliteFleet(db);
+    this.sessions = sqliteSessions(db);
     this.#get = db.prepare<[string], MachineRow>('SELECT * FROM machines WHERE mac = ?');
     this.#upsert = db.prepare(
       `INSERT INTO machines (mac, state, failures, failure_reason, facts, profile, grp, first_seen, last_seen)
@@ -140,7 +148,7 @@ function withSighting(machine: Machine, seen: Sighting): Machine {
   };
 }
 
-function toMachine(row: MachineRow): Machine {
+export function toMachine(row: MachineRow): Machine {
   return {
     mac: row.mac,
     state: row.state,

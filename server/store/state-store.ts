@@ -10,6 +10,8 @@ import type {
   MachineEvent,
   MachineState,
 } from '../machines/state.ts';
+import type { FleetQueries } from './fleet.ts';
+import type { SessionStore } from './sessions.ts';
 
 export interface NewEvent {
   type: EventType;
@@ -40,6 +42,10 @@ export interface Recorded {
 }
 
 export interface StateStore {
+  /** Fleet-wide reads in O(1) queries (the dashboard). */
+  readonly fleet: FleetQueries;
+  /** Dashboard sign-in sessions. */
+  readonly sessions: SessionStore;
   /** undefined when the machine was never seen. */
   getMachine(mac: string): Promise<Machine | undefined>;
   /** All machines, ordered by MAC. */
