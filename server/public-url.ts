@@ -11,7 +11,7 @@ const PROBE_MAC = '02:00:00:00:00:01';
 const PROBE_TOKEN = 'A'.repeat(43);
 
 export function checkPublicUrl(publicUrl: string): void {
-  const refuse = (why: string) => {
+  const refuse = (why: string): never => {
     const shown = redactSecrets(JSON.stringify(publicUrl));
     throw new ConfigError(`invalid configuration: publicUrl = ${shown}: ${why}`, { key: 'publicUrl' });
   };
@@ -19,7 +19,7 @@ export function checkPublicUrl(publicUrl: string): void {
   try {
     url = new URL(publicUrl);
   } catch {
-    return refuse('not a valid URL');
+    url = refuse('not a valid URL');
   }
   if (url.username || url.password)
     refuse('credentials in the URL would be handed to every node; use a URL without user:password@');
