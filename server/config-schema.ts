@@ -109,7 +109,7 @@ const mirrorSchema = z.strictObject({
   retries: intIn(0, 20).default(4),
   /** First retry delay; doubles per attempt (capped at 30 s). */
   retryDelay: durationIn('0s', '30s').default(1_000),
-  timeout: durationIn('1s', '1h').default(30_000),
+  timeout: durationIn('100ms', '1h').default(30_000),
   /** Let `current` move to a lower version than it points at now. */
   allowDowngrade: z.boolean().default(false),
   /** Publish a version whose signed artifacts are byte-identical to another version's. */

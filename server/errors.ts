@@ -50,6 +50,15 @@ export class VerificationError extends RailyardError {}
 /** An upstream (release server, another railyard) failed or answered badly. */
 export class UpstreamError extends RailyardError {}
 
+/** Too many failed attempts from this client (sign-in); try again after `retryAfterSec`. */
+export class RateLimitedError extends RailyardError {
+  readonly retryAfterSec: number;
+  constructor(message: string, retryAfterSec: number) {
+    super(message);
+    this.retryAfterSec = retryAfterSec;
+  }
+}
+
 /** Too many concurrent operations; try again later. */
 export class BusyError extends RailyardError {}
 

@@ -11,6 +11,7 @@ export interface Stoppable {
 export class Lifecycle {
   readonly #controller = new AbortController();
   readonly #services: Stoppable[] = [];
+  readonly #final: Stoppable[] = [];
   readonly #log: Logger;
   #stopping: Promise<void> | undefined;
 
@@ -26,6 +27,11 @@ export class Lifecycle {
     this.#services.push(service);
   }
 
+  /** A resource the others use (the state store): stopped only after every service is down. */
+  addFinal(resource: Stoppable): void {
+    this.#final.push(resource);
+  }
+
   /**
    * Stop all services in reverse start order; resolves when all are down or the drain time
    * is up. `quiet`: no "shutting down" line (a failed startup reports its one error itself).
@@ -39,11 +45,13 @@ export class Lifecycle {
     if (!quiet) this.#log.info({ reason, drainMs }, 'shutting down');
     this.#controller.abort(new Error(reason));
     const deadline = Date.now() + drainMs;
-    const results = await Promise.allSettled([...this.#services].reverse().map((s) => s.stop(deadline)));
-    results.forEach((r, i) => {
-      if (r.status === 'rejected')
-        this.#log.warn({ err: r.reason, service: this.#services[i]?.name }, 'stop failed');
-    });
+    for (const group of [[...this.#services].reverse(), [...this.#final].reverse()]) {
+      const results = await Promise.allSettled(group.map((s) => s.stop(deadline)));
+      results.forEach((r, i) => {
+        if (r.status === 'rejected')
+          this.#log.warn({ err: r.reason, service: group[i]?.name }, 'stop failed');
+      });
+    }
   }
 
   /** SIGTERM/SIGINT: drain and resolve `onStopped` (the CLI then exits 0). */

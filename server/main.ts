@@ -4,13 +4,17 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileRoot, segmentsFromTftpName } from './assets/file-root.ts';
 import { openUnderRoot, SmallFileCache } from './assets/open-file.ts';
+import { type AdminCredential, adminCredential } from './auth/admin-credential.ts';
+import type { SignInLinks } from './auth/sign-in-links.ts';
 import { DownloadRecorder } from './boot/downloads.ts';
 import { BootService } from './boot/service.ts';
 import { type Config, parseListen } from './config.ts';
 import { ConfigError, errorMessage, StartupError } from './errors.ts';
 import { createApp } from './http/app.ts';
+import { HostAllowList } from './http/host-check.ts';
 import { listenHttp } from './http/listener.ts';
 import { opsHooks } from './http/ops-hooks.ts';
+import { createAccess } from './http/ui-auth.ts';
 import { InstallerCache } from './installer/cache.ts';
 import { installScriptTemplate } from './installer/script.ts';
 import { MachineTokens } from './installer/tokens.ts';
@@ -60,7 +64,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   const metrics = createMetrics();
   const stateLog = log.child({ sub: 'state' });
   const rawStore = openStateStore(config.state);
-  lifecycle.add({ name: 'state', stop: () => rawStore.close() });
+  lifecycle.addFinal({ name: 'state', stop: () => rawStore.close() });
   registerMachineGauge(metrics, rawStore);
   // Every recorded event: one log line with the MAC, then the provisioning histograms.
   const store = observeStore(rawStore, stateLog, [observeProvisioning(metrics, rawStore, stateLog)]);
@@ -79,6 +83,18 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     publicUrl: config.publicUrl,
     store,
     failedRetries: config.installer.failedRetries,
+  });
+  const admin = adminCredential(config.admin.token, config.dataDir);
+  const access = createAccess({
+    sessions: rawStore.sessions,
+    adminToken: admin.token,
+    sessionTtlMs: config.ui.sessionTtl,
+    publicRead: config.ui.public,
+    hosts: HostAllowList.fromConfig(
+      config.publicUrl,
+      parseListen(config.http.listen).host,
+      config.http.allowedHosts,
+    ),
   });
   const downloads = new DownloadRecorder(store, stateLog);
   const progress = new ImageProgress();
@@ -103,12 +119,13 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
       onServed: (mac, bytes, durationMs) =>
         downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
     },
-    api: { store, tokens, adminToken: config.admin.token },
+    api: { store, tokens },
+    access,
     mirrorRoot: new FileRoot(mirrorDir),
     assetsRoot: new FileRoot(join(config.dataDir, 'assets')),
     ...opsHooks({ downloads, metrics, progress }),
     metrics,
-    ui: { dashboard, templates: new UiTemplates(), adminToken: config.admin.token },
+    ui: { dashboard, templates: new UiTemplates() },
   });
   const http = await listenHttp(
     app,
@@ -122,6 +139,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     { listener: 'http', address: httpUrl, publicUrl: config.publicUrl, config: config.source },
     `HTTP listening on ${httpUrl}`,
   );
+  if (admin.file) announceSignIn(log, config.publicUrl, admin, access.links);
   if (config.tftp.enabled) {
     const tftpLog = log.child({ sub: 'tftp' });
     lifecycle.add(await startTftp(config.tftp, tftpSource(config), tftpLog, tftpMetrics(metrics)));
@@ -137,6 +155,18 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   );
   if (mirrorJob) lifecycle.add(mirrorJob);
   return { lifecycle, httpUrl };
+}
+
+const SIGN_IN_LINK_TTL_MS = 3_600_000;
+
+/** No admin.token configured: log a one-time sign-in link (never the token itself). */
+function announceSignIn(log: Logger, publicUrl: string, admin: AdminCredential, links: SignInLinks): void {
+  const link = `${publicUrl}/ui/login?link=${links.create(SIGN_IN_LINK_TTL_MS)}`;
+  log.info(
+    { file: admin.file, generated: admin.created },
+    `Dashboard sign-in: open ${link} once within 1 h (a one-time link; any name railyard is reached by works). ` +
+      `No admin.token is configured: the admin token ${admin.created ? 'was generated into' : 'is in'} ${admin.file}.`,
+  );
 }
 
 /** iPXE binaries from tftp.root, plus a generated script that chains to our HTTP side. */

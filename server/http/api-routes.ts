@@ -1,20 +1,24 @@
 // JSON API: machines, their timelines, installer reports, reprovision. Installer reports
 // carry the per-machine token from the machine's installer cpio; other writes need the
-// admin token. Tokens are compared in constant time and never logged.
+// admin token; reads need a sign-in (ui-auth.ts requireApiRead, mounted in app.ts). Tokens
+// are compared in constant time and never logged.
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { InvalidRequestError, UnauthorizedError } from '../errors.ts';
 import { acceptReport } from '../installer/reports.ts';
-import { bearerToken, type MachineTokens, verifyAdminToken } from '../installer/tokens.ts';
+import type { MachineTokens } from '../installer/tokens.ts';
 import { machineDetail, requestReprovision } from '../store/queries.ts';
 import type { StateStore } from '../store/state-store.ts';
 import type { AppEnv } from './app.ts';
+import { type Access, adminBearer } from './ui-auth.ts';
 
 export interface ApiDeps {
   store: StateStore;
   tokens: MachineTokens;
-  adminToken: string | undefined;
 }
+
+/** GET /api/v1/machines pages: `?limit=` (default and maximum) and `?offset=`. */
+export const API_PAGE_MAX = 1000;
 
 const MAX_BODY = 64 * 1024;
 
@@ -27,20 +31,24 @@ async function jsonBody(c: Context): Promise<unknown> {
   }
 }
 
-export function apiRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
+export function apiRoutes(app: Hono<AppEnv>, deps: ApiDeps, access: Access): void {
   const limit = bodyLimit({
     maxSize: MAX_BODY,
     onError: (c) => c.json({ error: `request body larger than ${MAX_BODY} bytes` }, 413),
   });
   const requireAdmin = (c: Context) => {
-    if (!deps.adminToken)
-      throw new UnauthorizedError('admin API disabled: set admin.token (RAILYARD_ADMIN_TOKEN)');
-    if (!verifyAdminToken(deps.adminToken, bearerToken(c.req.header('authorization')))) {
-      throw new UnauthorizedError('missing or wrong admin token');
-    }
+    if (!access.adminToken) throw new UnauthorizedError('admin API disabled: no admin token');
+    if (!adminBearer(c, access)) throw new UnauthorizedError('missing admin token (Authorization: Bearer)');
   };
 
-  app.get('/api/v1/machines', async (c) => c.json({ machines: await deps.store.listMachines() }));
+  app.get('/api/v1/machines', async (c) => {
+    const limit = queryInt(c, 'limit', API_PAGE_MAX, 1, API_PAGE_MAX);
+    const offset = queryInt(c, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+    const counts = await deps.store.fleet.countByState();
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const machines = await deps.store.fleet.machinePage({ offset, limit });
+    return c.json({ machines, total, offset, limit });
+  });
 
   app.get('/api/v1/machines/:mac', async (c) => c.json(await machineDetail(deps.store, c.req.param('mac'))));
 
@@ -60,4 +68,13 @@ export function apiRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
     const recorded = await requestReprovision(deps.store, c.req.param('mac'));
     return c.json({ state: recorded.machine.state }, 202);
   });
+}
+
+function queryInt(c: Context, name: string, fallback: number, min: number, max: number): number {
+  const raw = c.req.query(name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < min || n > max)
+    throw new InvalidRequestError(`?${name}= must be an integer from ${min} to ${max}`);
+  return n;
 }

@@ -6,13 +6,15 @@ import {
   ConflictError,
   InvalidRequestError,
   NotFoundError,
+  RateLimitedError,
   UnauthorizedError,
   VerificationError,
 } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
-export function statusFor(err: unknown): 400 | 401 | 404 | 409 | 500 | 502 | 503 {
+export function statusFor(err: unknown): 400 | 401 | 404 | 409 | 429 | 500 | 502 | 503 {
   if (err instanceof InvalidRequestError) return 400;
+  if (err instanceof RateLimitedError) return 429;
   if (err instanceof UnauthorizedError) return 401;
   if (err instanceof NotFoundError) return 404;
   if (err instanceof ConflictError) return 409;
@@ -53,6 +55,7 @@ export function onError(log: Logger) {
     if (status === 500) log.error({ ...detail, stack: err.stack }, 'request failed');
     else log.debug(detail, 'request refused');
     const message = status === 500 ? 'internal error (see server log)' : err.message;
+    if (err instanceof RateLimitedError) c.header('Retry-After', String(err.retryAfterSec));
     return c.json({ error: message }, status);
   };
 }

@@ -34,7 +34,7 @@ test('image bytes served are tracked per machine through its reporting address',
     assert.ok(progress?.done && progress.complete);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, `railyard_http_bytes_served_total{kind="image"} ${size}`);
-    const ui = await (await fetch(`${base}/ui/live`)).text();
+    const ui = await (await fetch(`${base}/ui/live`, { headers: await t.sessionHeaders() })).text();
     assert.match(ui, '3.00 MiB of 3.00 MiB (100%), response ended');
   } finally {
     await listener.stop(Date.now());

@@ -7,6 +7,7 @@ import { testApp } from '../testing/fixtures.ts';
 import { assertGolden } from '../testing/golden.ts';
 
 const ADMIN = 'admin-token-0123456789abcdef';
+const ADMIN_AUTH = { authorization: `Bearer ${ADMIN}` };
 const IPXE = { 'user-agent': 'iPXE/1.0.0' };
 const MAC = '52:54:00:12:34:56';
 const HYP = '52-54-00-12-34-56';
@@ -22,7 +23,7 @@ function setup() {
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
   const detail = async () =>
-    (await (await t.app.request(`/api/v1/machines/${MAC}`)).json()) as {
+    (await (await t.app.request(`/api/v1/machines/${MAC}`, { headers: ADMIN_AUTH })).json()) as {
       machine: { state: string; failures: number; failureReason: string | null; profile: string };
       events: { type: string; data: Record<string, unknown> }[];
       timeline: { phase: string; seconds: number }[];
@@ -142,7 +143,7 @@ test('installer for a machine that never asked /ipxe is 404', async () => {
   const { t } = setup();
   assert.is((await t.app.request(`/installer/${HYP}.cpio.gz`)).status, 404);
   assert.is((await t.app.request('/installer/zz.cpio.gz')).status, 400);
-  assert.is((await t.app.request(`/api/v1/machines/${MAC}`)).status, 404);
+  assert.is((await t.app.request(`/api/v1/machines/${MAC}`, { headers: ADMIN_AUTH })).status, 404);
   t.cleanup();
 });
 

@@ -8,7 +8,9 @@ import { DownloadRecorder } from '../boot/downloads.ts';
 import { BootService } from '../boot/service.ts';
 import { PACKAGE_ROOT } from '../config.ts';
 import { createApp } from '../http/app.ts';
+import { HostAllowList } from '../http/host-check.ts';
 import { opsHooks } from '../http/ops-hooks.ts';
+import { type Access, createAccess, SESSION_COOKIE } from '../http/ui-auth.ts';
 import { InstallerCache } from '../installer/cache.ts';
 import { MachineTokens } from '../installer/tokens.ts';
 import { type Logger, silentLogger } from '../log.ts';
@@ -50,8 +52,16 @@ export function publishRelease(
   return dir;
 }
 
+/** The admin token of every testApp() that does not set its own. */
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
 export interface TestApp {
   app: ReturnType<typeof createApp>;
+  access: Access;
+  /** `Authorization: Bearer <admin token>`, for API reads and writes. */
+  adminHeaders: Record<string, string>;
+  /** A `Cookie` header with a fresh dashboard session. */
+  sessionHeaders(): Promise<Record<string, string>>;
   store: StateStore;
   tokens: MachineTokens;
   dataDir: string;
@@ -75,6 +85,11 @@ export interface TestAppOptions {
   now?: () => number;
   /** The app's logger (default: silent). */
   log?: Logger;
+  /** ui.public (default false: reads need a sign-in). */
+  publicRead?: boolean;
+  sessionTtlMs?: number;
+  /** http.allowedHosts, besides publicUrl's host. */
+  allowedHosts?: string[];
 }
 
 export function testApp(options: TestAppOptions = {}): TestApp {
@@ -112,6 +127,15 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     staleAfterMs: options.staleAfterMs ?? 2 * 86_400_000,
     ...(options.now ? { now: options.now } : {}),
   });
+  const adminToken = options.adminToken ?? TEST_ADMIN_TOKEN;
+  const access = createAccess({
+    sessions: store.sessions,
+    adminToken,
+    sessionTtlMs: options.sessionTtlMs ?? 12 * 3_600_000,
+    publicRead: options.publicRead ?? false,
+    hosts: new HostAllowList([new URL(publicUrl).hostname, ...(options.allowedHosts ?? [])]),
+    ...(options.now ? { now: options.now } : {}),
+  });
   const app = createApp({
     log: options.log ?? silentLogger(),
     boot,
@@ -123,12 +147,25 @@ export function testApp(options: TestAppOptions = {}): TestApp {
       onServed: (mac, bytes, durationMs) =>
         downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
     },
-    api: { store, tokens, adminToken: options.adminToken },
+    api: { store, tokens },
+    access,
     ...opsHooks({ downloads, metrics, progress }),
     metrics,
-    ui: { dashboard, templates: new UiTemplates(), adminToken: options.adminToken },
+    ui: { dashboard, templates: new UiTemplates() },
     mirrorRoot: new FileRoot(mirrorDir),
     assetsRoot: new FileRoot(join(dir, 'assets')),
   });
-  return { app, dataDir: dir, cleanup, store, tokens, boot, metrics, progress };
+  return {
+    app,
+    access,
+    adminHeaders: { authorization: `Bearer ${adminToken}` },
+    sessionHeaders: async () => ({ cookie: `${SESSION_COOKIE}=${await access.sessions.issue()}` }),
+    dataDir: dir,
+    cleanup,
+    store,
+    tokens,
+    boot,
+    metrics,
+    progress,
+  };
 }

@@ -28,7 +28,8 @@ export class Dashboard {
     this.#deps = deps;
   }
 
-  async overview(): Promise<OverviewModel> {
+  /** The fleet page: summary, installs in progress, page `page` of the machine table. */
+  async overview(page = 1): Promise<OverviewModel> {
     const now = this.#now();
     const mirror = mirrorModel(await this.#deps.mirror.list(), this.#deps.staleAfterMs, now);
     return buildOverview({
@@ -37,6 +38,7 @@ export class Dashboard {
       mirror,
       window: this.#deps.window ?? 50,
       now,
+      page,
     });
   }
 
