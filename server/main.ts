@@ -139,7 +139,9 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     { listener: 'http', address: httpUrl, publicUrl: config.publicUrl, config: config.source },
     `HTTP listening on ${httpUrl}`,
   );
-  if (admin.file) announceSignIn(log, config.publicUrl, admin, access.links);
+  // publicUrl derived from `http.listen: …:0` names port 0: the listener's address is the one to open.
+  const dashboardBase = new URL(config.publicUrl).port === '0' ? httpUrl : config.publicUrl;
+  if (admin.file) announceSignIn(log, dashboardBase, admin, access.links);
   if (config.tftp.enabled) {
     const tftpLog = log.child({ sub: 'tftp' });
     lifecycle.add(await startTftp(config.tftp, tftpSource(config), tftpLog, tftpMetrics(metrics)));
