@@ -74,7 +74,14 @@ export function uiRoutes(app: Hono<AppEnv>, deps: UiRouteDeps): void {
   app.get('/ui', async (c) =>
     page(c, 'page-overview', { title: 'Fleet', refresh: true, ...(await dashboard.overview(pageNumber(c))) }),
   );
-  app.get('/ui/live', async (c) => html(c, 'overview', await dashboard.overview(pageNumber(c))));
+  // The fragment is rendered once per cached model (Dashboard.overview reuses models briefly).
+  const fragments = new WeakMap<object, string>();
+  app.get('/ui/live', async (c) => {
+    const model = await dashboard.overview(pageNumber(c));
+    const text = fragments.get(model) ?? templates.render('overview', model);
+    fragments.set(model, text);
+    return c.body(text, 200, HTML_HEADERS);
+  });
   app.get('/ui/machines/:mac', (c) =>
     machinePage(c, async (mac) => {
       const model = await dashboard.machine(mac);

@@ -19,17 +19,38 @@ export interface DashboardDeps {
   /** Installs the median/p90 time-to-provisioned cover (default 50). */
   window?: number;
   now?: () => number;
+  /**
+   * How long a fleet page is reused (ms, default 1000): any number of polling browsers
+   * cost one build per page per period, so polling cannot crowd out /ipxe.
+   */
+  cacheMs?: number;
 }
+
+const CACHED_PAGES = 64;
 
 export class Dashboard {
   readonly #deps: DashboardDeps;
+  readonly #pages = new Map<number, { until: number; model: Promise<OverviewModel> }>();
 
   constructor(deps: DashboardDeps) {
     this.#deps = deps;
   }
 
   /** The fleet page: summary, installs in progress, page `page` of the machine table. */
-  async overview(page = 1): Promise<OverviewModel> {
+  overview(page = 1): Promise<OverviewModel> {
+    const key = Math.max(1, Math.floor(page) || 1);
+    const t = performance.now();
+    const hit = this.#pages.get(key);
+    if (hit && hit.until > t) return hit.model;
+    const model = this.#build(key);
+    this.#pages.delete(key);
+    this.#pages.set(key, { until: t + (this.#deps.cacheMs ?? 1000), model });
+    if (this.#pages.size > CACHED_PAGES) this.#pages.delete(this.#pages.keys().next().value as number);
+    model.catch(() => this.#pages.delete(key));
+    return model;
+  }
+
+  async #build(page: number): Promise<OverviewModel> {
     const now = this.#now();
     const mirror = mirrorModel(await this.#deps.mirror.list(), this.#deps.staleAfterMs, now);
     return buildOverview({
