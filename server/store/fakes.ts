@@ -63,7 +63,7 @@ export function brokenStore(message = 'state store is broken (test fake)'): Stat
     throw new Error(message);
   };
   return {
-    fleet: { countByState: fail, machinePage: fail, recentEvents: fail, recentlyFinished: fail },
+    fleet: { countByState: fail, machinePage: fail, attemptEvents: fail, recentInstalls: fail },
     sessions: { create: fail, get: fail, delete: fail, prune: fail },
     getMachine: fail,
     listMachines: fail,

@@ -5,8 +5,8 @@
 import { MACHINE_STATES, type Machine, type MachineState } from '../machines/state.ts';
 import type { StoredEvent } from './state-store.ts';
 
-/** Events that end an install's way to provisioned (stats.ts timeToProvisioned). */
-export const FINISH_EVENTS = ['disk-boot-script-served', 'first-boot'] as const;
+/** Events that start an install attempt (machines/timeline.ts latestAttempt). */
+export const ATTEMPT_START = ['install-script-served', 'reprovision-requested'] as const;
 
 export interface MachinePageQuery {
   offset: number;
@@ -20,10 +20,13 @@ export interface FleetQueries {
   countByState(): Promise<Record<MachineState, number>>;
   /** A page of machines ordered by MAC. */
   machinePage(query: MachinePageQuery): Promise<Machine[]>;
-  /** Each listed machine's newest `perMachine` events, oldest first. */
-  recentEvents(macs: readonly string[], perMachine: number): Promise<Map<string, StoredEvent[]>>;
-  /** MACs ordered by their newest FINISH_EVENTS event, newest first. */
-  recentlyFinished(offset: number, limit: number): Promise<string[]>;
+  /**
+   * Each listed machine's events from the start of its latest install attempt (its newest
+   * ATTEMPT_START event; all of them when it has none), oldest first, at most `limit`.
+   */
+  attemptEvents(macs: readonly string[], limit: number): Promise<Map<string, StoredEvent[]>>;
+  /** MACs ordered by their newest `install-script-served`, newest first. */
+  recentInstalls(offset: number, limit: number): Promise<string[]>;
 }
 
 interface BasicReads {
@@ -47,18 +50,19 @@ export function fleetOver(store: BasicReads): FleetQueries {
       const all = await store.listMachines();
       return all.filter((m) => state === undefined || m.state === state).slice(offset, offset + limit);
     },
-    async recentEvents(macs, perMachine) {
+    async attemptEvents(macs, limit) {
       const out = new Map<string, StoredEvent[]>();
-      for (const mac of macs) out.set(mac, await store.events(mac, { limit: perMachine }));
+      for (const mac of macs) {
+        const all = await store.events(mac);
+        const since = all.findLastIndex((e) => (ATTEMPT_START as readonly string[]).includes(e.type));
+        out.set(mac, all.slice(Math.max(0, since), Math.max(0, since) + limit));
+      }
       return out;
     },
-    async recentlyFinished(offset, limit) {
+    async recentInstalls(offset, limit) {
       const latest: Array<[string, number]> = [];
       for (const m of await store.listMachines()) {
-        const finish = (await store.events(m.mac)).filter((e) =>
-          (FINISH_EVENTS as readonly string[]).includes(e.type),
-        );
-        const last = finish.at(-1);
+        const last = (await store.events(m.mac)).findLast((e) => e.type === 'install-script-served');
         if (last) latest.push([m.mac, last.id]);
       }
       latest.sort((a, b) => b[1] - a[1]);

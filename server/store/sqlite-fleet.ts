@@ -2,7 +2,7 @@
 // indexes of migration 2 (events_by_type, machines_by_state) and events_by_mac.
 import type Database from 'better-sqlite3';
 import type { EventData, MachineState } from '../machines/state.ts';
-import { emptyCounts, FINISH_EVENTS, type FleetQueries } from './fleet.ts';
+import { ATTEMPT_START, emptyCounts, type FleetQueries } from './fleet.ts';
 import { type MachineRow, toMachine } from './sqlite.ts';
 import type { StoredEvent } from './state-store.ts';
 
@@ -20,18 +20,25 @@ export function sqliteFleet(db: Database.Database): FleetQueries {
   const pageIn = db.prepare<[string, number, number], MachineRow>(
     'SELECT * FROM machines WHERE state = ? ORDER BY mac LIMIT ? OFFSET ?',
   );
-  // json_each keeps it one prepared statement whatever the number of MACs.
-  const recent = db.prepare<[string, number], EventRow>(
-    `SELECT id, mac, type, source, at, data, state FROM (
-       SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.mac ORDER BY e.id DESC) AS n
-       FROM events e WHERE e.mac IN (SELECT value FROM json_each(?))
+  // json_each keeps each a single prepared statement whatever the number of MACs; the
+  // newest attempt start per MAC is one seek in events_by_type (type, mac, id).
+  const attempt = db.prepare<[string, string, number], EventRow>(
+    `WITH wanted(mac) AS (SELECT value FROM json_each(?)),
+     starts AS (
+       SELECT w.mac, COALESCE((SELECT MAX(e.id) FROM events e
+         WHERE e.mac = w.mac AND e.type IN (SELECT value FROM json_each(?))), 0) AS since
+       FROM wanted w
+     )
+     SELECT id, mac, type, source, at, data, state FROM (
+       SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.mac ORDER BY e.id) AS n
+       FROM starts s JOIN events e ON e.mac = s.mac AND e.id >= s.since
      ) WHERE n <= ? ORDER BY mac, id`,
   );
-  const finished = db.prepare<[string, number, number], { mac: string }>(
-    `SELECT mac FROM events WHERE type IN (SELECT value FROM json_each(?))
+  const installs = db.prepare<[number, number], { mac: string }>(
+    `SELECT mac FROM events WHERE type = 'install-script-served'
      GROUP BY mac ORDER BY MAX(id) DESC LIMIT ? OFFSET ?`,
   );
-  const finishTypes = JSON.stringify(FINISH_EVENTS);
+  const startTypes = JSON.stringify(ATTEMPT_START);
   return {
     async countByState() {
       const out = emptyCounts();
@@ -42,16 +49,16 @@ export function sqliteFleet(db: Database.Database): FleetQueries {
       const rows = state === undefined ? page.all(limit, offset) : pageIn.all(state, limit, offset);
       return rows.map(toMachine);
     },
-    async recentEvents(macs, perMachine) {
+    async attemptEvents(macs, limit) {
       const out = new Map<string, StoredEvent[]>(macs.map((m) => [m, []]));
       if (macs.length === 0) return out;
-      for (const r of recent.all(JSON.stringify(macs), perMachine)) {
+      for (const r of attempt.all(JSON.stringify(macs), startTypes, limit)) {
         out.get(r.mac)?.push({ ...r, data: JSON.parse(r.data) as EventData });
       }
       return out;
     },
-    async recentlyFinished(offset, limit) {
-      return finished.all(finishTypes, limit, offset).map((r) => r.mac);
+    async recentInstalls(offset, limit) {
+      return installs.all(limit, offset).map((r) => r.mac);
     },
   };
 }

@@ -90,6 +90,8 @@ export interface TestAppOptions {
   sessionTtlMs?: number;
   /** http.allowedHosts, besides publicUrl's host. */
   allowedHosts?: string[];
+  /** How long the dashboard reuses a fleet page (default: its own, 1 s); set: no pacing either. */
+  dashboardCacheMs?: number;
 }
 
 export function testApp(options: TestAppOptions = {}): TestApp {
@@ -125,6 +127,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     mirror: catalog,
     progress,
     staleAfterMs: options.staleAfterMs ?? 2 * 86_400_000,
+    ...(options.dashboardCacheMs === undefined ? {} : { cacheMs: options.dashboardCacheMs, busyShare: 1 }),
     ...(options.now ? { now: options.now } : {}),
   });
   const adminToken = options.adminToken ?? TEST_ADMIN_TOKEN;

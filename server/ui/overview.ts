@@ -70,7 +70,7 @@ export interface OverviewInputs {
 /** Machines per page of the fleet table; installs in progress listed at most. */
 export const PAGE_SIZE = 100;
 export const IN_PROGRESS_SHOWN = 50;
-/** Events read per machine: enough for its latest install's timeline. */
+/** Events read per machine, from its latest attempt's start: enough for its timeline. */
 const EVENTS_PER_MACHINE = 200;
 /** Rounds of candidates for the time-to-provisioned figures (each round is two queries). */
 const FINISHED_ROUNDS = 4;
@@ -92,7 +92,7 @@ export async function buildOverview(inputs: OverviewInputs): Promise<OverviewMod
     limit: IN_PROGRESS_SHOWN,
     state: 'installing',
   });
-  const events = await store.fleet.recentEvents(
+  const events = await store.fleet.attemptEvents(
     [...new Set([...machines, ...installing].map((m) => m.mac))],
     EVENTS_PER_MACHINE,
   );
@@ -119,12 +119,15 @@ export async function buildOverview(inputs: OverviewInputs): Promise<OverviewMod
   };
 }
 
-/** The latest `window` finished installs, newest first: machines by their newest finish event. */
+/**
+ * The latest `window` finished installs (by when they finished), looked for among the
+ * machines whose installs started last: up to FINISHED_ROUNDS × window of them.
+ */
 async function finishedInstalls(store: StateStore, window: number) {
   const found: Array<{ seconds: number; at: string }> = [];
   for (let round = 0; round < FINISHED_ROUNDS && found.length < window; round++) {
-    const macs = await store.fleet.recentlyFinished(round * window, window);
-    const events = await store.fleet.recentEvents(macs, EVENTS_PER_MACHINE);
+    const macs = await store.fleet.recentInstalls(round * window, window);
+    const events = await store.fleet.attemptEvents(macs, EVENTS_PER_MACHINE);
     for (const mac of macs) {
       const t = timeToProvisioned(timeline(events.get(mac) ?? []));
       if (t) found.push(t);
