@@ -2,7 +2,7 @@
 // target Ignition it rendered (taken out of the machine's installer cpio).
 import { gunzipSync } from 'node:zlib';
 import { run } from './proc.ts';
-import { httpGet, type Railyard } from './railyard.ts';
+import { ADMIN_TOKEN, httpGet, type Railyard } from './railyard.ts';
 
 export interface MachineEvent {
   type: string;
@@ -18,7 +18,10 @@ export interface MachineDetail {
 
 export async function machine(ry: Railyard, mac: string): Promise<MachineDetail> {
   return JSON.parse(
-    await httpGet(ry.opts, `http://${ry.opts.listen}/api/v1/machines/${mac}`),
+    // Reading the API needs the admin credential (or a dashboard session).
+    await httpGet(ry.opts, `http://${ry.opts.listen}/api/v1/machines/${mac}`, {
+      Authorization: `Bearer ${ADMIN_TOKEN}`,
+    }),
   ) as MachineDetail;
 }
 
