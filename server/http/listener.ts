@@ -51,9 +51,10 @@ export async function listenHttp(
   server.requestTimeout = limits.headerTimeout + limits.bodyTimeout;
   server.timeout = limits.idleTimeout;
   server.maxConnections = limits.maxConnections;
-  capPerClient(server, limits.maxConnectionsPerClient, log);
+  const warn = warnOncePerMinute(log);
+  capPerClient(server, limits.maxConnectionsPerClient, warn);
   server.on('drop', (data?: { remoteAddress?: string }) =>
-    warnOnce(log, 'overall', { client: data?.remoteAddress, max: limits.maxConnections }),
+    warn('overall', { client: data?.remoteAddress, max: limits.maxConnections }),
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(listenError(at, err as NodeJS.ErrnoException)));
@@ -74,7 +75,7 @@ const BUSY =
   'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n';
 
 /** More than `max` open sockets from one address: answer 503 and close the new one. */
-function capPerClient(server: Server, max: number, log: Logger | undefined): void {
+function capPerClient(server: Server, max: number, warn: Warn): void {
   const open = new Map<string, number>();
   server.on('connection', (socket: Socket) => {
     const ip = socket.remoteAddress ?? '';
@@ -86,23 +87,26 @@ function capPerClient(server: Server, max: number, log: Logger | undefined): voi
       else open.delete(ip);
     });
     if (n > max) {
-      warnOnce(log, ip, { client: ip, max });
+      warn(ip, { client: ip, max });
       socket.end(BUSY);
       socket.destroySoon();
     }
   });
 }
 
-const warned = new Map<string, number>();
+type Warn = (key: string, fields: Record<string, unknown>) => void;
 
 /** One warning per client (or for the overall cap) per minute: a flood must not flood the log. */
-function warnOnce(log: Logger | undefined, key: string, fields: Record<string, unknown>): void {
-  const now = Date.now();
-  if ((warned.get(key) ?? 0) > now - 60_000) return;
-  if (warned.size > 10_000) warned.clear();
-  warned.set(key, now);
-  const which = key === 'overall' ? 'http.maxConnections' : 'http.maxConnectionsPerClient';
-  log?.warn(fields, `HTTP connection refused: ${which} reached`);
+function warnOncePerMinute(log: Logger | undefined): Warn {
+  const warned = new Map<string, number>();
+  return (key, fields) => {
+    const now = Date.now();
+    if ((warned.get(key) ?? 0) > now - 60_000) return;
+    if (warned.size > 10_000) warned.clear();
+    warned.set(key, now);
+    const which = key === 'overall' ? 'http.maxConnections' : 'http.maxConnectionsPerClient';
+    log?.warn(fields, `HTTP connection refused: ${which} reached`);
+  };
 }
 
 function listenError(at: ListenAddress, err: NodeJS.ErrnoException): StartupError {
