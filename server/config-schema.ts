@@ -88,6 +88,10 @@ const httpSchema = z.strictObject({
 const stateSchema = z.strictObject({
   driver: z.enum(['sqlite']).default('sqlite'),
   path: z.string().min(1).optional(),
+  /** Events kept per machine (oldest deleted first). */
+  eventsPerMachine: z.number().int().min(100).max(1_000_000).default(2000),
+  /** Install attempts kept per machine, the open one included (oldest closed deleted first, with their events). */
+  attemptsPerMachine: z.number().int().min(2).max(10_000).default(100),
 });
 
 const adminSchema = z.strictObject({
@@ -97,6 +101,8 @@ const adminSchema = z.strictObject({
 const installerSchema = z.strictObject({
   cacheEntries: z.number().int().min(1).default(1000),
   failedRetries: z.number().int().min(0).default(3),
+  /** Serve an attempt's installer only to the client IP that received its install script. */
+  bindClientIp: z.boolean().default(true),
 });
 
 export const configSchema = z.strictObject({

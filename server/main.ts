@@ -12,8 +12,8 @@ import { createApp } from './http/app.ts';
 import { listenHttp } from './http/listener.ts';
 import { opsHooks } from './http/ops-hooks.ts';
 import { InstallerCache } from './installer/cache.ts';
+import { AttemptCredentials } from './installer/credentials.ts';
 import { installScriptTemplate } from './installer/script.ts';
-import { MachineTokens } from './installer/tokens.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { MachineRegistry } from './machines/registry.ts';
@@ -51,7 +51,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   machines.watch();
   lifecycle.add(machines);
   installScriptTemplate(); // fail at startup, not at the first install, if the template is broken
-  const tokens = MachineTokens.open(config.dataDir);
+  const credentials = AttemptCredentials.open(config.dataDir);
   const mirrorDir = join(config.dataDir, 'mirror');
   const catalog = new MirrorCatalog(mirrorDir);
   registerMirrorGauges(metrics, async () => (await catalog.list()).status);
@@ -61,7 +61,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     renderer: new IpxeRenderer(),
     publicUrl: config.publicUrl,
     store,
+    credentials,
     failedRetries: config.installer.failedRetries,
+    bindClientIp: config.installer.bindClientIp,
   });
   const downloads = new DownloadRecorder(store, stateLog);
   const progress = new ImageProgress();
@@ -80,13 +82,19 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         maxEntries: config.installer.cacheEntries,
         logger: log.child({ sub: 'installer' }),
       }),
-      tokens,
+      credentials,
       publicUrl: config.publicUrl,
       keyring: config.mirror.stockKeyring ? undefined : readKeyring(config.mirror.keyring),
-      onServed: (mac, bytes, durationMs) =>
-        downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
+      onServed: (mac, bytes, durationMs, attemptId) =>
+        downloads.recordInstaller(mac, attemptId, bytes, durationMs),
     },
-    api: { store, tokens, adminToken: config.admin.token },
+    api: {
+      store,
+      attempts: boot.attempts,
+      credentials,
+      publicUrl: config.publicUrl,
+      adminToken: config.admin.token,
+    },
     mirrorRoot: new FileRoot(mirrorDir),
     assetsRoot: new FileRoot(join(config.dataDir, 'assets')),
     ...opsHooks({ downloads, metrics, progress }),

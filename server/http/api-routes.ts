@@ -1,31 +1,27 @@
-// JSON API: machines, their timelines, installer reports, reprovision. Installer reports
-// carry the per-machine token from the machine's installer cpio; other writes need the
-// admin token. Tokens are compared in constant time and never logged.
+// JSON API: machines, their attempts and timelines, installer reports (report-routes.ts),
+// reprovision. Installer reports carry their attempt's token from its installer cpio;
+// other writes need the admin token. Tokens are compared in constant time and never logged.
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { InvalidRequestError, UnauthorizedError } from '../errors.ts';
-import { acceptReport } from '../installer/reports.ts';
-import { bearerToken, type MachineTokens, verifyAdminToken } from '../installer/tokens.ts';
+import type { AttemptSource } from '../boot/attempts.ts';
+import { UnauthorizedError } from '../errors.ts';
+import { bearerToken, verifyAdminToken } from '../installer/tokens.ts';
 import { machineDetail, requestReprovision } from '../store/queries.ts';
 import type { StateStore } from '../store/state-store.ts';
 import type { AppEnv } from './app.ts';
+import type { TokenSource } from './installer-routes.ts';
+import { reportRoutes } from './report-routes.ts';
 
 export interface ApiDeps {
   store: StateStore;
-  tokens: MachineTokens;
+  /** Attempts' installer inputs (BootService.attempts), for the admin's view of an attempt. */
+  attempts: AttemptSource;
+  credentials: TokenSource;
+  publicUrl: string;
   adminToken: string | undefined;
 }
 
 const MAX_BODY = 64 * 1024;
-
-async function jsonBody(c: Context): Promise<unknown> {
-  const text = await c.req.text();
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new InvalidRequestError('request body is not valid JSON');
-  }
-}
 
 export function apiRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
   const limit = bodyLimit({
@@ -44,20 +40,11 @@ export function apiRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
 
   app.get('/api/v1/machines/:mac', async (c) => c.json(await machineDetail(deps.store, c.req.param('mac'))));
 
-  app.post('/api/v1/machines/:mac/events', limit, async (c) => {
-    const recorded = await acceptReport(
-      deps,
-      c.req.param('mac'),
-      c.req.header('authorization'),
-      await jsonBody(c),
-    );
-    c.set('mac', recorded.machine.mac);
-    return c.json({ state: recorded.machine.state, event: recorded.event.type }, 201);
-  });
-
   app.post('/api/v1/machines/:mac/reprovision', limit, async (c) => {
     requireAdmin(c);
     const recorded = await requestReprovision(deps.store, c.req.param('mac'));
     return c.json({ state: recorded.machine.state }, 202);
   });
+
+  reportRoutes(app, deps);
 }

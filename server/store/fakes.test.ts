@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { brokenStore, memoryStore } from './fakes.ts';
 import { storeContract } from './fixtures/contract.ts';
 
-storeContract(test, () => memoryStore());
+storeContract(test, (limits) => memoryStore(undefined, limits));
 
 test('brokenStore rejects every call', async () => {
   const store = brokenStore();

@@ -27,6 +27,35 @@ export const MIGRATIONS: readonly string[] = [
      state TEXT NOT NULL
    ) STRICT;
    CREATE INDEX events_by_mac ON events(mac, id);`,
+  // 2: install attempts (at most one open per machine), events attributed to them, and a
+  // per-machine event count for retention.
+  `CREATE TABLE attempts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     mac TEXT NOT NULL REFERENCES machines(mac),
+     state TEXT NOT NULL,
+     grp TEXT NOT NULL,
+     profile TEXT NOT NULL,
+     profile_revision TEXT NOT NULL,
+     group_revision TEXT NOT NULL,
+     channel TEXT NOT NULL,
+     board TEXT NOT NULL,
+     version TEXT NOT NULL,
+     install_disk TEXT NOT NULL,
+     phone_home INTEGER NOT NULL,
+     facts TEXT NOT NULL,
+     client_ip TEXT,
+     opened_at TEXT NOT NULL,
+     closed_at TEXT,
+     nonce TEXT NOT NULL,
+     install_token_hash TEXT NOT NULL,
+     first_boot_token_hash TEXT NOT NULL
+   ) STRICT;
+   CREATE UNIQUE INDEX attempts_open_per_machine ON attempts(mac) WHERE closed_at IS NULL;
+   CREATE INDEX attempts_by_mac ON attempts(mac, id);
+   ALTER TABLE events ADD COLUMN attempt_id INTEGER;
+   CREATE INDEX events_by_attempt ON events(attempt_id) WHERE attempt_id IS NOT NULL;
+   ALTER TABLE machines ADD COLUMN event_count INTEGER NOT NULL DEFAULT 0;
+   UPDATE machines SET event_count = (SELECT count(*) FROM events e WHERE e.mac = machines.mac);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

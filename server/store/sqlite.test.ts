@@ -21,7 +21,7 @@ const tempDb = () => {
   return join(dir, 'state.db');
 };
 
-storeContract(test, () => openSqliteStore(':memory:'));
+storeContract(test, (limits) => openSqliteStore(':memory:', undefined, limits));
 
 test.after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { PACKAGE_ROOT } from '../config.ts';
 import { createApp } from '../http/app.ts';
 import { opsHooks } from '../http/ops-hooks.ts';
 import { InstallerCache } from '../installer/cache.ts';
-import { MachineTokens } from '../installer/tokens.ts';
+import { AttemptCredentials } from '../installer/credentials.ts';
 import { silentLogger } from '../log.ts';
 import { loadMachines } from '../machines/load.ts';
 import { observeProvisioning, registerMachineGauge } from '../metrics/machine-metrics.ts';
@@ -53,7 +53,11 @@ export function publishRelease(
 export interface TestApp {
   app: ReturnType<typeof createApp>;
   store: StateStore;
-  tokens: MachineTokens;
+  credentials: AttemptCredentials;
+  /** The install token of the machine's open attempt (what its installer carries). */
+  installToken: (mac: string) => Promise<string>;
+  /** The first-boot token of the machine's open attempt. */
+  firstBootToken: (mac: string) => Promise<string>;
   dataDir: string;
   boot: BootService;
   metrics: RailyardMetrics;
@@ -68,6 +72,8 @@ export interface TestAppOptions {
   store?: StateStore;
   adminToken?: string;
   keyring?: string;
+  /** installer.bindClientIp (default true). */
+  bindClientIp?: boolean;
   /** Node process metrics on /metrics (off by default in tests). */
   processMetrics?: boolean;
   /** mirror.staleAfter for the dashboard (default 2 days). */
@@ -91,15 +97,17 @@ export function testApp(options: TestAppOptions = {}): TestApp {
   const publicUrl = options.publicUrl ?? 'http://192.0.2.10:8080';
   const catalog = new MirrorCatalog(mirrorDir);
   registerMirrorGauges(metrics, async () => (await catalog.list()).status);
+  const credentials = new AttemptCredentials(Buffer.alloc(32, 7));
   const boot = new BootService({
     machines: () => machines,
     releases: catalog,
     renderer: new IpxeRenderer(),
     publicUrl,
     store,
+    credentials,
     failedRetries: 2,
+    bindClientIp: options.bindClientIp ?? true,
   });
-  const tokens = new MachineTokens(Buffer.alloc(32, 7));
   const downloads = new DownloadRecorder(store, silentLogger());
   const progress = new ImageProgress(options.now);
   const dashboard = new Dashboard({
@@ -115,18 +123,34 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     boot,
     installer: {
       cache: new InstallerCache({ maxEntries: 10 }),
-      tokens,
+      credentials,
       publicUrl,
       keyring: options.keyring,
-      onServed: (mac, bytes, durationMs) =>
-        downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
+      onServed: (mac, bytes, durationMs, attemptId) =>
+        downloads.recordInstaller(mac, attemptId, bytes, durationMs),
     },
-    api: { store, tokens, adminToken: options.adminToken },
+    api: { store, attempts: boot.attempts, credentials, publicUrl, adminToken: options.adminToken },
     ...opsHooks({ downloads, metrics, progress }),
     metrics,
     ui: { dashboard, templates: new UiTemplates(), adminToken: options.adminToken },
     mirrorRoot: new FileRoot(mirrorDir),
     assetsRoot: new FileRoot(join(dir, 'assets')),
   });
-  return { app, dataDir: dir, cleanup, store, tokens, boot, metrics, progress };
+  const tokenOf = async (mac: string) => {
+    const open = await store.openAttemptOf(mac);
+    if (!open) throw new Error(`test: ${mac} has no open attempt`);
+    return credentials.tokens(open.secrets.nonce);
+  };
+  return {
+    app,
+    dataDir: dir,
+    cleanup,
+    store,
+    credentials,
+    installToken: async (mac) => (await tokenOf(mac)).install,
+    firstBootToken: async (mac) => (await tokenOf(mac)).firstBoot,
+    boot,
+    metrics,
+    progress,
+  };
 }
