@@ -60,6 +60,8 @@ export interface TestApp {
   firstBootToken: (mac: string) => Promise<string>;
   dataDir: string;
   boot: BootService;
+  /** Load machinesDir again (as a file change or SIGHUP would). */
+  reloadMachines: () => void;
   metrics: RailyardMetrics;
   progress: ImageProgress;
   cleanup: () => void;
@@ -87,7 +89,8 @@ export function testApp(options: TestAppOptions = {}): TestApp {
   mkdirSync(join(dir, 'assets'), { recursive: true });
   mkdirSync(mirrorDir, { recursive: true });
   if (options.mirrored !== false) publishRelease(mirrorDir);
-  const machines = loadMachines(options.machinesDir ?? EXAMPLES_DIR);
+  const machinesDir = options.machinesDir ?? EXAMPLES_DIR;
+  let machines = loadMachines(machinesDir);
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
   const rawStore = options.store ?? memoryStore();
   registerMachineGauge(metrics, rawStore);
@@ -150,6 +153,9 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     installToken: async (mac) => (await tokenOf(mac)).install,
     firstBootToken: async (mac) => (await tokenOf(mac)).firstBoot,
     boot,
+    reloadMachines: () => {
+      machines = loadMachines(machinesDir);
+    },
     metrics,
     progress,
   };
