@@ -12,7 +12,10 @@ export function writeAttemptMachines(dir: string, version = 'current'): string {
   mkdirSync(join(machines, 'groups'), { recursive: true });
   const ign = (extra = '') =>
     `ignition:\n  ignition: {version: 3.3.0}\n  passwd: {users: [{name: core}]}\n${extra}`;
-  writeFileSync(join(machines, 'profiles', 'std.yaml'), `version: ${version}\ninstallDisk: smallest\n${ign()}`);
+  writeFileSync(
+    join(machines, 'profiles', 'std.yaml'),
+    `version: ${version}\ninstallDisk: smallest\n${ign()}`,
+  );
   writeFileSync(
     join(machines, 'profiles', 'db.yaml'),
     `version: ${version}\ninstallDisk: /dev/sdb\n${ign(
