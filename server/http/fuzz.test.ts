@@ -65,7 +65,7 @@ function macForm(r: Rng): string {
     mac.replaceAll(':', ''),
     'zz:zz',
     '',
-    mac + ':00',
+    `${mac}:00`,
   ]);
 }
 

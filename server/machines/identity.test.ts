@@ -80,7 +80,7 @@ test('factsFromQuery bounds: 32 labels, label names, value length, RFC 1123 host
     'a..b',
     'node_1',
     `${'a'.repeat(64)}.b`,
-    'a.'.repeat(127) + 'a',
+    `${'a.'.repeat(127)}a`,
     'node.',
   ])
     assert.throws(() => factsFromQuery({ hostname: bad }), /invalid value for hostname: .*RFC 1123/, bad);
