@@ -29,8 +29,15 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Start railyard with `config` (merged over loopback HTTP, no TFTP, no mirror refresh). */
-export async function spawnRailyard(dir: string, config: Record<string, unknown>): Promise<Railyard> {
+/**
+ * Start railyard with `config` (merged over loopback HTTP, no TFTP, no mirror refresh).
+ * `wrap` goes before `node <cli> serve --config <file>` (e.g. a shell that mounts first).
+ */
+export async function spawnRailyard(
+  dir: string,
+  config: Record<string, unknown>,
+  wrap: readonly string[] = [],
+): Promise<Railyard> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const file = join(dir, 'railyard.yaml');
@@ -45,7 +52,8 @@ export async function spawnRailyard(dir: string, config: Record<string, unknown>
       ...config,
     }),
   );
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', file], {
+  const argv = [...wrap, process.execPath, CLI, 'serve', '--config', file];
+  const child = spawn(argv[0] as string, argv.slice(1), {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
