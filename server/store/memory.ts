@@ -4,6 +4,7 @@
 import { NotFoundError } from '../errors.ts';
 import { isOpen } from '../machines/attempt.ts';
 import { applyEvent, type Machine, newMachine } from '../machines/state.ts';
+import { withSighting } from './sighting.ts';
 import {
   type AttemptStep,
   type Clock,
@@ -138,18 +139,11 @@ class MemoryStore implements StateStore {
 
   #append(mac: string, event: NewEvent & { at: string }, seen: Sighting): Recorded {
     const data = event.data ?? {};
-    const next = applyEvent(this.#machines.get(mac) ?? newMachine(mac, event.at), {
-      type: event.type,
-      source: event.source,
-      at: event.at,
-      data,
-    });
-    const machine: Machine = {
-      ...next,
-      facts: seen.facts ?? next.facts,
-      profile: seen.profile ?? next.profile,
-      group: seen.group ?? next.group,
-    };
+    const before = this.#machines.get(mac) ?? newMachine(mac, event.at);
+    const machine = withSighting(
+      applyEvent(before, { type: event.type, source: event.source, at: event.at, data }),
+      seen,
+    );
     this.#machines.set(mac, machine);
     const stored: StoredEvent = {
       id: this.#nextEvent++,

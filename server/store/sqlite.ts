@@ -6,6 +6,7 @@ import { ConfigError, errorMessage, NotFoundError, StorageError } from '../error
 import type { Facts } from '../machines/identity.ts';
 import { applyEvent, type EventData, type Machine, newMachine } from '../machines/state.ts';
 import { migrate } from './migrations.ts';
+import { withSighting } from './sighting.ts';
 import { AttemptStatements } from './sqlite-attempts.ts';
 import {
   type AttemptStep,
@@ -267,15 +268,6 @@ function guard<T>(fn: () => T): T {
       throw new StorageError(`state database: ${err.message} (${err.code})`, { cause: err });
     throw err;
   }
-}
-
-function withSighting(machine: Machine, seen: Sighting): Machine {
-  return {
-    ...machine,
-    facts: seen.facts ?? machine.facts,
-    profile: seen.profile ?? machine.profile,
-    group: seen.group ?? machine.group,
-  };
 }
 
 function toMachine(row: MachineRow): Machine {
