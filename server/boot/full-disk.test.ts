@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StorageError } from '../errors.ts';
-import { brokenStore } from '../store/fakes.ts';
+import { brokenStore, memoryStore } from '../store/fakes.ts';
 import { sqliteStoreOn } from '../store/sqlite.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { tempDir, testApp } from '../testing/fixtures.ts';
@@ -111,6 +111,27 @@ test('a store that cannot even be read: every iPXE client gets the retry script,
       400,
       'bad input stays a 400',
     );
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a bug behind /ipxe (not a storage error) is logged and answered with the retry script too', async () => {
+  const store = memoryStore();
+  const t = testApp({
+    store: {
+      ...store,
+      getMachine: async () => {
+        throw new TypeError('a bug');
+      },
+    },
+  });
+  try {
+    const res = await t.app.request(`/ipxe?mac=${UNKNOWN}`, { headers: IPXE });
+    assert.is(res.status, 200);
+    assert.is(res.headers.get('x-railyard-decision'), 'retry');
+    assert.match(await res.text(), 'internal error');
+    assert.is((await t.app.request(`/ipxe?mac=${UNKNOWN}`)).status, 503);
   } finally {
     t.cleanup();
   }
