@@ -53,7 +53,6 @@ export const MIGRATIONS: readonly string[] = [
    CREATE UNIQUE INDEX attempts_open_per_machine ON attempts(mac) WHERE closed_at IS NULL;
    CREATE INDEX attempts_by_mac ON attempts(mac, id);
    ALTER TABLE events ADD COLUMN attempt_id INTEGER;
-   CREATE INDEX events_by_attempt ON events(attempt_id) WHERE attempt_id IS NOT NULL;
    ALTER TABLE machines ADD COLUMN event_count INTEGER NOT NULL DEFAULT 0;
    UPDATE machines SET event_count = (SELECT count(*) FROM events e WHERE e.mac = machines.mac);`,
 ];

@@ -63,7 +63,6 @@ export class AttemptStatements {
   readonly #beyond;
   readonly #deleteAttempt;
   readonly #deleteEventsOf;
-  readonly #bumpEvents;
   readonly #pruneEvents;
   readonly #setEventCount;
   readonly #limits: StoreLimits;
@@ -93,9 +92,9 @@ export class AttemptStatements {
       'SELECT id FROM attempts WHERE mac = ? AND closed_at IS NOT NULL ORDER BY id DESC LIMIT -1 OFFSET ?',
     );
     this.#deleteAttempt = db.prepare<[number]>('DELETE FROM attempts WHERE id = ?');
-    this.#deleteEventsOf = db.prepare<[number]>('DELETE FROM events WHERE attempt_id = ?');
-    this.#bumpEvents = db.prepare<[number, string], { event_count: number }>(
-      'UPDATE machines SET event_count = event_count + ? WHERE mac = ? RETURNING event_count',
+    // By machine first: the (mac, id) index bounds the scan to this machine's events.
+    this.#deleteEventsOf = db.prepare<[string, number]>(
+      'DELETE FROM events WHERE mac = ? AND attempt_id = ?',
     );
     this.#pruneEvents = db.prepare<[string, string, number]>(
       'DELETE FROM events WHERE mac = ? AND id <= (SELECT id FROM events WHERE mac = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
@@ -151,11 +150,10 @@ export class AttemptStatements {
     this.#setState.run(state, closedAt, attempt.id);
   }
 
-  /** Count one more event for `mac`; past the limit, delete the oldest (down to 95 %). */
-  countEvent(mac: string): void {
+  /** `mac` now has `count` events: past the limit, delete the oldest (down to 95 %). */
+  pruneEvents(mac: string, count: number): void {
     const limit = this.#limits.eventsPerMachine;
-    const row = this.#bumpEvents.get(1, mac);
-    if (!row || row.event_count <= limit) return;
+    if (count <= limit) return;
     const keep = Math.max(1, limit - Math.ceil(limit / 20));
     this.#pruneEvents.run(mac, mac, keep);
     this.#setEventCount.run(mac, mac);
@@ -168,7 +166,7 @@ export class AttemptStatements {
     const old = this.#beyond.all(mac, closedToKeep);
     if (old.length === 0) return;
     for (const { id } of old) {
-      this.#deleteEventsOf.run(id);
+      this.#deleteEventsOf.run(mac, id);
       this.#deleteAttempt.run(id);
     }
     this.#setEventCount.run(mac, mac);

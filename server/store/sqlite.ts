@@ -93,7 +93,6 @@ class SqliteStateStore implements StateStore {
   readonly #upsert;
   readonly #insertEvent;
   readonly #events;
-  readonly #attribute;
   readonly #attempts: AttemptStatements;
   readonly #record;
   readonly #open;
@@ -104,12 +103,14 @@ class SqliteStateStore implements StateStore {
     this.#clock = clock;
     this.#get = db.prepare<[string], MachineRow>('SELECT * FROM machines WHERE mac = ?');
     this.#all = db.prepare<[], MachineRow>('SELECT * FROM machines ORDER BY mac');
-    this.#upsert = db.prepare(
-      `INSERT INTO machines (mac, state, failures, failure_reason, facts, profile, grp, first_seen, last_seen)
-       VALUES (@mac, @state, @failures, @failure_reason, @facts, @profile, @grp, @first_seen, @last_seen)
+    // Every upsert comes with one event: it counts it (retention) and returns the count.
+    this.#upsert = db.prepare<MachineRow, { event_count: number }>(
+      `INSERT INTO machines (mac, state, failures, failure_reason, facts, profile, grp, first_seen, last_seen, event_count)
+       VALUES (@mac, @state, @failures, @failure_reason, @facts, @profile, @grp, @first_seen, @last_seen, 1)
        ON CONFLICT(mac) DO UPDATE SET state = excluded.state, failures = excluded.failures,
          failure_reason = excluded.failure_reason, facts = excluded.facts, profile = excluded.profile,
-         grp = excluded.grp, last_seen = excluded.last_seen`,
+         grp = excluded.grp, last_seen = excluded.last_seen, event_count = event_count + 1
+       RETURNING event_count`,
     );
     this.#insertEvent = db.prepare<[string, string, string, string, string, string, number | null]>(
       'INSERT INTO events (mac, type, source, at, data, state, attempt_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -118,7 +119,6 @@ class SqliteStateStore implements StateStore {
     this.#events = db.prepare<[string, number], EventRow>(
       'SELECT * FROM (SELECT * FROM events WHERE mac = ? ORDER BY id DESC LIMIT ?) ORDER BY id',
     );
-    this.#attribute = db.prepare<[number, number]>('UPDATE events SET attempt_id = ? WHERE id = ?');
     this.#attempts = new AttemptStatements(db, limits);
     this.#record = db.transaction(
       (mac: string, event: NewEvent, seen: Sighting, step?: OpenAttemptStep): Recorded => {
@@ -137,16 +137,14 @@ class SqliteStateStore implements StateStore {
         const at = this.#at(event);
         const superseded = this.#attempts.openOf(mac);
         if (superseded) this.#attempts.setState(superseded, 'superseded', at);
-        // The machine row must exist before its attempt (foreign key): append first, then attribute.
-        const recorded = this.#append(mac, { ...event, at }, seen);
-        const id = this.#attempts.insert(mac, attempt, at);
-        this.#attribute.run(id, recorded.event.id);
+        // The attempt row goes in once the machine row exists (foreign key), before its event.
+        const recorded = this.#append(mac, { ...event, at }, seen, () =>
+          this.#attempts.insert(mac, attempt, at),
+        );
         this.#attempts.pruneAttempts(mac);
-        const opened = this.#attempts.get(id) as StoredAttempt;
         return {
           ...recorded,
-          event: { ...recorded.event, attemptId: id },
-          attempt: opened,
+          attempt: recorded.attempt as StoredAttempt,
           superseded: superseded && this.#attempts.get(superseded.id),
         };
       },
@@ -165,8 +163,17 @@ class SqliteStateStore implements StateStore {
     return event.at ?? this.#clock().toISOString();
   }
 
-  /** Append an event (its `at` set), apply the transition, upsert the machine, count for retention. */
-  #append(mac: string, event: NewEvent & { at: string }, seen: Sighting, attemptOf?: number): Recorded {
+  /**
+   * Append an event (its `at` set), apply the transition, upsert the machine, count for
+   * retention. `attemptOf`: the attempt to return with it, or a function that stores the
+   * attempt (after the machine row, before the event) and returns its id.
+   */
+  #append(
+    mac: string,
+    event: NewEvent & { at: string },
+    seen: Sighting,
+    attemptOf?: number | (() => number),
+  ): Recorded {
     const row = this.#get.get(mac);
     const before = row ? toMachine(row) : newMachine(mac, event.at);
     const data: EventData = event.data ?? {};
@@ -174,8 +181,9 @@ class SqliteStateStore implements StateStore {
       applyEvent(before, { type: event.type, source: event.source, at: event.at, data }),
       seen,
     );
-    this.#upsert.run(toRow(machine));
-    const attemptId = event.attemptId ?? null;
+    const { event_count: count } = this.#upsert.get(toRow(machine)) as { event_count: number };
+    const owner = typeof attemptOf === 'function' ? attemptOf() : attemptOf;
+    const attemptId = typeof attemptOf === 'function' ? (owner as number) : (event.attemptId ?? null);
     const { lastInsertRowid } = this.#insertEvent.run(
       mac,
       event.type,
@@ -185,7 +193,7 @@ class SqliteStateStore implements StateStore {
       machine.state,
       attemptId,
     );
-    this.#attempts.countEvent(mac);
+    this.#attempts.pruneEvents(mac, count);
     const stored: StoredEvent = {
       id: Number(lastInsertRowid),
       mac,
@@ -196,7 +204,7 @@ class SqliteStateStore implements StateStore {
       state: machine.state,
       attemptId,
     };
-    const attempt = attemptOf === undefined ? undefined : this.#attempts.get(attemptOf);
+    const attempt = owner === undefined ? undefined : this.#attempts.get(owner);
     return attempt ? { machine, event: stored, attempt } : { machine, event: stored };
   }
 
