@@ -18,10 +18,10 @@ test('image bytes served are tracked per machine through its reporting address',
   const listener = await listenHttp(t.app, { host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${listener.address.port}`;
   try {
-    await t.store.recordEvent(MAC, { type: 'install-script-served', source: 'http' });
+    assert.is((await fetch(`${base}/ipxe?mac=${MAC}`)).headers.get('x-railyard-decision'), 'install');
     const report = await fetch(`${base}/api/v1/machines/${MAC}/events`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${t.tokens.tokenFor(MAC)}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${await t.installToken(MAC)}`, 'content-type': 'application/json' },
       body: JSON.stringify({ type: 'install-started' }),
     });
     assert.is(report.status, 201);

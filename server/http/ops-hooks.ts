@@ -18,9 +18,9 @@ export function opsHooks(
 ): Pick<HttpDeps, 'onDelivered' | 'onProgress' | 'onMachineClient'> {
   return {
     onDelivered: (c, d) => {
-      deps.downloads.record(c.get('mac'), d);
-      if (d.bytes > 0) deps.metrics.bytesServed.inc({ kind: bytesKind(d.path) }, d.bytes);
       const ip = clientAddress(c);
+      deps.downloads.record(c.get('mac'), d, ip);
+      if (d.bytes > 0) deps.metrics.bytesServed.inc({ kind: bytesKind(d.path) }, d.bytes);
       if (ip) deps.progress.delivered(ip, d.path, d.bytes, d.size, d.complete);
     },
     onProgress: (c, path, sent, length) => {
