@@ -72,6 +72,7 @@ export function installerRoutes(app: Hono<AppEnv>, deps: InstallerRouteDeps): vo
       return c.body(null, 304, headers);
     }
     if (c.req.method === 'HEAD') return c.body(null, 200, headers);
+    c.set('attempt', attempt.id);
     deps.onServed?.(mac, artifact.body.length, performance.now() - started, attempt.id);
     return c.body(new Uint8Array(artifact.body), 200, headers);
   });

@@ -53,6 +53,7 @@ export function reportRoutes(app: Hono<AppEnv>, deps: ApiDeps, access: Access): 
       () => readJson(c, MAX_REPORT_BODY),
     );
     c.set('mac', recorded.machine.mac);
+    if (recorded.attempt) c.set('attempt', recorded.attempt.id);
     return c.json(
       {
         state: recorded.machine.state,

@@ -15,6 +15,7 @@ export function brokenStore(message = 'state store is broken (test fake)'): Stat
       countByState: fail,
       machinePage: fail,
       attemptEvents: fail,
+      openAttemptsOf: fail,
       provisionedInstalls: fail,
     },
     sessions: { create: fail, get: fail, delete: fail, prune: fail },

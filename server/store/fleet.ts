@@ -23,6 +23,8 @@ export interface FleetQueries {
    * events. The same events the machine page draws its timeline from.
    */
   attemptEvents(macs: readonly string[], limit: number): Promise<Map<string, StoredEvent[]>>;
+  /** The open attempt of each listed machine that has one. */
+  openAttemptsOf(macs: readonly string[]): Promise<Map<string, StoredAttempt>>;
   /**
    * The events (oldest first, at most `eventLimit` each) of the latest `limit` attempts
    * that ended provisioned, the most recently closed first.
@@ -34,6 +36,7 @@ interface BasicReads {
   listMachines(): Promise<Machine[]>;
   events(mac: string, options?: { limit?: number }): Promise<StoredEvent[]>;
   attempts(mac: string, options?: { limit?: number }): Promise<StoredAttempt[]>;
+  openAttemptOf(mac: string): Promise<StoredAttempt | undefined>;
 }
 
 export function emptyCounts(): Record<MachineState, number> {
@@ -59,6 +62,14 @@ export function fleetOver(store: BasicReads): FleetQueries {
       for (const mac of macs) {
         const [latest] = await store.attempts(mac, { limit: 1 });
         out.set(mac, latest ? await eventsOf(latest, limit) : await store.events(mac, { limit }));
+      }
+      return out;
+    },
+    async openAttemptsOf(macs) {
+      const out = new Map<string, StoredAttempt>();
+      for (const mac of macs) {
+        const open = await store.openAttemptOf(mac);
+        if (open) out.set(mac, open);
       }
       return out;
     },

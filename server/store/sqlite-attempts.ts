@@ -5,7 +5,7 @@ import { type AttemptState, isOpen } from '../machines/attempt.ts';
 import type { Facts } from '../machines/identity.ts';
 import type { NewAttempt, StoredAttempt, StoreLimits } from './state-store.ts';
 
-interface AttemptRow {
+export interface AttemptRow {
   id: number;
   mac: string;
   state: AttemptState;

@@ -5,7 +5,8 @@ import type Database from 'better-sqlite3';
 import type { EventData, MachineState } from '../machines/state.ts';
 import { emptyCounts, type FleetQueries } from './fleet.ts';
 import { type MachineRow, toMachine } from './sqlite.ts';
-import type { StoredEvent } from './state-store.ts';
+import { type AttemptRow, toAttempt } from './sqlite-attempts.ts';
+import type { StoredAttempt, StoredEvent } from './state-store.ts';
 
 interface EventRow extends Omit<StoredEvent, 'data' | 'attemptId'> {
   data: string;
@@ -40,6 +41,10 @@ export function sqliteFleet(db: Database.Database): FleetQueries {
        FROM latest l JOIN events e ON e.mac = l.mac WHERE l.attempt IS NULL
      ) WHERE n <= ? ORDER BY mac, id`,
   );
+  // The partial unique index attempts_open_per_machine answers each MAC.
+  const open = db.prepare<[string], AttemptRow>(
+    'SELECT * FROM attempts WHERE closed_at IS NULL AND mac IN (SELECT value FROM json_each(?))',
+  );
   const provisioned = db.prepare<[number, number], EventRow & { closed: string }>(
     `WITH done AS (
        SELECT id, closed_at FROM attempts WHERE state = 'provisioned'
@@ -64,6 +69,12 @@ export function sqliteFleet(db: Database.Database): FleetQueries {
       const out = new Map<string, StoredEvent[]>(macs.map((m) => [m, []]));
       if (macs.length === 0) return out;
       for (const r of latest.all(JSON.stringify(macs), limit)) out.get(r.mac)?.push(toEvent(r));
+      return out;
+    },
+    async openAttemptsOf(macs) {
+      const out = new Map<string, StoredAttempt>();
+      if (macs.length === 0) return out;
+      for (const r of open.all(JSON.stringify(macs))) out.set(r.mac, toAttempt(r));
       return out;
     },
     async provisionedInstalls(limit, eventLimit) {

@@ -75,8 +75,9 @@ const EVENTS_PER_MACHINE = 200;
 
 /**
  * A constant number of store queries whatever the fleet size: counts, one page of
- * machines, the installs in progress, the events of their latest attempts in one batch,
- * and the latest provisioned attempts (with their events) for the figures.
+ * machines, the installs in progress and their open attempts, the events of their latest
+ * attempts in one batch, and the latest provisioned attempts (with their events) for the
+ * figures.
  */
 export async function buildOverview(inputs: OverviewInputs): Promise<OverviewModel> {
   const { store, now } = inputs;
@@ -95,8 +96,11 @@ export async function buildOverview(inputs: OverviewInputs): Promise<OverviewMod
     EVENTS_PER_MACHINE,
   );
   const spans = (mac: string) => timeline(events.get(mac) ?? []);
+  const open = await store.fleet.openAttemptsOf(installing.map((m) => m.mac));
   const recent = (await finishedInstalls(store, inputs.window)).map((f) => f.seconds);
-  const inProgress = installing.map((m) => inProgressRow(m, spans(m.mac), inputs.progress.forMachine(m.mac)));
+  const inProgress = installing.map((m) =>
+    inProgressRow(m, spans(m.mac), inputs.progress.forAttempt(open.get(m.mac))),
+  );
   return {
     generatedAt: formatTime(new Date(now).toISOString()),
     machines: machines.map((m) => machineRow(m, spans(m.mac), now)),
