@@ -53,9 +53,10 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
   if (deps.metrics) app.use(countRequests(deps.metrics));
   if (deps.onAttemptClient) app.use(reportAttemptClient(deps.onAttemptClient));
   app.onError(onError(deps.log));
-  // Operators' surfaces: DNS-rebinding check, then sign-in. Installer reports (POST
-  // /api/v1/machines/<mac>/events) carry their own credential and need no sign-in, but
-  // pass the Host check too: installers use publicUrl, whose host is always allowed.
+  // Operators' surfaces: DNS-rebinding check, then sign-in (GET and HEAD only). Installer
+  // reports (POST /api/v1/machines/<mac>/attempts/<id>/events and …/events) carry their
+  // attempt's credential and need no sign-in, but pass the Host check too: installers use
+  // publicUrl, whose host is always allowed.
   for (const path of ['/', '/ui', '/ui/*', '/api/*']) app.use(path, checkHost(deps.access.hosts));
   app.use('/api/v1/*', requireApiRead(deps.access));
   for (const path of ['/ui', '/ui/*']) app.use(path, requireUiRead(deps.access));
