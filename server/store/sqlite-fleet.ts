@@ -28,6 +28,7 @@ export function sqliteFleet(db: Database.Database): FleetQueries {
   // json_each keeps each a single prepared statement whatever the number of MACs. The
   // latest attempt per MAC is one seek in attempts_by_mac; its events one range of
   // events_by_attempt. Machines without an attempt: their newest events (events_by_mac).
+  // CROSS JOIN keeps the listed MACs as the outer loop: SQLite must never scan all events.
   const latest = db.prepare<[string, number], EventRow>(
     `WITH wanted(mac) AS (SELECT DISTINCT value FROM json_each(?)),
      latest AS (
@@ -35,10 +36,10 @@ export function sqliteFleet(db: Database.Database): FleetQueries {
      )
      SELECT ${COLUMNS} FROM (
        SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.attempt_id ORDER BY e.id) AS n
-       FROM latest l JOIN events e ON e.attempt_id = l.attempt AND e.mac = l.mac
+       FROM latest l CROSS JOIN events e ON e.attempt_id = l.attempt AND e.mac = l.mac
        UNION ALL
        SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.mac ORDER BY e.id DESC) AS n
-       FROM latest l JOIN events e ON e.mac = l.mac WHERE l.attempt IS NULL
+       FROM latest l CROSS JOIN events e ON e.mac = l.mac WHERE l.attempt IS NULL
      ) WHERE n <= ? ORDER BY mac, id`,
   );
   // The partial unique index attempts_open_per_machine answers each MAC.
@@ -52,7 +53,7 @@ export function sqliteFleet(db: Database.Database): FleetQueries {
      )
      SELECT ${COLUMNS}, closed FROM (
        SELECT e.*, d.closed_at AS closed, ROW_NUMBER() OVER (PARTITION BY e.attempt_id ORDER BY e.id) AS n
-       FROM done d JOIN events e ON e.attempt_id = d.id
+       FROM done d CROSS JOIN events e ON e.attempt_id = d.id
      ) WHERE n <= ? ORDER BY closed DESC, attempt_id DESC, id`,
   );
   return {
