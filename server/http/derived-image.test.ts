@@ -92,7 +92,7 @@ test('GET /api/v1/mirror and the dashboard show the derived files; write progres
   const t = testApp();
   try {
     publishDerived(t.dataDir);
-    const api = (await (await t.app.request('/api/v1/mirror')).json()) as {
+    const api = (await (await t.app.request('/api/v1/mirror', { headers: t.adminHeaders })).json()) as {
       boards: Array<{
         versions: Array<{ version: string; files: number; derived: Record<string, unknown> }>;
       }>;
@@ -104,10 +104,11 @@ test('GET /api/v1/mirror and the dashboard show the derived files; write progres
     assert.is(v?.derived['seconds'], 96.4);
     assert.is(v?.files, 3, 'railyard/ is not counted as an upstream file');
     await installer(t);
+    const token = await t.installToken(MAC);
     const report = (body: unknown) =>
       t.app.request(`/api/v1/machines/${MAC}/events`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${t.tokens.tokenFor(MAC)}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
     assert.is((await report({ type: 'install-started' })).status, 201);
@@ -124,7 +125,7 @@ test('GET /api/v1/mirror and the dashboard show the derived files; write progres
       201,
     );
     assert.is((await report({ type: 'progress', phase: 'write', bytes: -1 })).status, 400);
-    const page = await (await t.app.request('/ui')).text();
+    const page = await (await t.app.request('/ui', { headers: await t.sessionHeaders() })).text();
     assert.match(page, '× smaller than raw 8.00 GiB, made in');
     assert.match(page, 'zstd (sparse)');
     assert.match(page, /<progress value="300000000" max="600000000"[^>]*>50%<\/progress>/);

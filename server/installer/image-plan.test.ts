@@ -47,7 +47,8 @@ test('the plan: zstd with the pinned digests when derived, else bz2 with the rea
 test('image values that could change the script are refused', () => {
   const values = {
     mac: MAC,
-    reportUrl: 'http://10.0.0.5:8080/api/v1/machines/x/events',
+    attemptId: 7,
+    reportUrl: 'http://10.0.0.5:8080/api/v1/machines/x/attempts/7/events',
     token: TOKEN,
     installDisk: '/dev/sda',
     mirrorBase: fixedView().mirrorBase,

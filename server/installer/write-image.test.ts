@@ -31,7 +31,8 @@ import { DERIVED_DIR, DERIVED_FILES, type DerivedManifest } from '../mirror/deri
 import { MANIFEST } from '../mirror/layout.ts';
 import type { StoredEvent } from '../store/state-store.ts';
 import { testApp } from '../testing/fixtures.ts';
-import { cleanupDevice, extractInstaller, freePort, rootSkipReason } from './fixtures/loop.ts';
+import { freePort } from '../testing/spawn-railyard.ts';
+import { cleanupDevice, extractInstaller, rootSkipReason } from './fixtures/loop.ts';
 import { IMAGE, MARKER, makeRelease, OEM_PART, type TestRelease } from './fixtures/release.ts';
 import { writeShims } from './fixtures/shims.ts';
 import { MAC } from './fixtures/views.ts';
