@@ -3,8 +3,9 @@
 // install.sh + write-image.sh run with the stand-in flatcar-install against a fresh loop device —
 // dense and sparse writers, over zeros and over a disk pre-filled with 0xFF: the device holds the
 // raw image byte for byte (outside the OEM partition, where config.ign was placed). A corrupted
-// .zst fails with the digest reason and leaves the disk wiped; a live system without zstd and
-// a profile asking for bz2 take the .bz2 path. Skipped when not root.
+// .zst fails with the digest reason and leaves the disk wiped, so does a download cut short and
+// a write error; a live system without zstd, a disk too small for the zstd path and a profile
+// asking for bz2 take the .bz2 path. Skipped when not root.
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -32,6 +33,7 @@ import { MANIFEST } from '../mirror/layout.ts';
 import type { StoredEvent } from '../store/state-store.ts';
 import { testApp } from '../testing/fixtures.ts';
 import { freePort } from '../testing/spawn-railyard.ts';
+import { cuttingProxy } from './fixtures/cutting-proxy.ts';
 import { cleanupDevice, extractInstaller, rootSkipReason } from './fixtures/loop.ts';
 import { IMAGE, MARKER, makeRelease, OEM_PART, type TestRelease } from './fixtures/release.ts';
 import { writeShims } from './fixtures/shims.ts';
@@ -70,6 +72,8 @@ interface Case {
   readOnly?: boolean;
   /** Disk size in MiB (default 32; the image is 24). */
   diskMiB?: number;
+  /** Serve the .zst / .mapped.zst cut short: half its bytes, then the connection drops. */
+  cut?: boolean;
 }
 
 interface Outcome {
@@ -157,7 +161,8 @@ async function install(c: Case): Promise<Outcome> {
   );
   writeFileSync(join(machines, 'groups', 'default.yaml'), 'profile: loop\n');
   const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
+  const proxy = c.cut ? await cuttingProxy(`http://127.0.0.1:${port}`, /\.zst$/) : undefined;
+  const publicUrl = proxy?.url ?? `http://127.0.0.1:${port}`;
   const railyard = testApp({ machinesDir: machines, publicUrl, mirrored: false, keyring: release.keyring });
   execFileSync('cp', ['-a', `${mirror}/.`, join(railyard.dataDir, 'mirror')]);
   if (c.corrupt) {
@@ -200,6 +205,7 @@ async function install(c: Case): Promise<Outcome> {
     };
   } finally {
     cleanupDevice(device, join(dir, 'oem'));
+    await proxy?.close();
     await listener.stop(Date.now());
     railyard.cleanup();
   }
@@ -232,8 +238,14 @@ function readOem(device: string, mnt: string): Record<string, string> {
   }
 }
 
+/** The plan report, or a phase's closing report (the one with `seconds`; write progress has none). */
 const progress = (o: Outcome, phase: string) =>
-  o.events.find((e) => e.type === 'progress' && e.data['phase'] === phase)?.data;
+  o.events.find(
+    (e) =>
+      e.type === 'progress' &&
+      e.data['phase'] === phase &&
+      (phase === 'plan' || e.data['seconds'] !== undefined),
+  )?.data;
 const states = (o: Outcome) => o.events.filter((e) => e.type !== 'progress').map((e) => e.type);
 
 /** Byte for byte outside the OEM partition; inside it only config.ign's few blocks differ. */
@@ -297,6 +309,19 @@ test('a corrupted .zst: install-failed with the digest reason, the disk wiped', 
   assert.ok(
     o.disk.subarray(0, release.disk.length).every((b) => b === 0),
     'every byte of the image span is zero again',
+  );
+  assert.equal(o.oemFiles, {}, 'no filesystem left to mount');
+});
+
+test('a short read (the connection drops mid-stream): install-failed with the reason, the disk wiped', async () => {
+  if (skip) return console.log(`    SKIPPED: ${skip}`);
+  const o = await install({ image: 'zstd', writer: 'sparse', prefill: 0xff, cut: true });
+  assert.equal(states(o), ['install-started', 'install-failed'], o.stdout);
+  assert.match(o.failureReason ?? '', /download of \S+\.mapped\.zst failed \(curl exit 18: short read/);
+  assert.match(o.stdout, /\(the disk was wiped\)/);
+  assert.ok(
+    o.disk.subarray(0, release.disk.length).every((b) => b === 0),
+    'the image span reads as zeros (BLKZEROOUT first, then every span wiped)',
   );
   assert.equal(o.oemFiles, {}, 'no filesystem left to mount');
 });
