@@ -115,7 +115,7 @@ test('failure: install-failed with exit code and the last 50 lines, JSON-escaped
   assert.is(failed?.['exitCode'], 3);
   const output = String(failed?.['output']).split('\n');
   assert.is(output.length, 50);
-  assert.is(output[0], 'line 11');
+  assert.is(output[0], 'line 11', JSON.stringify(output.slice(-3)));
   assert.is(output[49], 'quote " backslash \\ tab \t cr \r bell  esc [0m uni é');
   assert.is(readFileSync(join(dir, 'calls', 'systemctl.log'), 'utf8'), 'reboot\n');
 });
