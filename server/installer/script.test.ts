@@ -132,4 +132,41 @@ test('railyard refusing reports does not stop the install or the reboot', async 
   }
 });
 
+test('write progress backs off: every 15 reports the interval doubles', async () => {
+  const config = buildInstallerIgnition({
+    profile: {
+      installDisk: '/dev/vdb',
+      phoneHome: true,
+      ignitionTemplate: { ignition: { version: '3.3.0' } },
+    },
+    view: fixedView(),
+    version: '4230.2.3',
+    attemptId: ATTEMPT_ID,
+    token: TOKEN,
+    firstBootToken: FIRST_BOOT_TOKEN,
+    reportUrl: reportUrl(receiver.url, MAC, ATTEMPT_ID),
+  });
+  const writer = decodeInstaller(config).files.get('/opt/railyard/write-image.sh')?.text ?? '';
+  const fn = /\nstart_progress\(\) \{\n[\s\S]*?\n\}\n/.exec(writer)?.[0];
+  assert.ok(fn, 'write-image.sh defines start_progress');
+  const out = join(root, 'cadence.txt');
+  const harness = [
+    `report() { echo "$EPOCHREALTIME" >> '${out}'; }`,
+    'written() { echo 0; }',
+    'PROGRESS_EVERY=0.02 FORMAT=zstd WRITER=dense',
+    fn,
+    'start_progress 0 100',
+    `for _ in $(seq 400); do (($(wc -l < '${out}' 2> /dev/null || echo 0) >= 46)) && break; sleep 0.05; done`,
+    'kill "$PROGRESS_PID"; wait "$PROGRESS_PID"',
+  ].join('\n');
+  await run('bash', ['-c', harness], { timeout: 60_000 });
+  const at = readFileSync(out, 'utf8').trim().split('\n').map(Number);
+  assert.ok(at.length >= 46, `${at.length} reports`);
+  const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const first = median(gaps.slice(0, 13)); // 0.02 s apart
+  const third = median(gaps.slice(31, 44)); // 0.08 s apart
+  assert.ok(third >= 1.5 * first, `gaps ${first.toFixed(3)} s, then ${third.toFixed(3)} s`);
+});
+
 test.run();
