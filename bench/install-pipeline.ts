@@ -179,7 +179,7 @@ function report(
   const body = [
     `Image: ${fmt(raw / GiB, 2)} GiB raw${quick ? ' — **quick mode: 1/8 of the full 8 GiB layout**' : ''}, ` +
       `Flatcar's Oct 2025 partition layout (server/mirror/testing/flatcar-like.ts: EFI 1 GiB, BIOS-BOOT, USR-A 2 GiB with ` +
-      `btrfs metadata runs, data extents and a verity tree, USR-B empty, OEM btrfs, OEM-CONFIG, ROOT ext4 group headers), ` +
+      `btrfs metadata runs, data extents and a verity tree, USR-B empty, OEM (a real ext4 labelled OEM here, btrfs on Flatcar), OEM-CONFIG, ROOT ext4 group headers), ` +
       `${fmt((m.image.mappedBlocks * m.image.blockSize) / GiB, 2)} GiB of incompressible data, the rest zeros; .bz2 made once with \`lbzip2 -9\`. ` +
       `Tools: ${zstdVersion()}, the Debian CLIs spawned (no npm zstd binding is used).`,
     '',

@@ -1,7 +1,9 @@
 // The bench's Flatcar-like release image, built once and cached under .cache/bench/: the raw
 // image (a sparse file: ≈0.6 GiB of pseudo-random data where Flatcar's filesystems keep theirs,
-// zeros elsewhere, a GPT with Flatcar's partitions) and its .bz2 (`lbzip2 -9`, bzip2 format),
-// laid out as a mirror version directory so the mirror's own derivation can run on it.
+// zeros elsewhere, a GPT with Flatcar's partitions, and a real ext4 labelled OEM in the OEM
+// partition, so a flatcar-install can place its Ignition config) and its .bz2 (`lbzip2 -9`,
+// bzip2 format), laid out as a mirror version directory so the mirror's own derivation can run
+// on it.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,13 +35,13 @@ export function benchLayout(quick: boolean): ImageLayout {
   return {
     size: full.size / 8,
     segments: full.segments.map((s) => ({ offset: k(s.offset), length: k(s.length) })),
-    partitions: [],
+    partitions: full.partitions.map((p) => ({ ...p, start: k(p.start), size: k(p.size) })),
   };
 }
 
 export async function benchImage(quick: boolean, log: (m: string) => void): Promise<BenchImage> {
   const layout = benchLayout(quick);
-  const dir = join(REPO, '.cache/bench', `flatcar-like-${layout.size / MiB}m-v1`);
+  const dir = join(REPO, '.cache/bench', `flatcar-like-${layout.size / MiB}m-v2`);
   const raw = join(dir, 'flatcar_production_image.bin');
   const versionDir = join(dir, 'release');
   const bz2 = join(versionDir, SOURCE_IMAGE);
@@ -54,7 +56,14 @@ export async function benchImage(quick: boolean, log: (m: string) => void): Prom
       `-t${i + 1}:${p.type}`,
       `-c${i + 1}:${p.label}`,
     ]);
-    if (gpt.length > 0) execFileSync('sgdisk', ['-o', '-a', '1', ...gpt, raw], { stdio: 'ignore' });
+    execFileSync('sgdisk', ['-o', '-a', '1', ...gpt, raw], { stdio: 'ignore' });
+    const oem = layout.partitions.find((p) => p.label === 'OEM');
+    if (oem)
+      execFileSync(
+        'mkfs.ext4',
+        ['-q', '-F', '-L', 'OEM', '-E', `offset=${oem.start},nodiscard`, raw, `${oem.size / 1024}k`],
+        { stdio: 'ignore' },
+      );
     await runOk('bash', ['-c', `set -o pipefail; lbzip2 -9 -n 2 -c "${raw}" > "${bz2}.part"`]);
     renameSync(`${bz2}.part`, bz2);
   }
