@@ -159,7 +159,7 @@ async function install(
   const zeroed = path === 'zstd sparse' ? Math.ceil(raw / 4096) * 4096 : 0;
   const written = target.written(zeroed);
   dropPartitions(target.path);
-  if (!stdout.includes('railyard: installed, rebooting'))
+  if (!/^railyard: installed\b/m.test(stdout))
     throw new Error(`${mac}: install failed:\n${stdout.slice(-3000)}`);
   const took = /^railyard: image: (\S+), writer: (\S+) /m.exec(stdout);
   const want = path.startsWith('bz2') ? 'bz2/dense' : `zstd/${path.split(' ')[1]}`;
