@@ -7,7 +7,15 @@
 // the reference; zstd dense and zstd sparse = railyard's path. Seconds, CPU seconds of the
 // installer (its process tree; railyard's own CPU is not in it), bytes written to the device.
 import { execFileSync } from 'node:child_process';
-import { linkSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { extractInstaller } from '../server/installer/fixtures/loop.ts';
 import { writeExecutable, writeShims } from '../server/installer/fixtures/shims.ts';
@@ -57,18 +65,28 @@ function sign(work: string, bz2: string, sig: string): { keyring: string; finger
   return { keyring, fingerprint };
 }
 
-/** The mirror tree railyard serves: hard links to the cached image files (same filesystem). */
+/** A hard link, or a copy when `to` is on another filesystem. */
+function place(from: string, to: string): void {
+  try {
+    linkSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    copyFileSync(from, to);
+  }
+}
+
+/** The mirror tree railyard serves: hard links to the cached image files (copies across filesystems). */
 function mirrorTree(image: BenchImage, dataDir: string, sig: string): void {
   const dir = join(dataDir, 'mirror/stable/amd64-usr', VERSION);
   mkdirSync(join(dir, DERIVED_DIR), { recursive: true });
-  linkSync(image.bz2, join(dir, SOURCE_IMAGE));
-  linkSync(sig, join(dir, `${SOURCE_IMAGE}.sig`));
+  place(image.bz2, join(dir, SOURCE_IMAGE));
+  place(sig, join(dir, `${SOURCE_IMAGE}.sig`));
   // What /ipxe's install script points at (the bench never boots them).
   writeFileSync(join(dir, 'version.txt'), `FLATCAR_VERSION=${VERSION}\n`);
   writeFileSync(join(dir, 'flatcar_production_pxe.vmlinuz'), Buffer.alloc(4096, 1));
   writeFileSync(join(dir, 'flatcar_production_pxe_image.cpio.gz'), Buffer.alloc(4096, 2));
   for (const f of readdirSync(join(image.versionDir, DERIVED_DIR)))
-    linkSync(join(image.versionDir, DERIVED_DIR, f), join(dir, DERIVED_DIR, f));
+    place(join(image.versionDir, DERIVED_DIR, f), join(dir, DERIVED_DIR, f));
 }
 
 const macOf = (path: number, run: number) =>
@@ -191,7 +209,8 @@ export const installerRun: Part = {
     const work = tempDir('installer');
     const sigFile = join(work, `${SOURCE_IMAGE}.sig`);
     const key = sign(work, image.bz2, sigFile);
-    const dataDir = join(image.versionDir, '..', `installer-run-${process.pid}`);
+    // Under a bench temp dir, removed with it.
+    const dataDir = join(tempDir('installer-data'), 'data');
     mirrorTree(image, dataDir, sigFile);
     const target = loopTarget(tempDir('installer-loop'), raw + 64 * 1024 * 1024);
     await dirty(target, raw);
@@ -218,7 +237,6 @@ export const installerRun: Part = {
     } finally {
       await ry.stop();
       target.cleanup();
-      execFileSync('rm', ['-rf', dataDir]);
     }
     return report(results, raw, ctx.runs);
   },
