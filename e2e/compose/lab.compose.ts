@@ -79,7 +79,9 @@ if (skip) {
 
   test(STEPS[1]!, async () => {
     const engine = need(s.engine, 'the engine');
+    let t = Date.now();
     s.release = await buildRelease(join(s.workDir, 'release'));
+    s.timings['stand-in release'] = since(t);
     ryPort = await freePort();
     lab = new ComposeLab(engine, PROJECT, {
       STANDIN_RELEASE_DIR: s.release.dir,
@@ -88,7 +90,7 @@ if (skip) {
       RAILYARD_LAB_PORT: String(ryPort),
       RAILYARD_ADMIN_TOKEN: LAB_ADMIN_TOKEN,
     });
-    let t = Date.now();
+    t = Date.now();
     const bases = await importBases(engine);
     s.timings['bases'] = since(t);
     const builds = await lab.builds();
