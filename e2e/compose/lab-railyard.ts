@@ -42,3 +42,14 @@ export async function apiGet<T>(ry: Railyard, path: string): Promise<T> {
   if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
+
+/** POST an admin API path with a given token; returns the HTTP status. */
+export async function apiPost(ry: Railyard, path: string, token: string): Promise<number> {
+  const res = await fetch(`http://${ry.opts.listen}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(10_000),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}

@@ -8,10 +8,11 @@ import type { MachineDetail } from '../lib/api.ts';
 import type { Cleanup } from '../lib/cleanup.ts';
 import { assertProvisioned, expectFirstBoot, expectInstall, SCALE } from '../lib/flow.ts';
 import type { NodeRun } from '../lib/node-run.ts';
+import { REPO_ROOT } from '../lib/paths.ts';
 import type { Railyard } from '../lib/railyard.ts';
 import type { ComposeLab } from './compose.ts';
 import { waitFor } from './host.ts';
-import { apiGet } from './lab-railyard.ts';
+import { apiGet, apiPost, LAB_ADMIN_TOKEN } from './lab-railyard.ts';
 import { followNode, type LabNode, labNodes } from './nodes.ts';
 import { log, since } from './session.ts';
 
@@ -140,6 +141,14 @@ export async function assertStateSurvives(lab: ComposeLab, ry: Railyard, macs: s
     const res = await fetch(`http://${ry.opts.listen}/ipxe?mac=${mac.replace(/:/g, '-')}`);
     assert.is(res.headers.get('x-railyard-decision'), 'local-boot', `${mac}: boots from disk, no reinstall`);
   }
+  // the admin token is the one the compose environment gave (RAILYARD_ADMIN_TOKEN), not the file's
+  const reprovision = `/api/v1/machines/${macs[0]}/reprovision`;
+  const fileToken = (await readFile(join(REPO_ROOT, 'contrib/lab/railyard.yaml'), 'utf8')).match(
+    /token: (\S+)/,
+  )?.[1];
+  assert.ok(fileToken && fileToken !== LAB_ADMIN_TOKEN, 'the lab config has a token of its own');
+  assert.is(await apiPost(ry, reprovision, fileToken), 401, "the config file's token is replaced");
+  assert.is(await apiPost(ry, reprovision, LAB_ADMIN_TOKEN), 202, 'reprovision with the admin token');
 }
 
 export async function downLab(lab: ComposeLab, workDir: string): Promise<void> {

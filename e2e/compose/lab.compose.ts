@@ -44,7 +44,7 @@ const STEPS = [
   'image: `railyard dhcp-config` inside it gives a config dnsmasq accepts',
   'image: `docker stop` drains in-flight downloads within http.drainTimeout; data volume survives a restart',
   'compose: up; stand-in mirrored; proxyDHCP; BIOS and UEFI nodes PXE-boot, install, boot from disk',
-  'compose: railyard recreated on its data volume keeps machine state; down -v removes everything',
+  'compose: railyard recreated on its data volume keeps machine state; admin token from the environment; down -v removes everything',
   'engine: clean shutdown by PID; no bridge left; iptables FORWARD and ip_forward as before',
 ];
 
