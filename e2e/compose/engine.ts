@@ -133,6 +133,10 @@ async function stopStale(opts: EngineOptions): Promise<void> {
     }
   })();
   if (!pid || !cmdline.includes(opts.execRoot)) return;
+  // its parent (the test that started it) still alive: another run is in progress; leave it
+  const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+  if (ppid > 1 && existsSync(`/proc/${ppid}`) && ppid !== process.pid)
+    throw new Error(`another compose lab test is running: dockerd pid ${pid} (started by pid ${ppid})`);
   console.log(`  compose: stopping dockerd pid ${pid} left by an earlier run`);
   process.kill(pid, 'SIGTERM');
   await waitFor(`stale dockerd ${pid} to exit`, 60, async () => !existsSync(`/proc/${pid}`));
