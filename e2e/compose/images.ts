@@ -46,6 +46,13 @@ export async function importBases(engine: Engine): Promise<LocalBases> {
     const changes = [`CMD ${cmd}`, ...env.map((e) => `ENV ${e}`)].flatMap((c) => ['--change', c]);
     await engine.docker(['import', ...changes, tar!, tag]);
   }
+  // bases of other cache keys (an older Node, an older debootstrap) only take space
+  const stale = (
+    await engine.docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', 'railyard-test/*'])
+  )
+    .split('\n')
+    .filter((t) => t && !t.endsWith(`:${key}`));
+  if (stale.length > 0) await engine.docker(['image', 'rm', ...stale]).catch(() => undefined);
   return bases;
 }
 
