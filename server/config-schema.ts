@@ -149,6 +149,10 @@ const uiSchema = z.strictObject({
 const stateSchema = z.strictObject({
   driver: z.enum(['sqlite']).default('sqlite'),
   path: z.string().min(1).optional(),
+  /** Events kept per machine (oldest deleted first). */
+  eventsPerMachine: intIn(100, 1_000_000).default(2000),
+  /** Install attempts kept per machine, the open one included (oldest closed deleted first, with their events). */
+  attemptsPerMachine: intIn(2, 10_000).default(100),
 });
 
 const adminSchema = z.strictObject({
@@ -163,6 +167,8 @@ const adminSchema = z.strictObject({
 const installerSchema = z.strictObject({
   cacheEntries: intIn(1, 100_000).default(1000),
   failedRetries: intIn(0, 100).default(3),
+  /** Serve an attempt's installer only to the client IP that received its install script. */
+  bindClientIp: z.boolean().default(true),
 });
 
 export const configSchema = z.strictObject({

@@ -20,6 +20,15 @@ export class UnauthorizedError extends RailyardError {}
 /** The request conflicts with current state (e.g. an illegal state transition). */
 export class ConflictError extends RailyardError {}
 
+/** The caller is known but may not do this from where it is (e.g. another client IP). */
+export class ForbiddenError extends RailyardError {}
+
+/** A request body is larger than the endpoint accepts. */
+export class TooLargeError extends RailyardError {}
+
+/** The state store cannot read or write right now (disk full, I/O error, locked). */
+export class StorageError extends RailyardError {}
+
 /** A configuration file or value is invalid. `file` and `key` name the culprit. */
 export class ConfigError extends RailyardError {
   readonly file: string | undefined;

@@ -16,8 +16,8 @@ import { listenHttp } from './http/listener.ts';
 import { opsHooks } from './http/ops-hooks.ts';
 import { createAccess } from './http/ui-auth.ts';
 import { InstallerCache } from './installer/cache.ts';
+import { AttemptCredentials } from './installer/credentials.ts';
 import { installScriptTemplate } from './installer/script.ts';
-import { MachineTokens } from './installer/tokens.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { MachineRegistry } from './machines/registry.ts';
@@ -72,7 +72,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   machines.watch();
   lifecycle.add(machines);
   installScriptTemplate(); // fail at startup, not at the first install, if the template is broken
-  const tokens = MachineTokens.open(config.dataDir);
+  const credentials = AttemptCredentials.open(config.dataDir);
   const mirrorDir = join(config.dataDir, 'mirror');
   const catalog = new MirrorCatalog(mirrorDir);
   registerMirrorGauges(metrics, async () => (await catalog.list()).status);
@@ -82,7 +82,9 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     renderer: new IpxeRenderer(),
     publicUrl: config.publicUrl,
     store,
+    credentials,
     failedRetries: config.installer.failedRetries,
+    bindClientIp: config.installer.bindClientIp,
   });
   const admin = adminCredential(config.admin.token, config.dataDir);
   const access = createAccess({
@@ -113,13 +115,18 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
         maxEntries: config.installer.cacheEntries,
         logger: log.child({ sub: 'installer' }),
       }),
-      tokens,
+      credentials,
       publicUrl: config.publicUrl,
       keyring: config.mirror.stockKeyring ? undefined : readKeyring(config.mirror.keyring),
-      onServed: (mac, bytes, durationMs) =>
-        downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
+      onServed: (mac, bytes, durationMs, attemptId) =>
+        downloads.recordInstaller(mac, attemptId, bytes, durationMs),
     },
-    api: { store, tokens },
+    api: {
+      store,
+      attempts: boot.attempts,
+      credentials,
+      publicUrl: config.publicUrl,
+    },
     access,
     mirrorRoot: new FileRoot(mirrorDir),
     assetsRoot: new FileRoot(join(config.dataDir, 'assets')),

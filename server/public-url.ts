@@ -8,6 +8,7 @@ import { firstBootUnit } from './installer/target.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
 
 const PROBE_MAC = '02:00:00:00:00:01';
+const PROBE_ATTEMPT = 1;
 const PROBE_TOKEN = 'A'.repeat(43);
 
 export function checkPublicUrl(publicUrl: string): void {
@@ -25,7 +26,7 @@ export function checkPublicUrl(publicUrl: string): void {
     refuse('credentials in the URL would be handed to every node; use a URL without user:password@');
   if (['0.0.0.0', '[::]'].includes(url.hostname))
     refuse('a wildcard address cannot be reached by nodes; name this host (its LAN address or DNS name)');
-  const report = reportUrl(publicUrl, PROBE_MAC);
+  const report = reportUrl(publicUrl, PROBE_MAC, PROBE_ATTEMPT);
   const users: Array<[string, () => unknown]> = [
     ['the iPXE boot script', () => new IpxeRenderer().boot(publicUrl)],
     [
@@ -33,6 +34,7 @@ export function checkPublicUrl(publicUrl: string): void {
       () =>
         renderInstallScript({
           mac: PROBE_MAC,
+          attemptId: PROBE_ATTEMPT,
           reportUrl: report,
           token: PROBE_TOKEN,
           installDisk: 'smallest',

@@ -7,7 +7,7 @@ import type { RailyardMetrics } from '../metrics/metrics.ts';
 import { VERSION } from '../version.ts';
 import { type ApiDeps, apiRoutes } from './api-routes.ts';
 import { type BootListener, bootRoutes } from './boot-routes.ts';
-import { type MachineClientListener, reportMachineClient } from './client.ts';
+import { type AttemptClientListener, reportAttemptClient } from './client.ts';
 import { onError } from './errors.ts';
 import { checkHost } from './host-check.ts';
 import { type InstallerRouteDeps, installerRoutes } from './installer-routes.ts';
@@ -30,8 +30,8 @@ export interface HttpDeps {
   onBootDecision?: BootListener;
   /** Static file bodies as they stream (the dashboard's image download progress). */
   onProgress?: ProgressListener;
-  /** The peer address of each request that named a machine (installer reports, /ipxe, …). */
-  onMachineClient?: MachineClientListener;
+  /** The peer address of each request authenticated for an install attempt (reports, installer). */
+  onAttemptClient?: AttemptClientListener;
   /** /metrics and per-route request counters. */
   metrics?: RailyardMetrics;
   /** The dashboard under /ui. */
@@ -39,19 +39,24 @@ export interface HttpDeps {
   startedAt?: number;
 }
 
-/** Per-request variables: the machine MAC when known; status/bytes of a body piped past Hono. */
-export type AppEnv = { Variables: { mac?: string; status?: number; bytes?: number } };
+/**
+ * Per-request variables: the machine MAC when known; the install attempt the request was
+ * authenticated for (an accepted report, a served installer); status/bytes of a body piped
+ * past Hono.
+ */
+export type AppEnv = { Variables: { mac?: string; attempt?: number; status?: number; bytes?: number } };
 
 export function createApp(deps: HttpDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const startedAt = deps.startedAt ?? Date.now();
   app.use(requestLog(deps.log));
   if (deps.metrics) app.use(countRequests(deps.metrics));
-  if (deps.onMachineClient) app.use(reportMachineClient(deps.onMachineClient));
+  if (deps.onAttemptClient) app.use(reportAttemptClient(deps.onAttemptClient));
   app.onError(onError(deps.log));
-  // Operators' surfaces: DNS-rebinding check, then sign-in. Installer reports (POST
-  // /api/v1/machines/<mac>/events) carry their own credential and need no sign-in, but
-  // pass the Host check too: installers use publicUrl, whose host is always allowed.
+  // Operators' surfaces: DNS-rebinding check, then sign-in (GET and HEAD only). Installer
+  // reports (POST /api/v1/machines/<mac>/attempts/<id>/events and …/events) carry their
+  // attempt's credential and need no sign-in, but pass the Host check too: installers use
+  // publicUrl, whose host is always allowed.
   for (const path of ['/', '/ui', '/ui/*', '/api/*']) app.use(path, checkHost(deps.access.hosts));
   app.use('/api/v1/*', requireApiRead(deps.access));
   for (const path of ['/ui', '/ui/*']) app.use(path, requireUiRead(deps.access));

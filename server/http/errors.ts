@@ -4,22 +4,27 @@ import type { Context } from 'hono';
 import {
   BusyError,
   ConflictError,
+  ForbiddenError,
   InvalidRequestError,
   NotFoundError,
   RateLimitedError,
+  StorageError,
+  TooLargeError,
   UnauthorizedError,
   VerificationError,
 } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
-export function statusFor(err: unknown): 400 | 401 | 404 | 409 | 429 | 500 | 502 | 503 {
+export function statusFor(err: unknown): 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 502 | 503 {
   if (err instanceof InvalidRequestError) return 400;
   if (err instanceof RateLimitedError) return 429;
   if (err instanceof UnauthorizedError) return 401;
+  if (err instanceof ForbiddenError) return 403;
   if (err instanceof NotFoundError) return 404;
   if (err instanceof ConflictError) return 409;
+  if (err instanceof TooLargeError) return 413;
   if (err instanceof VerificationError) return 502;
-  if (err instanceof BusyError) return 503;
+  if (err instanceof BusyError || err instanceof StorageError) return 503;
   return 500;
 }
 
@@ -53,6 +58,11 @@ export function onError(log: Logger) {
       err: { name: err.name, message: err.message },
     };
     if (status === 500) log.error({ ...detail, stack: err.stack }, 'request failed');
+    else if (err instanceof StorageError)
+      log.error({ ...detail, cause: String(err.cause) }, 'state store failed');
+    // Refused credentials and reports that do not fit an attempt: what an operator watches for.
+    else if (status === 401 || status === 403 || status === 409 || status === 429)
+      log.warn(detail, 'request refused');
     else log.debug(detail, 'request refused');
     const message = status === 500 ? 'internal error (see server log)' : err.message;
     if (err instanceof RateLimitedError) c.header('Retry-After', String(err.retryAfterSec));

@@ -67,6 +67,13 @@ export function adminBearer(c: Context, access: Access): boolean {
   throw new UnauthorizedError('wrong admin token');
 }
 
+/** Writes and secrets: the admin token as `Authorization: Bearer` (a session is not enough). */
+export function requireAdmin(c: Context, access: Access, what = 'this request'): void {
+  if (!access.adminToken) throw new UnauthorizedError('admin API disabled: no admin token');
+  if (!adminBearer(c, access))
+    throw new UnauthorizedError(`${what} needs the admin token (Authorization: Bearer)`);
+}
+
 export function refuseIfLimited(access: Access, client: string | undefined): void {
   const decision = access.limiter.check(client);
   if (!decision.allowed) {

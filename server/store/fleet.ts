@@ -1,12 +1,9 @@
 // Read queries for fleet views (the dashboard): each answers in one query whatever the
 // fleet size, so a page costs O(1) queries, not one per machine. SQLite implements them
 // in SQL (sqlite-fleet.ts); `fleetOver` derives them from the basic StateStore calls for
-// the in-memory fake.
+// the in-memory store.
 import { MACHINE_STATES, type Machine, type MachineState } from '../machines/state.ts';
-import type { StoredEvent } from './state-store.ts';
-
-/** Events that start an install attempt (machines/timeline.ts latestAttempt). */
-export const ATTEMPT_START = ['install-script-served', 'reprovision-requested'] as const;
+import type { StoredAttempt, StoredEvent } from './state-store.ts';
 
 export interface MachinePageQuery {
   offset: number;
@@ -21,25 +18,35 @@ export interface FleetQueries {
   /** A page of machines ordered by MAC. */
   machinePage(query: MachinePageQuery): Promise<Machine[]>;
   /**
-   * Each listed machine's events from the start of its latest install attempt (its newest
-   * ATTEMPT_START event; all of them when it has none), oldest first, at most `limit`.
+   * Each listed machine's events of its latest install attempt (the newest, open or
+   * closed), oldest first, at most `limit`; a machine with no attempt: its newest `limit`
+   * events. The same events the machine page draws its timeline from.
    */
   attemptEvents(macs: readonly string[], limit: number): Promise<Map<string, StoredEvent[]>>;
-  /** MACs ordered by their newest `install-script-served`, newest first. */
-  recentInstalls(offset: number, limit: number): Promise<string[]>;
+  /** The open attempt of each listed machine that has one. */
+  openAttemptsOf(macs: readonly string[]): Promise<Map<string, StoredAttempt>>;
+  /**
+   * The events (oldest first, at most `eventLimit` each) of the latest `limit` attempts
+   * that ended provisioned, the most recently closed first.
+   */
+  provisionedInstalls(limit: number, eventLimit: number): Promise<StoredEvent[][]>;
 }
 
 interface BasicReads {
   listMachines(): Promise<Machine[]>;
   events(mac: string, options?: { limit?: number }): Promise<StoredEvent[]>;
+  attempts(mac: string, options?: { limit?: number }): Promise<StoredAttempt[]>;
+  openAttemptOf(mac: string): Promise<StoredAttempt | undefined>;
 }
 
 export function emptyCounts(): Record<MachineState, number> {
   return Object.fromEntries(MACHINE_STATES.map((s) => [s, 0])) as Record<MachineState, number>;
 }
 
-/** The same answers from listMachines/events: for fakes, O(fleet) per call. */
+/** The same answers from listMachines/events/attempts: for the in-memory store, O(fleet) per call. */
 export function fleetOver(store: BasicReads): FleetQueries {
+  const eventsOf = async (a: StoredAttempt, limit: number) =>
+    (await store.events(a.mac)).filter((e) => e.attemptId === a.id).slice(0, limit);
   return {
     async countByState() {
       const counts = emptyCounts();
@@ -53,20 +60,32 @@ export function fleetOver(store: BasicReads): FleetQueries {
     async attemptEvents(macs, limit) {
       const out = new Map<string, StoredEvent[]>();
       for (const mac of macs) {
-        const all = await store.events(mac);
-        const since = all.findLastIndex((e) => (ATTEMPT_START as readonly string[]).includes(e.type));
-        out.set(mac, all.slice(Math.max(0, since), Math.max(0, since) + limit));
+        const [latest] = await store.attempts(mac, { limit: 1 });
+        out.set(mac, latest ? await eventsOf(latest, limit) : await store.events(mac, { limit }));
       }
       return out;
     },
-    async recentInstalls(offset, limit) {
-      const latest: Array<[string, number]> = [];
-      for (const m of await store.listMachines()) {
-        const last = (await store.events(m.mac)).findLast((e) => e.type === 'install-script-served');
-        if (last) latest.push([m.mac, last.id]);
+    async openAttemptsOf(macs) {
+      const out = new Map<string, StoredAttempt>();
+      for (const mac of macs) {
+        const open = await store.openAttemptOf(mac);
+        if (open) out.set(mac, open);
       }
-      latest.sort((a, b) => b[1] - a[1]);
-      return latest.slice(offset, offset + limit).map(([mac]) => mac);
+      return out;
+    },
+    async provisionedInstalls(limit, eventLimit) {
+      const done: StoredAttempt[] = [];
+      for (const m of await store.listMachines())
+        done.push(...(await store.attempts(m.mac)).filter((a) => a.state === 'provisioned'));
+      done.sort((a, b) => byNewestClose(a, b));
+      return Promise.all(done.slice(0, limit).map((a) => eventsOf(a, eventLimit)));
     },
   };
+}
+
+/** Most recently closed first; ties: the newer attempt first. */
+function byNewestClose(a: StoredAttempt, b: StoredAttempt): number {
+  const x = a.closedAt ?? '';
+  const y = b.closedAt ?? '';
+  return x < y ? 1 : x > y ? -1 : b.id - a.id;
 }

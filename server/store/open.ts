@@ -4,9 +4,11 @@ import { dirname } from 'node:path';
 import type { Config } from '../config.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { openSqliteStore } from './sqlite.ts';
-import type { StateStore } from './state-store.ts';
+import { DEFAULT_LIMITS, type StateStore, type StoreLimits } from './state-store.ts';
 
-export function openStateStore(state: Config['state']): StateStore {
+export function openStateStore(
+  state: Pick<Config['state'], 'driver' | 'path'> & Partial<StoreLimits>,
+): StateStore {
   switch (state.driver) {
     case 'sqlite':
       try {
@@ -18,7 +20,10 @@ export function openStateStore(state: Config['state']): StateStore {
         });
       }
       ownerOnly(state.path);
-      return openSqliteStore(state.path);
+      return openSqliteStore(state.path, undefined, {
+        eventsPerMachine: state.eventsPerMachine ?? DEFAULT_LIMITS.eventsPerMachine,
+        attemptsPerMachine: state.attemptsPerMachine ?? DEFAULT_LIMITS.attemptsPerMachine,
+      });
   }
 }
 

@@ -1,4 +1,4 @@
-// Dashboard sessions in the state database's `sessions` table (migration 2).
+// Dashboard sessions in the state database's `sessions` table (migration 3).
 import type Database from 'better-sqlite3';
 import type { SessionRecord, SessionStore } from './sessions.ts';
 

@@ -22,7 +22,7 @@ const tempDb = () => {
   return join(dir, 'state.db');
 };
 
-storeContract(test, () => openSqliteStore(':memory:'));
+storeContract(test, (limits) => openSqliteStore(':memory:', undefined, limits));
 fleetContract(test, () => openSqliteStore(':memory:'));
 
 test.after(() => {

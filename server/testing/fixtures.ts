@@ -12,7 +12,7 @@ import { HostAllowList } from '../http/host-check.ts';
 import { opsHooks } from '../http/ops-hooks.ts';
 import { type Access, createAccess, SESSION_COOKIE } from '../http/ui-auth.ts';
 import { InstallerCache } from '../installer/cache.ts';
-import { MachineTokens } from '../installer/tokens.ts';
+import { AttemptCredentials } from '../installer/credentials.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { loadMachines } from '../machines/load.ts';
 import { observeProvisioning, registerMachineGauge } from '../metrics/machine-metrics.ts';
@@ -63,9 +63,15 @@ export interface TestApp {
   /** A `Cookie` header with a fresh dashboard session. */
   sessionHeaders(): Promise<Record<string, string>>;
   store: StateStore;
-  tokens: MachineTokens;
+  credentials: AttemptCredentials;
+  /** The install token of the machine's open attempt (what its installer carries). */
+  installToken: (mac: string) => Promise<string>;
+  /** The first-boot token of the machine's open attempt. */
+  firstBootToken: (mac: string) => Promise<string>;
   dataDir: string;
   boot: BootService;
+  /** Load machinesDir again (as a file change or SIGHUP would). */
+  reloadMachines: () => void;
   metrics: RailyardMetrics;
   progress: ImageProgress;
   cleanup: () => void;
@@ -78,6 +84,8 @@ export interface TestAppOptions {
   store?: StateStore;
   adminToken?: string;
   keyring?: string;
+  /** installer.bindClientIp (default true). */
+  bindClientIp?: boolean;
   /** Node process metrics on /metrics (off by default in tests). */
   processMetrics?: boolean;
   /** mirror.staleAfter for the dashboard (default 2 days). */
@@ -100,7 +108,8 @@ export function testApp(options: TestAppOptions = {}): TestApp {
   mkdirSync(join(dir, 'assets'), { recursive: true });
   mkdirSync(mirrorDir, { recursive: true });
   if (options.mirrored !== false) publishRelease(mirrorDir);
-  const machines = loadMachines(options.machinesDir ?? EXAMPLES_DIR);
+  const machinesDir = options.machinesDir ?? EXAMPLES_DIR;
+  let machines = loadMachines(machinesDir);
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
   const rawStore = options.store ?? memoryStore();
   registerMachineGauge(metrics, rawStore);
@@ -110,15 +119,17 @@ export function testApp(options: TestAppOptions = {}): TestApp {
   const publicUrl = options.publicUrl ?? 'http://192.0.2.10:8080';
   const catalog = new MirrorCatalog(mirrorDir);
   registerMirrorGauges(metrics, async () => (await catalog.list()).status);
+  const credentials = new AttemptCredentials(Buffer.alloc(32, 7));
   const boot = new BootService({
     machines: () => machines,
     releases: catalog,
     renderer: new IpxeRenderer(),
     publicUrl,
     store,
+    credentials,
     failedRetries: 2,
+    bindClientIp: options.bindClientIp ?? true,
   });
-  const tokens = new MachineTokens(Buffer.alloc(32, 7));
   const downloads = new DownloadRecorder(store, silentLogger());
   const progress = new ImageProgress(options.now);
   const dashboard = new Dashboard({
@@ -144,13 +155,13 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     boot,
     installer: {
       cache: new InstallerCache({ maxEntries: 10 }),
-      tokens,
+      credentials,
       publicUrl,
       keyring: options.keyring,
-      onServed: (mac, bytes, durationMs) =>
-        downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
+      onServed: (mac, bytes, durationMs, attemptId) =>
+        downloads.recordInstaller(mac, attemptId, bytes, durationMs),
     },
-    api: { store, tokens },
+    api: { store, attempts: boot.attempts, credentials, publicUrl },
     access,
     ...opsHooks({ downloads, metrics, progress }),
     metrics,
@@ -158,6 +169,11 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     mirrorRoot: new FileRoot(mirrorDir),
     assetsRoot: new FileRoot(join(dir, 'assets')),
   });
+  const tokenOf = async (mac: string) => {
+    const open = await store.openAttemptOf(mac);
+    if (!open) throw new Error(`test: ${mac} has no open attempt`);
+    return credentials.tokens(open.secrets.nonce);
+  };
   return {
     app,
     access,
@@ -166,8 +182,13 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     dataDir: dir,
     cleanup,
     store,
-    tokens,
+    credentials,
+    installToken: async (mac) => (await tokenOf(mac)).install,
+    firstBootToken: async (mac) => (await tokenOf(mac)).firstBoot,
     boot,
+    reloadMachines: () => {
+      machines = loadMachines(machinesDir);
+    },
     metrics,
     progress,
   };

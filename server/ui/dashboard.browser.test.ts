@@ -65,11 +65,11 @@ function browserTests(): void {
   };
 
   test.before(async () => {
-    await seedMachines(t.store, Date.now());
+    await seedMachines(t.store, Date.now(), t.credentials);
     seedMirror(t.dataDir);
     listener = await listenHttp(t.app, { host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${listener.address.port}`;
-    download = await startImageDownload(base, installing.mac, t.tokens.tokenFor(installing.mac));
+    download = await startImageDownload(base, installing.mac, await t.installToken(installing.mac));
   });
 
   test.after(async () => {

@@ -70,15 +70,14 @@ export interface OverviewInputs {
 /** Machines per page of the fleet table; installs in progress listed at most. */
 export const PAGE_SIZE = 100;
 export const IN_PROGRESS_SHOWN = 50;
-/** Events read per machine, from its latest attempt's start: enough for its timeline. */
+/** Events read per machine, of its latest attempt: enough for its timeline. */
 const EVENTS_PER_MACHINE = 200;
-/** Rounds of candidates for the time-to-provisioned figures (each round is two queries). */
-const FINISHED_ROUNDS = 4;
 
 /**
  * A constant number of store queries whatever the fleet size: counts, one page of
- * machines, the installs in progress, candidates for the figures, and the events of all of
- * them in one batch.
+ * machines, the installs in progress and their open attempts, the events of their latest
+ * attempts in one batch, and the latest provisioned attempts (with their events) for the
+ * figures.
  */
 export async function buildOverview(inputs: OverviewInputs): Promise<OverviewModel> {
   const { store, now } = inputs;
@@ -97,8 +96,11 @@ export async function buildOverview(inputs: OverviewInputs): Promise<OverviewMod
     EVENTS_PER_MACHINE,
   );
   const spans = (mac: string) => timeline(events.get(mac) ?? []);
+  const open = await store.fleet.openAttemptsOf(installing.map((m) => m.mac));
   const recent = (await finishedInstalls(store, inputs.window)).map((f) => f.seconds);
-  const inProgress = installing.map((m) => inProgressRow(m, spans(m.mac), inputs.progress.forMachine(m.mac)));
+  const inProgress = installing.map((m) =>
+    inProgressRow(m, spans(m.mac), inputs.progress.forAttempt(open.get(m.mac))),
+  );
   return {
     generatedAt: formatTime(new Date(now).toISOString()),
     machines: machines.map((m) => machineRow(m, spans(m.mac), now)),
@@ -119,20 +121,12 @@ export async function buildOverview(inputs: OverviewInputs): Promise<OverviewMod
   };
 }
 
-/**
- * The latest `window` finished installs (by when they finished), looked for among the
- * machines whose installs started last: up to FINISHED_ROUNDS × window of them.
- */
+/** The latest `window` finished installs: the attempts that ended provisioned most recently. */
 async function finishedInstalls(store: StateStore, window: number) {
   const found: Array<{ seconds: number; at: string }> = [];
-  for (let round = 0; round < FINISHED_ROUNDS && found.length < window; round++) {
-    const macs = await store.fleet.recentInstalls(round * window, window);
-    const events = await store.fleet.attemptEvents(macs, EVENTS_PER_MACHINE);
-    for (const mac of macs) {
-      const t = timeToProvisioned(timeline(events.get(mac) ?? []));
-      if (t) found.push(t);
-    }
-    if (macs.length < window) break;
+  for (const events of await store.fleet.provisionedInstalls(window, EVENTS_PER_MACHINE)) {
+    const t = timeToProvisioned(timeline(events));
+    if (t) found.push(t);
   }
   return latest(found, window);
 }
