@@ -78,6 +78,16 @@ const mirrorSchema = z.strictObject({
   releases: z
     .array(releaseSchema)
     .default([{ channel: 'stable', board: 'amd64-usr', versions: ['current'], keep: 3, files: [] }]),
+  /** Also mirror the update payloads of the mirrored versions (docs/updates.md). */
+  updates: z.boolean().default(false),
+  updateUpstream: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, 'expected an http(s) URL template such as https://update.example/{board}')
+    .default('https://update.release.flatcar-linux.net/{board}'),
+  /** Extension payloads published beside flatcar_production_update.gz (oem-<id>.gz, flatcar-<name>.gz). */
+  updateFiles: z
+    .array(z.string().regex(/^(oem|flatcar)-[A-Za-z0-9._-]+\.gz$/, 'expected oem-<id>.gz or flatcar-<name>.gz'))
+    .default([]),
 });
 
 const httpSchema = z.strictObject({
@@ -92,6 +102,13 @@ const stateSchema = z.strictObject({
 
 const adminSchema = z.strictObject({
   token: z.string().min(16, 'expected at least 16 characters').optional(),
+});
+
+const updatesSchema = z.strictObject({
+  /** A rollout slot frees when its machine shows no progress for this long (docs/updates.md). */
+  slotTimeout: durationSchema.default(3_600_000),
+  /** Machine-ids railyard never installed that it keeps a record of (least recently seen go first). */
+  maxUnknown: z.number().int().min(0).max(1_000_000).default(1000),
 });
 
 const installerSchema = z.strictObject({
@@ -114,6 +131,7 @@ export const configSchema = z.strictObject({
   state: stateSchema.default(stateSchema.parse({})),
   admin: adminSchema.default(adminSchema.parse({})),
   installer: installerSchema.default(installerSchema.parse({})),
+  updates: updatesSchema.default(updatesSchema.parse({})),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
