@@ -86,7 +86,9 @@ const mirrorSchema = z.strictObject({
     .default('https://update.release.flatcar-linux.net/{board}'),
   /** Extension payloads published beside flatcar_production_update.gz (oem-<id>.gz, flatcar-<name>.gz). */
   updateFiles: z
-    .array(z.string().regex(/^(oem|flatcar)-[A-Za-z0-9._-]+\.gz$/, 'expected oem-<id>.gz or flatcar-<name>.gz'))
+    .array(
+      z.string().regex(/^(oem|flatcar)-[A-Za-z0-9._-]+\.gz$/, 'expected oem-<id>.gz or flatcar-<name>.gz'),
+    )
     .default([]),
 });
 
