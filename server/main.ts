@@ -32,6 +32,7 @@ import { startTftp } from './tftp/start.ts';
 import { Dashboard } from './ui/dashboard.ts';
 import { ImageProgress } from './ui/progress.ts';
 import { UiTemplates } from './ui/templates.ts';
+import { wireUpdates } from './updates/wire.ts';
 
 export interface RunningServer {
   lifecycle: Lifecycle;
@@ -46,10 +47,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   lifecycle.add({ name: 'state', stop: () => rawStore.close() });
   registerMachineGauge(metrics, rawStore);
   // Every recorded event: one log line with the MAC, then the provisioning histograms.
-  const store = observeStore(rawStore, stateLog, [observeProvisioning(metrics, rawStore, stateLog)]);
+  const updates = wireUpdates(config, metrics, log.child({ sub: 'updates' }));
+  lifecycle.add({ name: 'updates', stop: () => updates.store.close() });
+  const store = observeStore(rawStore, stateLog, [
+    observeProvisioning(metrics, rawStore, stateLog),
+    updates.onRecorded,
+  ]);
   const machines = new MachineRegistry(config.machinesDir, log.child({ sub: 'machines' }));
   machines.watch();
   lifecycle.add(machines);
+  const updateService = updates.service(() => machines.current, store);
   installScriptTemplate(); // fail at startup, not at the first install, if the template is broken
   const tokens = MachineTokens.open(config.dataDir);
   const mirrorDir = join(config.dataDir, 'mirror');
@@ -92,6 +99,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     ...opsHooks({ downloads, metrics, progress }),
     metrics,
     ui: { dashboard, templates: new UiTemplates(), adminToken: config.admin.token },
+    updates: updateService.http,
   });
   const http = await listenHttp(app, parseListen(config.http.listen));
   lifecycle.add(http);
@@ -114,7 +122,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const mirrorJob = startMirrorJob(
     config,
     log.child({ sub: 'mirror' }),
-    versionsInstalling(store),
+    updates.keepInUse(versionsInstalling(store)),
     (outcome) => recordMirrorRefresh(metrics, outcome),
   );
   if (mirrorJob) lifecycle.add(mirrorJob);

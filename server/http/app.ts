@@ -4,6 +4,7 @@ import { type FileRoot, segmentsFromUrlPath } from '../assets/file-root.ts';
 import type { BootService } from '../boot/service.ts';
 import type { Logger } from '../log.ts';
 import type { RailyardMetrics } from '../metrics/metrics.ts';
+import type { UpdateService } from '../updates/service.ts';
 import { VERSION } from '../version.ts';
 import { type ApiDeps, apiRoutes } from './api-routes.ts';
 import { type BootListener, bootRoutes } from './boot-routes.ts';
@@ -14,6 +15,8 @@ import { countRequests, metricsRoutes } from './metrics-routes.ts';
 import { requestLog } from './request-log.ts';
 import { type DeliveryListener, type ProgressListener, serveFile } from './static.ts';
 import { type UiRouteDeps, uiRoutes } from './ui-routes.ts';
+import { type UpdateApiDeps, updateApiRoutes } from './update-api-routes.ts';
+import { updateRoutes } from './update-routes.ts';
 
 export interface HttpDeps {
   log: Logger;
@@ -32,6 +35,8 @@ export interface HttpDeps {
   metrics?: RailyardMetrics;
   /** The dashboard under /ui. */
   ui?: UiRouteDeps;
+  /** The Omaha endpoint (/v1/update/) and the update API (docs/updates.md). */
+  updates?: { service: UpdateService; api: UpdateApiDeps; onRejected?: () => void };
   startedAt?: number;
 }
 
@@ -55,6 +60,10 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
   apiRoutes(app, deps.api);
   if (deps.metrics) metricsRoutes(app, deps.metrics);
   if (deps.ui) uiRoutes(app, deps.ui);
+  if (deps.updates) {
+    updateRoutes(app, deps.updates.service, deps.updates.onRejected);
+    updateApiRoutes(app, deps.updates.api);
+  }
 
   for (const [prefix, root] of [
     ['/mirror/', deps.mirrorRoot],

@@ -4,6 +4,7 @@
 // unit that runs the script once the network is online.
 import type { Profile } from '../machines/model.ts';
 import type { MachineView } from '../render/views.ts';
+import { withUpdateConf } from '../updates/update-conf.ts';
 import { renderInstallScript, type ScriptTemplate } from './script.ts';
 import { renderTarget } from './target.ts';
 
@@ -11,7 +12,8 @@ export const INSTALLER_DIR = '/opt/railyard';
 export const INSTALL_UNIT = 'railyard-install.service';
 
 export interface InstallerInput {
-  profile: Pick<Profile, 'installDisk' | 'phoneHome' | 'ignitionTemplate'>;
+  profile: Pick<Profile, 'installDisk' | 'phoneHome' | 'ignitionTemplate'> &
+    Partial<Pick<Profile, 'updates'>>;
   view: MachineView;
   /** The resolved release version (X.Y.Z); also what `{{version}}` renders to in the target template. */
   version: string;
@@ -47,10 +49,15 @@ export function buildInstallerIgnition(input: InstallerInput): Record<string, un
     },
     input.scriptTemplate,
   );
-  const target = renderTarget(
-    profile.ignitionTemplate,
-    { ...view, version },
-    profile.phoneHome ? { reportUrl, token } : undefined,
+  const target = withUpdateConf(
+    renderTarget(
+      profile.ignitionTemplate,
+      { ...view, version },
+      profile.phoneHome ? { reportUrl, token } : undefined,
+    ),
+    profile.updates,
+    view.channel,
+    view.publicUrl,
   );
   const files: IgnitionFile[] = [
     file(`${INSTALLER_DIR}/install.sh`, 0o755, script),

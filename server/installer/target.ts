@@ -74,7 +74,8 @@ export function firstBootUnit(reportUrl: string, token: string): string {
   const sh = [
     `f=; for c in ${CONFIG_PATHS.join(' ')}; do if [ -r "$c" ]; then f=$c; break; fi; done`,
     'sum=; if [ -n "$f" ]; then sum=$(sha256sum "$f" | cut -d " " -f 1); fi',
-    `body=${b64('{"type":"first-boot","ignitionSha256":"')}$sum${b64('"}')}`,
+    'mid=$(tr -dc 0-9a-f < /etc/machine-id 2>/dev/null | cut -c 1-32)',
+    `body=${b64('{"type":"first-boot","ignitionSha256":"')}$sum${b64('","machineId":"')}$mid${b64('"}')}`,
     'curl -fsS --retry 10 --retry-delay 3 --retry-connrefused --max-time 10 -X POST -H "Content-Type: application/json"' +
       ` -H "Authorization: Bearer ${token}" --data-binary "$body" "${reportUrl}" || true`,
     `mkdir -p ${STAMP.replace(/\/[^/]+$/, '')} && touch ${STAMP}`,

@@ -17,6 +17,8 @@ const reportSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('first-boot'),
     ignitionSha256: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{64}$/)]).default(''),
+    /** /etc/machine-id of the installed system: its Omaha machineid (docs/updates.md). */
+    machineId: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{32}$/)]).default(''),
   }),
   z.strictObject({ type: z.literal('progress'), bytes: z.number().int().nonnegative() }),
 ]);

@@ -19,6 +19,7 @@ function check(over: Partial<EligibilityInput> = {}) {
   return eligibility({
     policy,
     track: 'stable',
+    board: 'amd64-usr',
     running: '4230.2.2',
     target: '4230.2.3',
     payload: true,
@@ -74,6 +75,7 @@ test('pause (files or admin), window, payload, track, server', () => {
   assert.equal(check({ payload: false }), { offer: false, reason: 'no-payload' });
   assert.equal(check({ target: undefined }), { offer: false, reason: 'not-mirrored' });
   assert.equal(check({ track: 'beta' }), { offer: false, reason: 'track-mismatch' });
+  assert.equal(check({ board: 'arm64-usr' }), { offer: false, reason: 'board-mismatch' });
   assert.equal(check({ policy: { ...policy, server: 'public' } }), {
     offer: false,
     reason: 'not-served-here',

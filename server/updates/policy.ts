@@ -89,8 +89,10 @@ export function effectivePolicy(
 
 /** Why a machine gets `noupdate` (recorded on the client, counted in metrics). */
 export const NOUPDATE_REASONS = [
+  'no-machine-id',
   'no-policy',
   'not-served-here',
+  'board-mismatch',
   'track-mismatch',
   'paused',
   'outside-window',
@@ -110,6 +112,8 @@ export interface EligibilityInput {
   policy: UpdatePolicy | undefined;
   /** The track (GROUP) the client asked for. */
   track: string;
+  /** The board it runs (`board` attribute; empty when not sent). */
+  board: string;
   /** The version the client runs (its `version` attribute). */
   running: string;
   /** The policy's version resolved through the mirror; undefined when not mirrored. */
@@ -130,6 +134,7 @@ export function eligibility(i: EligibilityInput): Eligibility {
   if (!i.policy) return no('no-policy');
   if (i.policy.server !== 'railyard') return no('not-served-here');
   if (i.track !== i.policy.channel) return no('track-mismatch');
+  if (i.board !== '' && i.board !== i.policy.board) return no('board-mismatch');
   if (!i.target) return no('not-mirrored');
   if (!parseVersion(i.running)) return no('bad-version');
   const order = compareVersions(i.target, i.running);
