@@ -78,6 +78,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     mirror: catalog,
     progress,
     staleAfterMs: config.mirror.staleAfter,
+    updates: updateService.dashboard,
   });
   const app = createApp({
     log: log.child({ sub: 'http' }),

@@ -17,6 +17,7 @@ import { type DeliveryListener, type ProgressListener, serveFile } from './stati
 import { type UiRouteDeps, uiRoutes } from './ui-routes.ts';
 import { type UpdateApiDeps, updateApiRoutes } from './update-api-routes.ts';
 import { updateRoutes } from './update-routes.ts';
+import { updateUiRoutes } from './update-ui-routes.ts';
 
 export interface HttpDeps {
   log: Logger;
@@ -63,6 +64,7 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
   if (deps.updates) {
     updateRoutes(app, deps.updates.service, deps.updates.onRejected);
     updateApiRoutes(app, deps.updates.api);
+    if (deps.ui) updateUiRoutes(app, deps.ui, deps.updates.api);
   }
 
   for (const [prefix, root] of [

@@ -3,11 +3,14 @@
 
 import { requestReprovision } from '../store/queries.ts';
 import type { StateStore } from '../store/state-store.ts';
+import type { UpdateClient } from '../updates/client.ts';
+import type { FleetView } from '../updates/fleet.ts';
 import { type BootPreview, buildDetail, type DetailModel } from './detail.ts';
 import type { MirrorOverview } from './mirror.ts';
 import { mirrorModel } from './mirror-model.ts';
 import { buildOverview, type OverviewModel } from './overview.ts';
 import type { ImageProgress } from './progress.ts';
+import { type ClientRow, clientRow, type UpdatesModel, updatesModel } from './updates.ts';
 
 export interface DashboardDeps {
   store: StateStore;
@@ -19,6 +22,8 @@ export interface DashboardDeps {
   /** Installs the median/p90 time-to-provisioned cover (default 50). */
   window?: number;
   now?: () => number;
+  /** The update service's read models (docs/updates.md); no section without them. */
+  updates?: { fleet(): Promise<FleetView>; forMac(mac: string): Promise<UpdateClient | undefined> };
 }
 
 export class Dashboard {
@@ -28,20 +33,24 @@ export class Dashboard {
     this.#deps = deps;
   }
 
-  async overview(): Promise<OverviewModel> {
+  async overview(): Promise<OverviewModel & { updates: UpdatesModel | undefined }> {
     const now = this.#now();
     const mirror = mirrorModel(await this.#deps.mirror.list(), this.#deps.staleAfterMs, now);
-    return buildOverview({
+    const overview = await buildOverview({
       store: this.#deps.store,
       progress: this.#deps.progress,
       mirror,
       window: this.#deps.window ?? 50,
       now,
     });
+    const fleet = await this.#deps.updates?.fleet();
+    return { ...overview, updates: fleet && updatesModel(fleet, now) };
   }
 
-  machine(mac: string): Promise<DetailModel> {
-    return buildDetail(this.#deps.store, this.#deps.boot, mac, this.#now());
+  async machine(mac: string): Promise<DetailModel & { update: ClientRow | undefined }> {
+    const detail = await buildDetail(this.#deps.store, this.#deps.boot, mac, this.#now());
+    const client = await this.#deps.updates?.forMac(detail.mac);
+    return { ...detail, update: client && clientRow(client, this.#now()) };
   }
 
   /** The next PXE boot of `mac` installs again (recorded with source `admin`). */

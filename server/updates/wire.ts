@@ -11,8 +11,8 @@ import { UPDATE_DIR } from '../mirror/update-payloads.ts';
 import type { RecordListener } from '../store/observed.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { bindMachineIds } from './bind.ts';
-import type { UpdateStore } from './client.ts';
-import { type FleetDeps, fleetView } from './fleet.ts';
+import type { UpdateClient, UpdateStore } from './client.ts';
+import { type FleetDeps, type FleetView, fleetView } from './fleet.ts';
 import { mirrorDirOf, mirrorPayloads } from './payload-source.ts';
 import { UpdateService } from './service.ts';
 import { openSqliteUpdateStore } from './sqlite-store.ts';
@@ -27,6 +27,7 @@ export interface UpdatesWiring {
   ): {
     service: UpdateService;
     fleet: FleetDeps;
+    dashboard: { fleet(): Promise<FleetView>; forMac(mac: string): Promise<UpdateClient | undefined> };
     http: {
       service: UpdateService;
       api: FleetDeps & { adminToken: string | undefined };
@@ -62,6 +63,7 @@ export function wireUpdates(config: Config, metrics: RailyardMetrics, log: Logge
       return {
         service,
         fleet,
+        dashboard: { fleet: () => fleetView(fleet), forMac: (mac) => store.forMac(mac) },
         http: { service, api: { ...fleet, adminToken: config.admin.token }, onRejected: observer.rejected },
       };
     },
