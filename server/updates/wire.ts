@@ -40,12 +40,10 @@ export function wireUpdates(config: Config, metrics: RailyardMetrics, log: Logge
   const store = openSqliteUpdateStore(config.state.path);
   const payloads = mirrorPayloads(mirrorDirOf(config.dataDir));
   const slotTimeoutMs = config.updates.slotTimeout;
-  const cutoff = () => new Date(Date.now() - slotTimeoutMs).toISOString();
   return {
     store,
     onRecorded: bindMachineIds(store, log),
-    keepInUse: (other) => async (channel, board) =>
-      channel === UPDATE_DIR ? store.targets(board, cutoff()) : other(channel, board),
+    keepInUse: (other) => keepUpdateTargets(store, slotTimeoutMs, other),
     service(machines, machineStore) {
       const fleet: FleetDeps = { updates: store, machines, payloads, slotTimeoutMs };
       const observer = registerUpdateMetrics(metrics, () => fleetView(fleet));
@@ -68,4 +66,16 @@ export function wireUpdates(config: Config, metrics: RailyardMetrics, log: Logge
       };
     },
   };
+}
+
+/** Mirror retention's in-use versions, plus (for `update/<board>`) the versions machines hold a rollout slot for. */
+export function keepUpdateTargets(
+  store: UpdateStore,
+  slotTimeoutMs: number,
+  other: VersionsInUse,
+): VersionsInUse {
+  return async (channel, board) =>
+    channel === UPDATE_DIR
+      ? store.targets(board, new Date(Date.now() - slotTimeoutMs).toISOString())
+      : other(channel, board);
 }
