@@ -5,7 +5,7 @@
 import * as assert from 'uvu/assert';
 import type { MachineDetail } from './api.ts';
 import type { NodeRun } from './node-run.ts';
-import { httpGet, type Railyard } from './railyard.ts';
+import { ADMIN_TOKEN, httpGet, type Railyard } from './railyard.ts';
 
 export const UPDATE_EVENTS = [
   'update-offered',
@@ -26,13 +26,15 @@ export async function assertUpdated(ry: Railyard, node: NodeRun, d: MachineDetai
   const offered = d.events.find((e) => e.type === 'update-offered');
   assert.equal(offered?.data['version'], to);
   assert.equal(offered?.data['from'], from);
+  // Reading the API needs the admin credential (or a dashboard session).
+  const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
   const record = JSON.parse(
-    await httpGet(ry.opts, `http://${ry.opts.listen}/api/v1/machines/${node.spec.mac}/update`),
+    await httpGet(ry.opts, `http://${ry.opts.listen}/api/v1/machines/${node.spec.mac}/update`, admin),
   ) as { version: string; target: string; state: string; machineId: string };
   assert.equal([record.version, record.target, record.state], [from, to, 'installed']);
   const first = d.events.find((e) => e.type === 'first-boot');
   assert.is(first?.data['machineId'], record.machineId, 'the first-boot report bound the machine-id');
-  const fleet = JSON.parse(await httpGet(ry.opts, `http://${ry.opts.listen}/api/v1/updates`)) as {
+  const fleet = JSON.parse(await httpGet(ry.opts, `http://${ry.opts.listen}/api/v1/updates`, admin)) as {
     versions: Array<{ version: string; machines: number }>;
   };
   assert.equal(fleet.versions, [{ version: from, machines: 1 }]);

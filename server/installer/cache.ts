@@ -69,9 +69,9 @@ export class InstallerCache {
 }
 
 /**
- * (mac, profile revision, install script template revision, resolved version, keyring hash),
- * plus a hash of the rest of the inputs (view, report URL, token), so a changed fact or
- * group metadata can never serve a stale installer.
+ * (mac, attempt, profile revision, install script template revision, resolved version,
+ * keyring hash), plus a hash of the rest of the inputs (view, report URL, tokens), so a
+ * changed fact or group metadata can never serve a stale installer.
  */
 export function cacheKey(input: InstallerRequest): string {
   const template = input.scriptTemplate ?? installScriptTemplate();
@@ -81,10 +81,19 @@ export function cacheKey(input: InstallerRequest): string {
       input.view,
       input.reportUrl,
       input.token,
+      input.firstBootToken,
       input.profile.installDisk,
       input.profile.phoneHome,
     ]),
   );
   const keyring = input.keyring === undefined ? 'stock' : hash(input.keyring);
-  return [input.view.mac, input.profile.revision, template.revision, input.version, keyring, rest].join('|');
+  return [
+    input.view.mac,
+    input.attemptId,
+    input.profile.revision,
+    template.revision,
+    input.version,
+    keyring,
+    rest,
+  ].join('|');
 }

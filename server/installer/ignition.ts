@@ -17,9 +17,13 @@ export interface InstallerInput {
   view: MachineView;
   /** The resolved release version (X.Y.Z); also what `{{version}}` renders to in the target template. */
   version: string;
-  /** This machine's report token (tokens.ts). */
+  /** The install attempt (its id names it in the script; its tokens are below). */
+  attemptId: number;
+  /** The attempt's install token (credentials.ts): the installer's reports. */
   token: string;
-  /** `<publicUrl>/api/v1/machines/<mac>/events` (script.ts reportUrl). */
+  /** The attempt's first-boot token: the installed system's one `first-boot` report. */
+  firstBootToken: string;
+  /** `<publicUrl>/api/v1/machines/<mac>/attempts/<id>/events` (script.ts reportUrl). */
   reportUrl: string;
   /** Armored public key text, when the mirror's keyring is not the stock Flatcar key. */
   keyring?: string | undefined;
@@ -34,12 +38,13 @@ interface IgnitionFile {
   contents: { source: string };
 }
 
-/** An Ignition 3.3.0 config object. It embeds the machine token: never log it. */
+/** An Ignition 3.3.0 config object. It embeds the attempt's tokens: never log it. */
 export function buildInstallerIgnition(input: InstallerInput): Record<string, unknown> {
   const { profile, view, version, token, reportUrl, keyring } = input;
   const script = renderInstallScript(
     {
       mac: view.mac,
+      attemptId: input.attemptId,
       reportUrl,
       token,
       installDisk: profile.installDisk,
@@ -49,19 +54,9 @@ export function buildInstallerIgnition(input: InstallerInput): Record<string, un
     },
     input.scriptTemplate,
   );
-  const target = withUpdateConf(
-    renderTarget(
-      profile.ignitionTemplate,
-      { ...view, version },
-      profile.phoneHome ? { reportUrl, token } : undefined,
-    ),
-    profile.updates,
-    view.channel,
-    view.publicUrl,
-  );
   const files: IgnitionFile[] = [
     file(`${INSTALLER_DIR}/install.sh`, 0o755, script),
-    file(`${INSTALLER_DIR}/target.ign`, 0o600, `${JSON.stringify(target)}\n`),
+    file(`${INSTALLER_DIR}/target.ign`, 0o600, targetIgnition(input)),
   ];
   if (keyring !== undefined) files.push(file(`${INSTALLER_DIR}/keyring.asc`, 0o644, keyring));
   return {
@@ -69,6 +64,28 @@ export function buildInstallerIgnition(input: InstallerInput): Record<string, un
     storage: { files },
     systemd: { units: [{ name: INSTALL_UNIT, enabled: true, contents: installUnit() }] },
   };
+}
+
+/**
+ * The installed system's Ignition (`/opt/railyard/target.ign`, which flatcar-install puts
+ * on the OEM partition), byte for byte. It carries the first-boot token when phoneHome,
+ * and /etc/flatcar/update.conf when the profile has `updates` (updates/update-conf.ts).
+ */
+export function targetIgnition(
+  input: Pick<InstallerInput, 'profile' | 'view' | 'version' | 'reportUrl' | 'firstBootToken'>,
+): string {
+  const { profile, view, version, reportUrl } = input;
+  const target = withUpdateConf(
+    renderTarget(
+      profile.ignitionTemplate,
+      { ...view, version },
+      profile.phoneHome ? { reportUrl, token: input.firstBootToken } : undefined,
+    ),
+    profile.updates,
+    view.channel,
+    view.publicUrl,
+  );
+  return `${JSON.stringify(target)}\n`;
 }
 
 function file(path: string, mode: number, text: string): IgnitionFile {

@@ -1,18 +1,32 @@
-// Installer reports: the only events a node may post (POST /api/v1/machines/<mac>/events).
-// Parsed once at the edge into a validated event; anything else is an InvalidRequestError.
+// Installer reports: the only events a node may post (POST …/attempts/<id>/events). Parsed
+// once at the edge into a validated event; anything else is an InvalidRequestError. What an
+// attempt accepts, and when, is report-rules.ts.
 import { z } from 'zod';
 import { InvalidRequestError } from '../errors.ts';
-import type { EventData, EventSource, EventType } from './state.ts';
+import type { EventData, EventSource } from './state.ts';
 
 const MAX_OUTPUT = 16 * 1024;
+/** No control characters: these values end up in logs, the dashboard and console scripts. */
+const printable = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^\P{Cc}*$/u, 'expected printable text');
+
+// `progress` is open-ended on purpose (the installer may report phases, bytes, rates): a
+// few flat fields with short keys and bounded values.
+const PROGRESS_KEY = /^[a-z][A-Za-z0-9_]{0,31}$/;
+const MAX_PROGRESS_FIELDS = 16;
+const progressValue = z.union([z.number().finite(), printable(256), z.boolean(), z.null()]);
 
 const reportSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('install-started') }),
   z.strictObject({ type: z.literal('installed') }),
   z.strictObject({
     type: z.literal('install-failed'),
-    exitCode: z.number().int().min(0).max(255),
+    exitCode: z.number().int().min(0).max(255).optional(),
     output: z.string().max(MAX_OUTPUT).default(''),
+    reason: printable(1024).optional(),
   }),
   z.strictObject({
     type: z.literal('first-boot'),
@@ -20,7 +34,20 @@ const reportSchema = z.discriminatedUnion('type', [
     /** /etc/machine-id of the installed system: its Omaha machineid (docs/updates.md). */
     machineId: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{32}$/)]).optional(),
   }),
-  z.strictObject({ type: z.literal('progress'), bytes: z.number().int().nonnegative() }),
+  z
+    .object({ type: z.literal('progress'), bytes: z.number().int().nonnegative().optional() })
+    .catchall(progressValue)
+    .refine((o) => Object.keys(o).length <= MAX_PROGRESS_FIELDS + 1, {
+      message: `at most ${MAX_PROGRESS_FIELDS} fields`,
+    })
+    .refine((o) => Object.keys(o).every((k) => k === 'type' || PROGRESS_KEY.test(k)), {
+      message: `field names must match ${PROGRESS_KEY.source}`,
+    }),
+  z.strictObject({
+    type: z.literal('handoff'),
+    method: z.enum(['kexec', 'reboot']),
+    reason: printable(512).optional(),
+  }),
 ]);
 
 export const REPORT_TYPES = [
@@ -29,10 +56,16 @@ export const REPORT_TYPES = [
   'install-failed',
   'first-boot',
   'progress',
+  'handoff',
 ] as const;
+export type ReportType = (typeof REPORT_TYPES)[number];
+
+export function isReportType(type: unknown): type is ReportType {
+  return typeof type === 'string' && (REPORT_TYPES as readonly string[]).includes(type);
+}
 
 export interface ParsedReport {
-  type: EventType;
+  type: ReportType;
   source: EventSource;
   data: EventData;
 }
@@ -43,8 +76,7 @@ export function parseReport(body: unknown): ParsedReport {
   if (!result.success) {
     const type =
       typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['type'] : undefined;
-    const known = typeof type === 'string' && (REPORT_TYPES as readonly string[]).includes(type);
-    const detail = known
+    const detail = isReportType(type)
       ? result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')
       : `type must be one of ${REPORT_TYPES.join(', ')}`;
     throw new InvalidRequestError(`invalid installer report: ${detail}`);

@@ -1,6 +1,7 @@
 // The dashboard's update section: each group's rollout (what it offers, slots in use, the
-// pause switch), the fleet's version histogram, and every update client with its running
-// version, target and update state; plus one machine's update record for its page.
+// pause switch), the fleet's version histogram, and the first update clients (a bounded
+// list, as the fleet page is) with their running version, target and update state; plus one
+// machine's update record for its page.
 import type { UpdateClient } from '../updates/client.ts';
 import type { FleetView, RolloutView } from '../updates/fleet.ts';
 import { formatAgo, formatTime } from './format.ts';
@@ -19,6 +20,8 @@ export interface UpdatesModel {
   noRollouts: boolean;
   versions: Array<{ version: string; machines: number; percent: number }>;
   clients: ClientRow[];
+  /** Set when the page lists only the first `shown` of `total` clients. */
+  more: { shown: number; total: number } | undefined;
   noClients: boolean;
   unknown: number;
   pausedAll: string;
@@ -40,7 +43,8 @@ export interface ClientRow {
 }
 
 export function updatesModel(fleet: FleetView, now: number): UpdatesModel {
-  const total = fleet.clients.length;
+  const total = fleet.total;
+  const shown = fleet.clients.length;
   return {
     rollouts: fleet.rollouts.map(rolloutRow),
     noRollouts: fleet.rollouts.length === 0,
@@ -49,6 +53,7 @@ export function updatesModel(fleet: FleetView, now: number): UpdatesModel {
       percent: total ? Math.round((v.machines / total) * 100) : 0,
     })),
     clients: fleet.clients.map((c) => clientRow(c, now)),
+    more: shown < total ? { shown, total } : undefined,
     noClients: total === 0,
     unknown: fleet.unknown,
     pausedAll: fleet.pausedAll

@@ -57,6 +57,14 @@ export interface PauseRecord {
   by: string;
 }
 
+/** Counts over every client: one query, whatever the fleet's size. */
+export interface UpdateSummary {
+  total: number;
+  unknown: number;
+  /** Clients by running version (`''` when a request named none); unsorted. */
+  versions: Array<{ version: string; machines: number }>;
+}
+
 export interface UpdateStore {
   /** The MAC a machine-id was bound to by its first-boot report. */
   macFor(machineId: string): Promise<string | undefined>;
@@ -68,7 +76,9 @@ export interface UpdateStore {
   get(machineId: string): Promise<UpdateClient | undefined>;
   /** The client record of a machine railyard installed (its current machine-id). */
   forMac(mac: string): Promise<UpdateClient | undefined>;
-  list(): Promise<UpdateClient[]>;
+  /** Clients in a stable order (known machines by MAC, then unknown ones); `page` bounds it. */
+  list(page?: { offset: number; limit: number }): Promise<UpdateClient[]>;
+  summary(): Promise<UpdateSummary>;
   /**
    * Upsert. A new unknown client beyond `maxUnknown` evicts the least recently seen unknown
    * one that holds no slot; false (nothing written) when none can go.

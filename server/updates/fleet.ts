@@ -1,10 +1,11 @@
-// Read models of the update service for the API and the dashboard: every client (running
-// version, target, state), the fleet's version histogram, and each group's rollout (policy,
-// slots in use, pause switch); plus the pause switch itself (admin).
+// Read models of the update service for the API and the dashboard: a page of the clients
+// (running version, target, state), the fleet's version histogram, and each group's rollout
+// (policy, slots in use, pause switch); plus the pause switch itself (admin). The cost does
+// not grow with the fleet beyond the page asked for: the histogram is one GROUP BY.
 
 import { NotFoundError } from '../errors.ts';
 import type { MachineSet } from '../machines/load.ts';
-import type { UpdateClient, UpdateStore } from './client.ts';
+import type { UpdateClient, UpdateStore, UpdateSummary } from './client.ts';
 import { effectivePolicy, type UpdatePolicy } from './policy.ts';
 import type { PayloadSource } from './service.ts';
 import { compareVersions, parseVersion } from './versions.ts';
@@ -19,8 +20,17 @@ export interface RolloutView extends UpdatePolicy {
   pausedByAdmin: { at: string; by: string } | undefined;
 }
 
+/** GET /api/v1/updates pages: `?limit=` (default and maximum, as /api/v1/machines) and `?offset=`. */
+export const FLEET_PAGE_MAX = 1000;
+/** Update clients the dashboard's fleet page lists (the rest: the API's pages). */
+export const DASHBOARD_CLIENTS = 50;
+
 export interface FleetView {
+  /** Clients `offset` … `offset + limit - 1` of `total`. */
   clients: UpdateClient[];
+  total: number;
+  offset: number;
+  limit: number;
   unknown: number;
   versions: Array<{ version: string; machines: number }>;
   rollouts: RolloutView[];
@@ -35,8 +45,12 @@ export interface FleetDeps {
   now?: () => Date;
 }
 
-export async function fleetView(d: FleetDeps): Promise<FleetView> {
-  const clients = await d.updates.list();
+export async function fleetView(
+  d: FleetDeps,
+  page: { offset: number; limit: number } = { offset: 0, limit: FLEET_PAGE_MAX },
+): Promise<FleetView> {
+  const clients = page.limit > 0 ? await d.updates.list(page) : [];
+  const summary = await d.updates.summary();
   const pauses = await d.updates.pauses();
   const cutoff = new Date((d.now ?? (() => new Date()))().getTime() - d.slotTimeoutMs).toISOString();
   const rollouts: RolloutView[] = [];
@@ -54,12 +68,20 @@ export async function fleetView(d: FleetDeps): Promise<FleetView> {
   const all = pauses.find((p) => p.group === ALL_GROUPS);
   return {
     clients,
-    unknown: clients.filter((c) => c.mac === null).length,
-    versions: histogram(clients),
+    total: summary.total,
+    offset: page.offset,
+    limit: page.limit,
+    unknown: summary.unknown,
+    versions: histogram(summary.versions),
     rollouts,
     pausedAll: all && { at: all.at, by: all.by },
   };
 }
+
+/** The dashboard's fleet page: the first DASHBOARD_CLIENTS clients. */
+export const dashboardFleet = (d: FleetDeps) => fleetView(d, { offset: 0, limit: DASHBOARD_CLIENTS });
+/** Metrics scrapes: the histogram and rollouts, no client rows. */
+export const metricsFleet = (d: FleetDeps) => fleetView(d, { offset: 0, limit: 0 });
 
 /** One policy per group whose profile has `updates`. */
 export function policies(set: MachineSet): UpdatePolicy[] {
@@ -70,9 +92,10 @@ export function policies(set: MachineSet): UpdatePolicy[] {
   });
 }
 
-function histogram(clients: readonly UpdateClient[]): FleetView['versions'] {
+function histogram(rows: UpdateSummary['versions']): FleetView['versions'] {
   const counts = new Map<string, number>();
-  for (const c of clients) counts.set(c.version || 'unknown', (counts.get(c.version || 'unknown') ?? 0) + 1);
+  for (const r of rows)
+    counts.set(r.version || 'unknown', (counts.get(r.version || 'unknown') ?? 0) + r.machines);
   return [...counts]
     .sort(([a], [b]) => newestFirst(a, b))
     .map(([version, machines]) => ({ version, machines }));

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { SCHEMA_VERSION } from '../store/migrations.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { tempDir } from '../testing/fixtures.ts';
 import { openSqliteUpdateStore } from './sqlite-store.ts';
@@ -42,16 +44,23 @@ test('shares the state database with the machine store; its own schema version; 
   const { dir, cleanup } = tempDir('railyard-updstore-');
   try {
     const file = join(dir, 'state.db');
+    const updates = openSqliteUpdateStore(file); // first: it creates the file (0600) itself
     const machines = openSqliteStore(file);
-    const updates = openSqliteUpdateStore(file);
     await machines.recordEvent('52:54:00:00:00:01', { type: 'install-started', source: 'installer' });
     assert.equal(await updates.bind('0'.repeat(32), '52:54:00:00:00:01', '2026-01-01T00:00:00Z'), {
       ok: true,
     });
+    assert.ok(existsSync(`${file}-wal`));
+    for (const f of [file, `${file}-wal`, `${file}-shm`])
+      assert.is(statSync(f).mode & 0o777, 0o600, `${f} is owner-only`);
     await updates.close();
     await machines.close();
     const db = new Database(file);
-    assert.is(db.pragma('user_version', { simple: true }), 1, "the machine store's version is untouched");
+    assert.is(
+      db.pragma('user_version', { simple: true }),
+      SCHEMA_VERSION,
+      "the machine store's version is untouched",
+    );
     db.prepare('INSERT INTO update_schema (version) VALUES (99)').run();
     db.close();
     assert.throws(() => openSqliteUpdateStore(file), /update tables schema version 99 is newer/);

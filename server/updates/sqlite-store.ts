@@ -1,10 +1,12 @@
 // The update store in the state database (its own tables and schema version, in a table of
 // its own, so it migrates independently of the machine store; a second connection to the
-// same WAL file). Slot decisions are one IMMEDIATE transaction: concurrent checks, even from
+// same WAL file; the machine store's migrations are PRAGMA user_version, which this never
+// touches, so either side adds migrations without renumbering the other). Slot decisions are one IMMEDIATE transaction: concurrent checks, even from
 // several processes, never put more than maxConcurrent clients in a slot.
 import Database from 'better-sqlite3';
 import { ConfigError, errorMessage } from '../errors.ts';
-import type { BindResult, PauseRecord, UpdateClient, UpdateStore } from './client.ts';
+import { ownerOnly } from '../store/open.ts';
+import type { BindResult, PauseRecord, UpdateClient, UpdateStore, UpdateSummary } from './client.ts';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE update_machine_ids (
@@ -56,6 +58,7 @@ interface Row {
 
 export function openSqliteUpdateStore(file: string): UpdateStore {
   let db: Database.Database;
+  ownerOnly(file); // state.db and its WAL files are 0600, whichever connection creates them
   try {
     db = new Database(file);
     db.pragma('journal_mode = WAL');
@@ -176,11 +179,25 @@ class SqliteUpdateStore implements UpdateStore {
     return row && toClient(row);
   }
 
-  async list(): Promise<UpdateClient[]> {
-    return this.#db
-      .prepare<[], Row>('SELECT * FROM update_clients ORDER BY mac IS NULL, mac, machine_id')
-      .all()
-      .map(toClient);
+  async list(page?: { offset: number; limit: number }): Promise<UpdateClient[]> {
+    const order = 'SELECT * FROM update_clients ORDER BY mac IS NULL, mac, machine_id';
+    const rows = page
+      ? this.#db.prepare<[number, number], Row>(`${order} LIMIT ? OFFSET ?`).all(page.limit, page.offset)
+      : this.#db.prepare<[], Row>(order).all();
+    return rows.map(toClient);
+  }
+
+  async summary(): Promise<UpdateSummary> {
+    const rows = this.#db
+      .prepare<[], { version: string; n: number; unknown: number }>(
+        'SELECT version, count(*) AS n, sum(mac IS NULL) AS unknown FROM update_clients GROUP BY version',
+      )
+      .all();
+    return {
+      total: rows.reduce((a, r) => a + r.n, 0),
+      unknown: rows.reduce((a, r) => a + r.unknown, 0),
+      versions: rows.map((r) => ({ version: r.version, machines: r.n })),
+    };
   }
 
   async save(client: UpdateClient, maxUnknown: number): Promise<boolean> {

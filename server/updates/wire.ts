@@ -12,7 +12,7 @@ import type { RecordListener } from '../store/observed.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { bindMachineIds } from './bind.ts';
 import type { UpdateClient, UpdateStore } from './client.ts';
-import { type FleetDeps, type FleetView, fleetView } from './fleet.ts';
+import { dashboardFleet, type FleetDeps, type FleetView, metricsFleet } from './fleet.ts';
 import { mirrorDirOf, mirrorPayloads } from './payload-source.ts';
 import { UpdateService } from './service.ts';
 import { openSqliteUpdateStore } from './sqlite-store.ts';
@@ -30,7 +30,7 @@ export interface UpdatesWiring {
     dashboard: { fleet(): Promise<FleetView>; forMac(mac: string): Promise<UpdateClient | undefined> };
     http: {
       service: UpdateService;
-      api: FleetDeps & { adminToken: string | undefined };
+      api: FleetDeps;
       onRejected: () => void;
     };
   };
@@ -46,7 +46,7 @@ export function wireUpdates(config: Config, metrics: RailyardMetrics, log: Logge
     keepInUse: (other) => keepUpdateTargets(store, slotTimeoutMs, other),
     service(machines, machineStore) {
       const fleet: FleetDeps = { updates: store, machines, payloads, slotTimeoutMs };
-      const observer = registerUpdateMetrics(metrics, () => fleetView(fleet));
+      const observer = registerUpdateMetrics(metrics, () => metricsFleet(fleet));
       const service = new UpdateService({
         machines,
         store: machineStore,
@@ -61,8 +61,11 @@ export function wireUpdates(config: Config, metrics: RailyardMetrics, log: Logge
       return {
         service,
         fleet,
-        dashboard: { fleet: () => fleetView(fleet), forMac: (mac) => store.forMac(mac) },
-        http: { service, api: { ...fleet, adminToken: config.admin.token }, onRejected: observer.rejected },
+        dashboard: {
+          fleet: () => dashboardFleet(fleet),
+          forMac: (mac) => store.forMac(mac),
+        },
+        http: { service, api: fleet, onRejected: observer.rejected },
       };
     },
   };
