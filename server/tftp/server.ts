@@ -14,6 +14,7 @@ import { errorMessage } from '../errors.ts';
 import type { Stoppable } from '../lifecycle.ts';
 import type { Logger } from '../log.ts';
 import { tftpErrorFor } from './errors.ts';
+import { pickVictim, SuspectAddresses } from './eviction.ts';
 import { negotiate } from './options.ts';
 import { decodePacket, ErrorCode, encodeError, type RequestPacket } from './packets.ts';
 import type { TftpClient, TftpSource } from './source.ts';
@@ -36,8 +37,11 @@ export interface TftpObserver {
 
 /** One admitted request: `transfer` is set once the file is open and the socket bound. */
 interface Slot {
+  key: string;
+  ip: string;
   file: string;
   transfer?: Transfer;
+  released?: boolean;
 }
 
 interface LogFields {
@@ -58,7 +62,9 @@ export class TftpServer implements Stoppable {
   /** Keyed by local address + client address + port: a retransmitted RRQ is not a new transfer. */
   readonly #transfers = new Map<string, Slot>();
   readonly #perClient = new Map<string, number>();
+  readonly #suspects = new SuspectAddresses();
   #stopping = false;
+  #evictions = 0;
 
   constructor(source: TftpSource, limits: TftpLimits, log: Logger, observer: TftpObserver = {}) {
     this.#source = source;
@@ -69,6 +75,11 @@ export class TftpServer implements Stoppable {
 
   get activeTransfers(): number {
     return this.#transfers.size;
+  }
+
+  /** Transfers aborted to make room for a new request (their clients never answered). */
+  get evictions(): number {
+    return this.#evictions;
   }
 
   /** Bind one listener; rejects with the bind error (EACCES, EADDRINUSE...) for the caller to explain. */
@@ -153,6 +164,13 @@ export class TftpServer implements Stoppable {
       await file.close().catch(() => {});
       throw err;
     }
+    if (slot.released) {
+      // Evicted while opening (eviction.ts): the slot went to a newer request.
+      socket.close();
+      await file.close().catch(() => {});
+      this.#log.debug(fields, 'TFTP request evicted before its transfer started');
+      return;
+    }
     const negotiated = negotiate(request.options, file.size, this.#limits);
     const onErrorSent = (code: number) => this.#observer.errorSent?.(code);
     slot.transfer = new Transfer({
@@ -163,24 +181,48 @@ export class TftpServer implements Stoppable {
       retries: this.#limits.retries,
       onErrorSent,
     });
+    // Eviction goes by when transfers started: move this slot to the back (newest).
+    if (!slot.released && this.#transfers.get(slot.key) === slot) {
+      this.#transfers.delete(slot.key);
+      this.#transfers.set(slot.key, slot);
+    }
     slot.transfer.start();
     const result = await slot.transfer.done;
+    if (result.outcome === 'complete') this.#suspects.clear(fields.client);
     this.#logResult(fields, file.size, negotiated.blksize, negotiated.windowsize, result);
     this.#observer.transferEnded?.(result);
   }
 
+  /**
+   * A slot for a new request. When the server (or this client) is full, a slot whose client
+   * never answered gives its place up (eviction.ts): forged or silent requests, however many
+   * source addresses they come from, cannot keep a real client out.
+   */
   #reserve(key: string, ip: string, file: string): Slot | undefined {
-    const perClient = this.#perClient.get(ip) ?? 0;
-    if (this.#transfers.size >= this.#limits.maxTransfers || perClient >= this.#limits.maxPerClient) {
+    if (this.#transfers.size >= this.#limits.maxTransfers && !this.#evictSilent(() => true)) return undefined;
+    if ((this.#perClient.get(ip) ?? 0) >= this.#limits.maxPerClient && !this.#evictSilent((s) => s.ip === ip))
       return undefined;
-    }
-    const slot: Slot = { file };
+    const slot: Slot = { key, ip, file };
     this.#transfers.set(key, slot);
-    this.#perClient.set(ip, perClient + 1);
+    this.#perClient.set(ip, (this.#perClient.get(ip) ?? 0) + 1);
     return slot;
   }
 
+  /** Give up a slot (matching `which`) whose client never answered, as eviction.ts orders them. */
+  #evictSilent(which: (slot: Slot) => boolean): boolean {
+    const slot = pickVictim(this.#transfers.values(), this.#suspects, which);
+    if (!slot) return false;
+    this.#release(slot.key, slot.ip, slot);
+    this.#suspects.add(slot.ip);
+    // A slot still opening sees `released` when its file and socket are ready (#run).
+    slot.transfer?.abort('evicted: the server is full and this client never answered', false);
+    this.#evictions++;
+    return true;
+  }
+
   #release(key: string, ip: string, slot: Slot): void {
+    if (slot.released) return;
+    slot.released = true;
     if (this.#transfers.get(key) === slot) this.#transfers.delete(key);
     const left = (this.#perClient.get(ip) ?? 1) - 1;
     if (left > 0) this.#perClient.set(ip, left);
