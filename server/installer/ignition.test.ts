@@ -34,7 +34,7 @@ interface TargetShape {
 const dir = mkdtempSync(join(tmpdir(), 'railyard-ign-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-for (const id of ['flatcar-stable', 'flatcar-debug']) {
+for (const id of ['flatcar-stable', 'flatcar-debug', 'flatcar-updates']) {
   test(`golden installer Ignition for examples/profiles/${id}.yaml (UPDATE_GOLDEN=1 regenerates)`, () => {
     const golden = new URL(`./fixtures/${id}.golden.json`, import.meta.url).pathname;
     const text = `${JSON.stringify(buildInstallerIgnition(input(id)), null, 2)}\n`;
@@ -131,7 +131,7 @@ test('bash -n and shellcheck pass on the generated scripts', () => {
     ['plain', {}],
     ['keyring', { keyring: 'K' }],
   ] as const) {
-    for (const id of ['flatcar-stable', 'flatcar-debug']) {
+    for (const id of ['flatcar-stable', 'flatcar-debug', 'flatcar-updates']) {
       for (const script of ['install.sh', 'write-image.sh']) {
         const file = join(dir, `${id}-${name}-${script}`);
         const files = decodeInstaller(buildInstallerIgnition(input(id, extra))).files;

@@ -32,6 +32,8 @@ const reportSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('first-boot'),
     ignitionSha256: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{64}$/)]).default(''),
+    /** /etc/machine-id of the installed system: its Omaha machineid (docs/updates.md). */
+    machineId: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{32}$/)]).optional(),
   }),
   // Image phases (write-image.sh) have typed fields: plan (image/writer/reason), write
   // progress (bytes of total), and per phase done: bytes, seconds, MB/s.
@@ -93,7 +95,7 @@ export function parseReport(body: unknown): ParsedReport {
     throw new InvalidRequestError(`invalid installer report: ${detail}`);
   }
   const { type, ...fields } = result.data;
-  // Optional fields that were not sent are absent (EventData has no undefined values).
+  // Optional fields a report left out stay out of the event (older first-boot units send no machineId).
   const data = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as EventData;
   return { type, source: type === 'first-boot' ? 'node' : 'installer', data };
 }

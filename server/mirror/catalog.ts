@@ -7,6 +7,7 @@ import { type DerivedInfo, derivedInfo } from './derived.ts';
 import { isLinkName, isVersionName, MANIFEST, MirrorLayout } from './layout.ts';
 import { listBoard } from './retention.ts';
 import { type MirrorStatus, readStatus } from './status.ts';
+import { UPDATE_DIR } from './update-payloads.ts';
 
 export interface VersionInfo {
   version: string;
@@ -54,7 +55,7 @@ export class MirrorCatalog {
 
   async list(): Promise<CatalogListing> {
     const boards: BoardInfo[] = [];
-    for (const channel of await dirNames(this.layout.root)) {
+    for (const channel of (await dirNames(this.layout.root)).filter((c) => c !== UPDATE_DIR)) {
       for (const board of await dirNames(join(this.layout.root, channel))) {
         boards.push(await this.#board(channel, board));
       }
