@@ -200,6 +200,17 @@ const installerSchema = z.strictObject({
   bindClientIp: z.boolean().default(true),
 });
 
+/** Warm pools (docs/pool.md): server-wide defaults; a group's `pool:` may override `refresh`. */
+export const POOL_REFRESH = ['background', 'on-claim'] as const;
+const poolSchema = z.strictObject({
+  /** A pooled machine that has not long-polled for this long leaves the pool (event pool-vanished). */
+  vanishAfter: durationIn('10s', '7d').default(180_000),
+  /** When the pool's release moves: refresh pooled machines in the background, or rewrite on claim. */
+  refresh: z.enum(POOL_REFRESH).default('background'),
+  /** Pooled machines refreshed (rewritten) at the same time, per pool group. */
+  refreshConcurrency: intIn(1, 1000).default(2),
+});
+
 export const configSchema = z.strictObject({
   http: httpSchema.default(httpSchema.parse({})),
   publicUrl: z
@@ -217,6 +228,7 @@ export const configSchema = z.strictObject({
   ui: uiSchema.default(uiSchema.parse({})),
   installer: installerSchema.default(installerSchema.parse({})),
   updates: updatesSchema.default(updatesSchema.parse({})),
+  pool: poolSchema.default(poolSchema.parse({})),
 });
 
 /** Keys whose values are secrets: never echoed in errors or logs. */

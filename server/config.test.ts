@@ -106,6 +106,18 @@ test('bad values name file, key, value and what was expected', () => {
   );
 });
 
+test('pool: defaults, env override, bounds named by key', () => {
+  const c = loadConfig({ env: { RAILYARD_POOL_REFRESH_CONCURRENCY: '5' } });
+  assert.equal(c.pool, { vanishAfter: 180_000, refresh: 'background', refreshConcurrency: 5 });
+  const p = file('pool.yaml', 'pool:\n  vanishAfter: 2s\n');
+  expectError(() => loadConfig({ file: p, env: {} }), p, 'pool.vanishAfter', 'from 10s to 7d');
+  expectError(
+    () => loadConfig({ file: file('pool2.yaml', 'pool:\n  refresh: never\n'), env: {} }),
+    'pool.refresh',
+    '"never"',
+  );
+});
+
 test('bad env values name the variable', () => {
   expectError(
     () => loadConfig({ env: { RAILYARD_LOG_LEVEL: 'loud' } }),

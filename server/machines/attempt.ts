@@ -8,6 +8,8 @@ import type { Facts } from './identity.ts';
  * - served: the install script went out; installing: the installer said it started;
  * - installed: the image is on disk (the attempt stays open for `handoff` and `first-boot`);
  * - handed-off: the installer reported how it left the live system (kexec or reboot);
+ * - pooled: a pool attempt's disk is written and the node waits in RAM for a claim;
+ *   claimed: an admin claimed it (its claim is delivered on the node's next long-poll);
  * - provisioned, failed, superseded, cancelled: closed (the attempt accepts nothing more).
  */
 export const ATTEMPT_STATES = [
@@ -15,6 +17,8 @@ export const ATTEMPT_STATES = [
   'installing',
   'installed',
   'handed-off',
+  'pooled',
+  'claimed',
   'provisioned',
   'failed',
   'superseded',
@@ -27,6 +31,8 @@ export const OPEN_ATTEMPT_STATES: readonly AttemptState[] = [
   'installing',
   'installed',
   'handed-off',
+  'pooled',
+  'claimed',
 ];
 
 export function isOpen(state: AttemptState): boolean {

@@ -164,9 +164,10 @@ function checkGroups(groups: Group[], profiles: Map<string, Profile>, dir: strin
     const file = join(dir, 'groups', g.id);
     const profile = profiles.get(g.profile);
     if (!profile) {
+      const key = g.pool ? 'pool.profile' : 'profile';
       throw new ConfigError(
-        `${file}.yaml: profile: no profile ${JSON.stringify(g.profile)} (known: ${[...profiles.keys()].join(', ') || 'none'})`,
-        { file, key: 'profile' },
+        `${file}.yaml: ${key}: no profile ${JSON.stringify(g.profile)} (known: ${[...profiles.keys()].join(', ') || 'none'})`,
+        { file, key },
       );
     }
     const key = selectorKey(g.selector);

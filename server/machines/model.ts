@@ -1,7 +1,7 @@
 // Profiles and groups (matchbox-style). A profile says what a machine boots; a group maps
 // selectors to a profile plus metadata. Validated once when loaded, immutable afterwards.
 import { z } from 'zod';
-import { CHANNELS } from '../config-schema.ts';
+import { CHANNELS, POOL_REFRESH } from '../config-schema.ts';
 import { groupUpdatesSchema, profileUpdatesSchema } from '../updates/policy.ts';
 
 const ID = z
@@ -49,15 +49,41 @@ export const profileSchema = z.strictObject({
 const SELECTOR_KEY = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a lower-case selector name');
 const SELECTOR_VALUE = z.union([z.string().min(1), z.number()]).transform(String);
 
-export const groupSchema = z.strictObject({
-  id: ID,
-  description: z.string().optional(),
+/** A pool group (docs/pool.md): its machines pre-install `profile` and wait in RAM for a claim. */
+const groupPoolSchema = z.strictObject({
+  /** The base profile pooled machines write (release, disk, image path); a claim names the final one. */
   profile: ID,
-  selector: z.record(SELECTOR_KEY, SELECTOR_VALUE).default({}),
-  metadata: z.record(z.string(), z.unknown()).default({}),
-  /** Rollout overrides for this group's machines (docs/updates.md). */
-  updates: groupUpdatesSchema.optional(),
+  /** Overrides the server's `pool.refresh` for this group. */
+  refresh: z.enum(POOL_REFRESH).optional(),
 });
+
+export const groupSchema = z
+  .strictObject({
+    id: ID,
+    description: z.string().optional(),
+    profile: ID.optional(),
+    selector: z.record(SELECTOR_KEY, SELECTOR_VALUE).default({}),
+    metadata: z.record(z.string(), z.unknown()).default({}),
+    /** Rollout overrides for this group's machines (docs/updates.md). */
+    updates: groupUpdatesSchema.optional(),
+    pool: groupPoolSchema.optional(),
+  })
+  .superRefine((g, ctx) => {
+    if (g.pool && g.profile !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['profile'],
+        message: 'a pool group names its base profile in pool.profile only (claims name the final profile)',
+      });
+    if (!g.pool && g.profile === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['profile'],
+        message: 'required (or pool.profile for a pool group)',
+      });
+  })
+  // `profile` is the profile machines of the group install: a pool group's base profile.
+  .transform(({ profile, ...g }) => ({ ...g, profile: profile ?? g.pool?.profile ?? '' }));
 
 export type ProfileInput = z.input<typeof profileSchema>;
 export type Profile = z.output<typeof profileSchema> & {

@@ -22,8 +22,10 @@ export interface ReportRule {
 export const REPORT_RULES: Readonly<Record<ReportType, ReportRule>> = {
   'install-started': { credential: 'install', from: ['served'], to: 'installing' },
   progress: { credential: 'install', from: ['served', 'installing'], to: 'installing' },
-  installed: { credential: 'install', from: ['served', 'installing'], to: 'installed' },
-  'install-failed': { credential: 'install', from: ['served', 'installing'], to: 'failed' },
+  installed: { credential: 'install', from: ['served', 'installing', 'claimed'], to: 'installed' },
+  'install-failed': { credential: 'install', from: ['served', 'installing', 'claimed'], to: 'failed' },
+  // Warm pool: the disk is written (or was found current); the node waits for a claim.
+  pooled: { credential: 'install', from: ['served', 'installing'], to: 'pooled' },
   handoff: { credential: 'install', from: ['installed'], to: 'handed-off' },
   'first-boot': { credential: 'first-boot', from: ['installed', 'handed-off'], to: 'provisioned' },
 };

@@ -57,6 +57,15 @@ const reportSchema = z.discriminatedUnion('type', [
       message: `field names must match ${PROGRESS_KEY.source}`,
     }),
   z.strictObject({
+    type: z.literal('pooled'),
+    /** The release on the disk (the attempt's), the disk, the SHA-256 of the image stream written. */
+    version: z.string().regex(/^\d+\.\d+\.\d+$/, 'expected X.Y.Z'),
+    disk: z.string().regex(/^\/dev\/[A-Za-z0-9/_.:-]{1,120}$/, 'expected a device path such as /dev/sda'),
+    imageSha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits'),
+    /** false: the disk already held this release (the write was skipped). */
+    rewritten: z.boolean().default(true),
+  }),
+  z.strictObject({
     type: z.literal('handoff'),
     method: z.enum(['kexec', 'reboot']),
     reason: printable(512).optional(),
@@ -70,6 +79,7 @@ export const REPORT_TYPES = [
   'first-boot',
   'progress',
   'handoff',
+  'pooled',
 ] as const;
 export type ReportType = (typeof REPORT_TYPES)[number];
 

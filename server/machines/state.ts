@@ -11,6 +11,9 @@ export const MACHINE_STATES = [
   'provisioned',
   'failed',
   'reprovision-requested',
+  // Warm pool (docs/pool.md): written and waiting in RAM for a claim; claimed, not yet installed.
+  'pooled',
+  'claimed',
 ] as const;
 export type MachineState = (typeof MACHINE_STATES)[number];
 
@@ -36,6 +39,13 @@ export const EVENT_TYPES = [
   'update-rebooted',
   'update-failed',
   'update-deferred',
+  // Warm pool (docs/pool.md).
+  'pooled',
+  'pool-claimed',
+  'claim-delivered',
+  'pool-released',
+  'pool-vanished',
+  'pool-refresh',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -106,6 +116,14 @@ export function applyEvent(machine: Machine, event: MachineEvent): Machine {
       return { ...next, state: 'provisioned', failureReason: null };
     case 'reprovision-requested':
       return { ...next, state: 'reprovision-requested', failures: 0, failureReason: null };
+    case 'pooled':
+    case 'pool-released':
+      return { ...next, state: 'pooled', failures: 0, failureReason: null };
+    case 'pool-claimed':
+      return { ...next, state: 'claimed' };
+    case 'pool-vanished':
+      // Left the pool: its next PXE boot enters it again (a rewrite only if its disk changed).
+      return { ...next, state: 'new' };
     default:
       return next;
   }

@@ -3,9 +3,11 @@ import * as assert from 'uvu/assert';
 import { brokenStore, memoryStore } from './fakes.ts';
 import { storeContract } from './fixtures/contract.ts';
 import { fleetContract } from './fixtures/fleet-contract.ts';
+import { poolContract } from './fixtures/pool-contract.ts';
 
 storeContract(test, (limits) => memoryStore(undefined, limits));
 fleetContract(test, () => memoryStore());
+poolContract(test, () => memoryStore());
 
 test('brokenStore rejects every call', async () => {
   const store = brokenStore();

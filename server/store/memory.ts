@@ -5,6 +5,8 @@ import { NotFoundError } from '../errors.ts';
 import { isOpen } from '../machines/attempt.ts';
 import { applyEvent, type Machine, newMachine } from '../machines/state.ts';
 import { type FleetQueries, fleetOver } from './fleet.ts';
+import { memoryPool } from './memory-pool.ts';
+import type { PoolStore } from './pool-store.ts';
 import { memorySessions, type SessionStore } from './sessions.ts';
 import { withSighting } from './sighting.ts';
 import {
@@ -34,6 +36,7 @@ class MemoryStore implements StateStore {
   readonly fleet: FleetQueries = fleetOver(this);
   readonly sessions: SessionStore = memorySessions();
   readonly #machines = new Map<string, Machine>();
+  readonly pool: PoolStore = memoryPool((mac) => this.#machines.get(mac)?.facts);
   readonly #attempts = new Map<number, StoredAttempt>();
   #log: StoredEvent[] = [];
   #nextEvent = 1;

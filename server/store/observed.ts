@@ -36,6 +36,7 @@ export function observeStore(store: StateStore, log: Logger, listeners: RecordLi
   return {
     fleet: store.fleet,
     sessions: store.sessions,
+    pool: store.pool,
     getMachine: (mac) => store.getMachine(mac),
     listMachines: () => store.listMachines(),
     events: (mac, options) => store.events(mac, options),

@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { ConfigError } from '../errors.ts';
 import { storeContract } from './fixtures/contract.ts';
 import { fleetContract } from './fixtures/fleet-contract.ts';
+import { poolContract } from './fixtures/pool-contract.ts';
 import { SCHEMA_VERSION } from './migrations.ts';
 import { openStateStore } from './open.ts';
 import { openSqliteStore } from './sqlite.ts';
@@ -24,6 +25,7 @@ const tempDb = () => {
 
 storeContract(test, (limits) => openSqliteStore(':memory:', undefined, limits));
 fleetContract(test, () => openSqliteStore(':memory:'));
+poolContract(test, () => openSqliteStore(':memory:'));
 
 test.after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });

@@ -7,10 +7,12 @@ import type { Facts } from '../machines/identity.ts';
 import { applyEvent, type EventData, type Machine, newMachine } from '../machines/state.ts';
 import type { FleetQueries } from './fleet.ts';
 import { migrate } from './migrations.ts';
+import type { PoolStore } from './pool-store.ts';
 import type { SessionStore } from './sessions.ts';
 import { withSighting } from './sighting.ts';
 import { AttemptStatements } from './sqlite-attempts.ts';
 import { sqliteFleet } from './sqlite-fleet.ts';
+import { migratePool, sqlitePool } from './sqlite-pool.ts';
 import { sqliteSessions } from './sqlite-sessions.ts';
 import {
   type AttemptStep,
@@ -72,6 +74,7 @@ export function openSqliteStore(
     db.pragma('busy_timeout = 10000');
     db.pragma('foreign_keys = ON');
     migrate(db, file);
+    migratePool(db, file);
   } catch (err) {
     db.close();
     throw err;
@@ -86,12 +89,14 @@ export function sqliteStoreOn(
   limits: StoreLimits = DEFAULT_LIMITS,
 ): StateStore {
   migrate(db, db.name);
+  migratePool(db, db.name);
   return new SqliteStateStore(db, clock, limits);
 }
 
 class SqliteStateStore implements StateStore {
   readonly fleet: FleetQueries;
   readonly sessions: SessionStore;
+  readonly pool: PoolStore;
   readonly #db: Database.Database;
   readonly #clock: Clock;
   readonly #get;
@@ -109,6 +114,7 @@ class SqliteStateStore implements StateStore {
     this.#clock = clock;
     this.fleet = sqliteFleet(db);
     this.sessions = sqliteSessions(db);
+    this.pool = sqlitePool(db, guard);
     this.#get = db.prepare<[string], MachineRow>('SELECT * FROM machines WHERE mac = ?');
     this.#all = db.prepare<[], MachineRow>('SELECT * FROM machines ORDER BY mac');
     // Every upsert comes with one event: it counts it (retention) and returns the count.

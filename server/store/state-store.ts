@@ -19,6 +19,7 @@ import type {
   MachineState,
 } from '../machines/state.ts';
 import type { FleetQueries } from './fleet.ts';
+import type { PoolStore } from './pool-store.ts';
 import type { SessionStore } from './sessions.ts';
 
 export interface NewEvent {
@@ -100,6 +101,8 @@ export interface StateStore {
   readonly fleet: FleetQueries;
   /** Dashboard sign-in sessions. */
   readonly sessions: SessionStore;
+  /** The warm pool: members and claims (pool-store.ts). */
+  readonly pool: PoolStore;
   /** undefined when the machine was never seen. */
   getMachine(mac: string): Promise<Machine | undefined>;
   /** All machines, ordered by MAC. */
