@@ -24,10 +24,14 @@ import { MachineRegistry } from './machines/registry.ts';
 import { observeProvisioning, registerMachineGauge } from './metrics/machine-metrics.ts';
 import { createMetrics, type RailyardMetrics, recordMirrorRefresh } from './metrics/metrics.ts';
 import { registerMirrorGauges } from './metrics/mirror-metrics.ts';
+import { registerPoolMetrics } from './metrics/pool-metrics.ts';
 import { startMirrorJob } from './mirror/auto-refresh.ts';
 import { MirrorCatalog } from './mirror/catalog.ts';
 import { readyDerived } from './mirror/derived.ts';
 import { SignatureVerifier } from './mirror/verify.ts';
+import { countMembers } from './pool/listing.ts';
+import { ClaimPoller } from './pool/long-poll.ts';
+import { PoolService } from './pool/service.ts';
 import { checkPublicUrl } from './public-url.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
 import { observeStore } from './store/observed.ts';
@@ -71,18 +75,31 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   // Every recorded event: one log line with the MAC, then the provisioning histograms.
   const updates = wireUpdates(config, metrics, log.child({ sub: 'updates' }));
   lifecycle.add({ name: 'updates', stop: () => updates.store.close() });
+  // The pool fills from `pooled` reports; the store it records through is the observed one.
+  let pool: PoolService | undefined;
   const store = observeStore(rawStore, stateLog, [
     observeProvisioning(metrics, rawStore, stateLog),
     updates.onRecorded,
+    (recorded) => pool?.onRecorded(recorded),
   ]);
   const machines = new MachineRegistry(config.machinesDir, log.child({ sub: 'machines' }));
   machines.watch();
   lifecycle.add(machines);
+  const catalog = new MirrorCatalog(join(config.dataDir, 'mirror'));
+  pool = new PoolService({
+    store,
+    machines: () => machines.current,
+    releases: catalog,
+    settings: config.pool,
+    log: log.child({ sub: 'pool' }),
+    onFirstBoot: registerPoolMetrics(metrics, async () => countMembers(await rawStore.pool.list())),
+  });
+  pool.start();
+  lifecycle.add(pool);
   const updateService = updates.service(() => machines.current, store);
   installScriptTemplate(); // fail at startup, not at the first install, if the template is broken
   const credentials = AttemptCredentials.open(config.dataDir);
   const mirrorDir = join(config.dataDir, 'mirror');
-  const catalog = new MirrorCatalog(mirrorDir);
   registerMirrorGauges(metrics, async () => (await catalog.list()).status);
   const boot = new BootService({
     machines: () => machines.current,
@@ -146,6 +163,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     metrics,
     ui: { dashboard, templates: new UiTemplates() },
     updates: updateService.http,
+    pool: { service: pool, poller: new ClaimPoller({ pool, credentials, publicUrl: config.publicUrl }) },
   });
   const http = await listenHttp(
     app,

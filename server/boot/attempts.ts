@@ -6,6 +6,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import type { InstallAttempt } from '../machines/attempt.ts';
 import type { MachineSet } from '../machines/load.ts';
 import type { Profile } from '../machines/model.ts';
+import { claimedGroup } from '../pool/claimed.ts';
 import type { MachineView } from '../render/views.ts';
 import type { StateStore, StoredAttempt } from '../store/state-store.ts';
 import { groupRevision, machineView, normalizeIp } from './views.ts';
@@ -15,6 +16,8 @@ export interface AttemptInputs {
   view: MachineView;
   /** The pinned profile, with the attempt's install disk and phone-home setting. */
   profile: Profile;
+  /** A pool attempt (the machine's pool membership names it): its installer runs pool.sh. */
+  pool: boolean;
 }
 
 export interface InstallerRequest {
@@ -67,10 +70,16 @@ export class AttemptSource {
     return attempt;
   }
 
-  /** The view and pinned profile of `attempt`; ConflictError when they changed since. */
-  inputs(attempt: StoredAttempt): AttemptInputs {
+  /**
+   * The view and pinned profile of `attempt`; ConflictError when they changed since. A
+   * claimed pool machine's group carries its claim's metadata (pool/claimed.ts).
+   */
+  async inputs(attempt: StoredAttempt): Promise<AttemptInputs> {
     const set = this.#deps.machines();
-    const group = set.groups.find((g) => g.id === attempt.group);
+    const member = await this.#deps.store.pool.get(attempt.mac);
+    const claim = member?.claim;
+    const found = set.groups.find((g) => g.id === attempt.group);
+    const group = found && claim?.profile === attempt.profile ? claimedGroup(found, claim) : found;
     const profile = set.profiles.get(attempt.profile);
     const again = `the machine asks /ipxe again and gets a new attempt`;
     if (!group || !profile)
@@ -89,7 +98,8 @@ export class AttemptSource {
       this.#deps.publicUrl,
     );
     const pinned = { ...profile, installDisk: attempt.installDisk, phoneHome: attempt.phoneHome };
-    return { attempt, view: { ...view, installDisk: attempt.installDisk }, profile: pinned };
+    const pool = member?.attemptId === attempt.id && member.state !== 'claimed';
+    return { attempt, view: { ...view, installDisk: attempt.installDisk }, profile: pinned, pool };
   }
 
   async #find(mac: string, attemptId: number | undefined): Promise<StoredAttempt> {

@@ -9,6 +9,7 @@ import type { MachineSet } from '../machines/load.ts';
 import { selectGroup } from '../machines/match.ts';
 import type { Group, Profile } from '../machines/model.ts';
 import type { Machine } from '../machines/state.ts';
+import { claimedGroup } from '../pool/claimed.ts';
 import type { IpxeRenderer } from '../render/ipxe.ts';
 import type { MachineView } from '../render/views.ts';
 import type {
@@ -60,6 +61,8 @@ interface PendingInstall {
   profile: Profile;
   version: string;
   view: MachineView;
+  /** `pool`: a pool group's machine without a claim (writes its disk, then waits for one); `claimed`: installs its claim. */
+  pool?: 'pool' | 'claimed';
 }
 
 export interface BootServiceDeps {
@@ -162,12 +165,21 @@ export class BootService {
       secrets: this.#deps.credentials.issue(),
     };
     const { channel, board } = p.profile;
+    const pool = p.pool ? { pool: p.pool } : {};
     const opened = await this.#deps.store.openAttempt(
       p.mac,
       attempt,
-      { type: 'install-script-served', source: 'http', data: { version: p.version, channel, board } },
+      {
+        type: 'install-script-served',
+        source: 'http',
+        data: { version: p.version, channel, board, ...pool },
+      },
       { facts: p.facts, profile: p.profile.id, group: p.group.id },
     );
+    const at = opened.event.at;
+    if (p.pool === 'pool') await this.#deps.store.pool.enter(p.mac, p.group.id, opened.attempt.id, at);
+    // A claim being installed is under way: releasing it now reprovisions instead of re-pooling.
+    if (p.pool === 'claimed') await this.#deps.store.pool.delivered(p.mac, at);
     return { ...this.#installDecision(p, opened.attempt.id), attempt: opened.attempt };
   }
 
@@ -183,8 +195,7 @@ export class BootService {
   async #plan(facts: Facts & { mac: string }, machineOf: () => Promise<Machine | undefined>): Promise<Plan> {
     const mac = facts.mac;
     const set = this.#deps.machines();
-    const group = selectGroup(set.groups, facts);
-    const profile = group ? set.profiles.get(group.profile) : undefined;
+    const { group, profile, pool } = await this.#select(set, facts);
     if (!group || !profile) return { decision: this.#noMatch(mac, facts, set.dir) };
     const action = bootDecision(await machineOf(), profile, this.#deps.failedRetries);
     const seen = { facts, profile: profile.id, group: group.id };
@@ -211,7 +222,27 @@ export class BootService {
     const version = await this.#deps.releases.resolveVersion(profile.channel, profile.board, profile.version);
     if (!version) return { decision: this.#notMirrored(mac, group, profile) };
     const view = machineView(facts, group, profile, version, this.#deps.publicUrl);
-    return { install: { mac, facts, group, profile, version, view } };
+    return { install: { mac, facts, group, profile, version, view, ...(pool ? { pool } : {}) } };
+  }
+
+  /**
+   * The group and profile a machine boots: a claimed pool machine its claim's (the pool group
+   * with the claim's metadata, the claim's profile), whatever its facts match; otherwise the
+   * group its facts match, which may be a pool group.
+   */
+  async #select(
+    set: MachineSet,
+    facts: Facts & { mac: string },
+  ): Promise<{ group?: Group | undefined; profile?: Profile | undefined; pool?: 'pool' | 'claimed' }> {
+    const member = await this.#deps.store.pool.get(facts.mac);
+    const claim = member?.claim;
+    const poolGroup = member && set.groups.find((g) => g.id === member.group);
+    const claimed = claim ? set.profiles.get(claim.profile) : undefined;
+    if (claim && poolGroup && claimed)
+      return { group: claimedGroup(poolGroup, claim), profile: claimed, pool: 'claimed' };
+    const group = selectGroup(set.groups, facts);
+    const profile = group ? set.profiles.get(group.profile) : undefined;
+    return group?.pool ? { group, profile, pool: 'pool' } : { group, profile };
   }
 
   /**

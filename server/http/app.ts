@@ -13,6 +13,7 @@ import { onError } from './errors.ts';
 import { checkHost } from './host-check.ts';
 import { type InstallerRouteDeps, installerRoutes } from './installer-routes.ts';
 import { countRequests, metricsRoutes } from './metrics-routes.ts';
+import { type PoolRouteDeps, poolRoutes } from './pool-routes.ts';
 import { requestLog } from './request-log.ts';
 import { type DeliveryListener, type ProgressListener, serveFile } from './static.ts';
 import { type Access, requireApiRead, requireUiRead } from './ui-auth.ts';
@@ -40,6 +41,8 @@ export interface HttpDeps {
   metrics?: RailyardMetrics;
   /** The dashboard under /ui. */
   ui?: Omit<UiRouteDeps, 'access'>;
+  /** The warm pool: the claim long-poll, claims, releases, the pool listing (docs/pool.md). */
+  pool?: PoolRouteDeps;
   /** The Omaha endpoint (/v1/update/) and the update API (docs/updates.md). */
   updates?: { service: UpdateService; api: UpdateApiDeps; onRejected?: () => void };
   startedAt?: number;
@@ -74,6 +77,7 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
   bootRoutes(app, deps.boot, deps.log, deps.onBootDecision);
   installerRoutes(app, { ...deps.installer, boot: deps.boot });
   apiRoutes(app, deps.api, deps.access);
+  if (deps.pool) poolRoutes(app, deps.pool, deps.access);
   if (deps.metrics) metricsRoutes(app, deps.metrics);
   if (deps.ui) uiRoutes(app, { ...deps.ui, access: deps.access });
   if (deps.updates) {

@@ -8,7 +8,7 @@ import { InvalidRequestError } from '../errors.ts';
 import type { InstallerCache } from '../installer/cache.ts';
 import type { AttemptTokens } from '../installer/credentials.ts';
 import { type DerivedImage, planImage } from '../installer/image-plan.ts';
-import { reportUrl } from '../installer/script.ts';
+import { claimUrl, reportUrl } from '../installer/script.ts';
 import { canonicalMac } from '../machines/identity.ts';
 import type { AppEnv } from './app.ts';
 import { clientAddress } from './client.ts';
@@ -45,7 +45,7 @@ export function installerRoutes(app: Hono<AppEnv>, deps: InstallerRouteDeps): vo
     const started = performance.now();
     const mac = canonicalMac(c.req.param('file').replace(/\.cpio\.gz$/, ''));
     c.set('mac', mac);
-    const { attempt, view, profile } = await deps.boot.attempts.installer(mac, {
+    const { attempt, view, profile, pool } = await deps.boot.attempts.installer(mac, {
       attemptId: attemptParam(c.req.query('attempt')),
       clientIp: clientAddress(c),
     });
@@ -62,6 +62,7 @@ export function installerRoutes(app: Hono<AppEnv>, deps: InstallerRouteDeps): vo
       firstBootToken: tokens.firstBoot,
       reportUrl: reportUrl(deps.publicUrl, mac, attempt.id),
       keyring: deps.keyring,
+      pool: pool ? { claimUrl: claimUrl(deps.publicUrl, mac) } : undefined,
     });
     const headers = {
       'Content-Type': 'application/gzip',

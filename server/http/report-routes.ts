@@ -73,7 +73,7 @@ export function reportRoutes(app: Hono<AppEnv>, deps: ApiDeps, access: Access): 
     requireAdmin(c, access, 'the attempt target Ignition');
     const mac = canonicalMac(c.req.param('mac'));
     const source = deps.attempts;
-    const { attempt, view, profile } = source.inputs(
+    const { attempt, view, profile } = await source.inputs(
       await source.attempt(mac, attemptParam(c.req.param('id')) as number),
     );
     const tokens = deps.credentials.tokens(attempt.secrets.nonce);

@@ -85,9 +85,13 @@ export function refuseIfLimited(access: Access, client: string | undefined): voi
 }
 
 /** GET /api/v1/*: a session, the admin token, or `ui.public`. Other methods check their own. */
+const CLAIM_POLL = /^\/api\/v1\/machines\/[^/]+\/claim$/;
+
 export function requireApiRead(access: Access): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return next();
+    // A pooled node's long-poll carries its pool attempt's credential, like a report (pool-routes.ts).
+    if (CLAIM_POLL.test(c.req.path)) return next();
     if (access.publicRead || adminBearer(c, access) || (await isSignedIn(c, access))) return next();
     c.header('WWW-Authenticate', 'Bearer realm="railyard"');
     throw new UnauthorizedError(

@@ -86,6 +86,7 @@ export function cacheKey(input: InstallerRequest): string {
       input.profile.installDisk,
       input.profile.phoneHome,
       input.image ?? null,
+      input.pool ?? null,
     ]),
   );
   const keyring = input.keyring === undefined ? 'stock' : hash(input.keyring);

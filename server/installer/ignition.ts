@@ -6,7 +6,13 @@ import type { Profile } from '../machines/model.ts';
 import type { MachineView } from '../render/views.ts';
 import { withUpdateConf } from '../updates/update-conf.ts';
 import type { ImagePlan } from './image-plan.ts';
-import { renderInstallScript, renderWriteImage, type ScriptTemplate, type ScriptValues } from './script.ts';
+import {
+  renderInstallScript,
+  renderPoolScript,
+  renderWriteImage,
+  type ScriptTemplate,
+  type ScriptValues,
+} from './script.ts';
 import { renderTarget } from './target.ts';
 
 export const INSTALLER_DIR = '/opt/railyard';
@@ -32,6 +38,11 @@ export interface InstallerInput {
   scriptTemplate?: ScriptTemplate;
   /** This attempt's image path with the digests it pins (image-plan.ts); default: the .bz2 path. */
   image?: ImagePlan | undefined;
+  /**
+   * A pool attempt (docs/pool.md): pool.sh instead of install.sh, long-polling `claimUrl`; no
+   * target.ign (the claim brings the installed system's config).
+   */
+  pool?: { claimUrl: string } | undefined;
 }
 
 interface IgnitionFile {
@@ -55,16 +66,23 @@ export function buildInstallerIgnition(input: InstallerInput): Record<string, un
     keyring: keyring !== undefined,
     image: input.image,
   };
-  const files: IgnitionFile[] = [
-    file(`${INSTALLER_DIR}/install.sh`, 0o755, renderInstallScript(values, input.scriptTemplate)),
-    file(`${INSTALLER_DIR}/write-image.sh`, 0o755, renderWriteImage(values)),
-    file(`${INSTALLER_DIR}/target.ign`, 0o600, targetIgnition(input)),
-  ];
+  const pool = input.pool;
+  const files: IgnitionFile[] = pool
+    ? [
+        file(`${INSTALLER_DIR}/pool.sh`, 0o755, renderPoolScript(values, pool.claimUrl)),
+        file(`${INSTALLER_DIR}/write-image.sh`, 0o755, renderWriteImage(values)),
+      ]
+    : [
+        file(`${INSTALLER_DIR}/install.sh`, 0o755, renderInstallScript(values, input.scriptTemplate)),
+        file(`${INSTALLER_DIR}/write-image.sh`, 0o755, renderWriteImage(values)),
+        file(`${INSTALLER_DIR}/target.ign`, 0o600, targetIgnition(input)),
+      ];
   if (keyring !== undefined) files.push(file(`${INSTALLER_DIR}/keyring.asc`, 0o644, keyring));
+  const script = pool ? 'pool.sh' : 'install.sh';
   return {
     ignition: { version: '3.3.0' },
     storage: { files },
-    systemd: { units: [{ name: INSTALL_UNIT, enabled: true, contents: installUnit() }] },
+    systemd: { units: [{ name: INSTALL_UNIT, enabled: true, contents: installUnit(script) }] },
   };
 }
 
@@ -98,7 +116,7 @@ export function dataUrl(text: string): string {
   return `data:;base64,${Buffer.from(text, 'utf8').toString('base64')}`;
 }
 
-function installUnit(): string {
+function installUnit(script: string): string {
   return [
     '[Unit]',
     'Description=Install Flatcar to disk (railyard)',
@@ -108,7 +126,7 @@ function installUnit(): string {
     '[Service]',
     'Type=oneshot',
     'RemainAfterExit=yes',
-    `ExecStart=${INSTALLER_DIR}/install.sh`,
+    `ExecStart=${INSTALLER_DIR}/${script}`,
     'StandardOutput=journal+console',
     'StandardError=journal+console',
     '',

@@ -3,7 +3,7 @@
 // route stays a thin adapter. The token is checked before the body is read (401 before
 // 400); it is never logged or echoed. A report that does not fit its attempt is a 409
 // (ConflictError, from report-rules.ts inside the store's transaction) and changes nothing.
-import { UnauthorizedError } from '../errors.ts';
+import { ConflictError, UnauthorizedError } from '../errors.ts';
 import { canonicalMac } from '../machines/identity.ts';
 import { parseReport } from '../machines/report.ts';
 import { type Credential, REPORT_RULES, reportStep } from '../machines/report-rules.ts';
@@ -65,6 +65,13 @@ export async function acceptReport(
   return deps.store.recordReport(
     attempt.id,
     { type: report.type, source: report.source, data: report.data },
-    (current) => reportStep(report.type, current),
+    (current) => {
+      // A pooled node names the release on its disk: it must be the one its attempt pinned.
+      if (report.type === 'pooled' && report.data['version'] !== current.version)
+        throw new ConflictError(
+          `pooled does not fit attempt ${current.id}: it reports ${String(report.data['version'])}, the attempt installs ${current.version}`,
+        );
+      return reportStep(report.type, current);
+    },
   );
 }

@@ -11,6 +11,8 @@ import { TOKEN_PATTERN } from './tokens.ts';
 
 export const INSTALL_SCRIPT_TEMPLATE = new URL('../../assets/templates/install.sh.mustache', import.meta.url)
   .pathname;
+export const POOL_SCRIPT_TEMPLATE = new URL('../../assets/templates/pool.sh.mustache', import.meta.url)
+  .pathname;
 export const WRITE_IMAGE_TEMPLATE = new URL('../../assets/templates/write-image.sh.mustache', import.meta.url)
   .pathname;
 
@@ -60,6 +62,36 @@ export function installScriptTemplate(): ScriptTemplate {
 /** The image writer (write-image.sh) that install.sh runs; loaded once like the script. */
 export function writeImageTemplate(): ScriptTemplate {
   return loadTemplate(WRITE_IMAGE_TEMPLATE);
+}
+
+/** The warm-pool script (pool.sh) a pool attempt runs instead of install.sh (docs/pool.md). */
+export function poolScriptTemplate(): ScriptTemplate {
+  return loadTemplate(POOL_SCRIPT_TEMPLATE);
+}
+
+/**
+ * pool.sh: `claimUrl` is the machine's long-poll; the image id its disk marker names is the
+ * pinned SHA-256 of the zstd stream, or (bz2 path, no digest pinned) that of `bz2 <version>`.
+ */
+export function renderPoolScript(
+  values: ScriptValues,
+  claimUrl: string,
+  template: ScriptTemplate = poolScriptTemplate(),
+): string {
+  check('claim URL', claimUrl, URL_PATTERN);
+  const zstd = values.image?.format === 'zstd' ? values.image.zstd : undefined;
+  const imageId = zstd?.sha256 ?? createHash('sha256').update(`bz2 ${values.version}`).digest('hex');
+  check('image digest', imageId, SHA256);
+  return renderChecked('pool script', template, {
+    ...scriptView(values),
+    claimUrl: shellQuote(claimUrl),
+    imageId: shellQuote(imageId),
+  });
+}
+
+/** `<publicUrl>/api/v1/machines/<mac>/claim`: a pooled machine's long-poll. */
+export function claimUrl(publicUrl: string, mac: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/api/v1/machines/${canonicalMac(mac)}/claim`;
 }
 
 export function renderInstallScript(

@@ -21,7 +21,8 @@ const refused = (group: string, ...parts: string[]) => {
     set();
   } catch (err) {
     assert.instance(err, ConfigError);
-    for (const part of [join(dir, 'groups', 'rack.yaml'), ...parts]) assert.match((err as Error).message, part);
+    for (const part of [join(dir, 'groups', 'rack.yaml'), ...parts])
+      assert.match((err as Error).message, part);
     return;
   }
   assert.unreachable(`accepted: ${group}`);

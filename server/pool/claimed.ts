@@ -1,0 +1,42 @@
+// What a claim makes of a pooled machine (pure): its group as matching sees it from now on
+// (the pool group, with the claim's metadata over the group's), and the payload its waiting
+// node receives: the installed system's Ignition rendered for the claim profile, and the
+// kernel arguments that go into the OEM grub.cfg instead of Ignition's kernelArguments
+// (which would cost Flatcar's first boot an extra reboot: FLATCAR.md).
+import type { Group } from '../machines/model.ts';
+import type { PoolClaim } from '../store/pool-store.ts';
+
+export function claimedGroup(group: Group, claim: Pick<PoolClaim, 'metadata'>): Group {
+  return { ...group, metadata: { ...group.metadata, ...claim.metadata } };
+}
+
+export interface ClaimPayload {
+  action: 'claim';
+  profile: string;
+  version: string;
+  /** The installed system's Ignition config (for OEM config.ign), kernelArguments removed. */
+  ignition: Record<string, unknown>;
+  /** Ignition kernelArguments.shouldExist, for OEM grub.cfg `linux_append`. */
+  kernelArgs: string[];
+}
+
+/** Split an Ignition config's kernelArguments.shouldExist off it. */
+export function withoutKernelArgs(config: Record<string, unknown>): {
+  ignition: Record<string, unknown>;
+  kernelArgs: string[];
+} {
+  const { kernelArguments, ...rest } = config;
+  const shouldExist = (kernelArguments as { shouldExist?: unknown } | undefined)?.shouldExist;
+  const kernelArgs = Array.isArray(shouldExist)
+    ? shouldExist.filter((a): a is string => typeof a === 'string')
+    : [];
+  return { ignition: rest, kernelArgs };
+}
+
+/** Kernel arguments go into a grub.cfg `set` line: one word each, nothing GRUB or the shell expands. */
+export function checkKernelArgs(args: readonly string[]): string[] {
+  for (const a of args)
+    if (!/^[A-Za-z0-9_.,:=/@+-]{1,256}$/.test(a))
+      throw new Error(`kernel argument ${JSON.stringify(a.slice(0, 60))} is not one plain word`);
+  return [...args];
+}
