@@ -5,9 +5,10 @@ import { UsageError } from './command.ts';
 import { dhcpConfigCommand } from './dhcp-config.ts';
 import { machinesCommand } from './machines.ts';
 import { mirrorCommand } from './mirror.ts';
+import { poolCommand } from './pool.ts';
 import { serveCommand } from './serve.ts';
 
-const COMMANDS: Command[] = [serveCommand, mirrorCommand, machinesCommand, dhcpConfigCommand];
+const COMMANDS: Command[] = [serveCommand, mirrorCommand, machinesCommand, poolCommand, dhcpConfigCommand];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -14,6 +14,7 @@ import { checkHost } from './host-check.ts';
 import { type InstallerRouteDeps, installerRoutes } from './installer-routes.ts';
 import { countRequests, metricsRoutes } from './metrics-routes.ts';
 import { type PoolRouteDeps, poolRoutes } from './pool-routes.ts';
+import { poolUiRoutes } from './pool-ui-routes.ts';
 import { requestLog } from './request-log.ts';
 import { type DeliveryListener, type ProgressListener, serveFile } from './static.ts';
 import { type Access, requireApiRead, requireUiRead } from './ui-auth.ts';
@@ -80,6 +81,7 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
   if (deps.pool) poolRoutes(app, deps.pool, deps.access);
   if (deps.metrics) metricsRoutes(app, deps.metrics);
   if (deps.ui) uiRoutes(app, { ...deps.ui, access: deps.access });
+  if (deps.ui && deps.pool) poolUiRoutes(app, { ...deps.ui, access: deps.access }, deps.pool.service);
   if (deps.updates) {
     // POST /v1/update/ is machine-facing (update_engine), like /ipxe: outside the Host check
     // and sign-in above. /api/v1/updates… reads need a sign-in like the rest of /api/v1.

@@ -3,7 +3,7 @@
 // (the claim's payload, or `reinstall` when its disk does not hold the claim's release) or
 // should refresh (background refresh: the pool's release moved and a refresh slot is free),
 // else as soon as a claim in this process wakes it, else after `wait` seconds with 204.
-// Claims made by another process are seen within RECHECK_MS (the store is read again).
+// Claims made by another process are seen within RECHECK_MS, 2 s (the store is read again).
 import { machineView } from '../boot/views.ts';
 import { ConflictError, UnauthorizedError } from '../errors.ts';
 import type { AttemptTokens } from '../installer/credentials.ts';
@@ -15,7 +15,7 @@ import type { StoredAttempt } from '../store/state-store.ts';
 import { type ClaimPayload, checkKernelArgs, claimedGroup, withoutKernelArgs } from './claimed.ts';
 import { type PoolService, prewritten } from './service.ts';
 
-const RECHECK_MS = 5000;
+const RECHECK_MS = 2000;
 
 export type PollBody =
   | ClaimPayload

@@ -262,4 +262,39 @@ test('the claimed machine installs and boots: claim→first-boot observed, relea
   assert.is(notClaimed.status, 409);
 });
 
+test('the dashboard pool page lists the pool and its claim form claims (signed in)', async () => {
+  const d = await enterPool(mac(4));
+  assert.is((await pooled(d)).status, 201);
+  const jar = join(work.dir, 'cookies');
+  await curl(NODE, [
+    '-c',
+    jar,
+    '--data-urlencode',
+    `token=${ADMIN}`,
+    '--data-urlencode',
+    'next=/ui/pool',
+    `${ry.url}/ui/login`,
+  ]);
+  const page = await curl(NODE, ['-b', jar, `${ry.url}/ui/pool`]);
+  assert.is(page.status, 200);
+  assert.match(page.text, 'Warm pool');
+  assert.match(page.text, `<a href="/ui/machines/${d.mac}">${d.mac}</a>`);
+  const form = [
+    '--data-urlencode',
+    'profile=web',
+    '--data-urlencode',
+    'count=1',
+    '--data-urlencode',
+    'metadata=role=ui',
+  ];
+  const claimed = await curl(NODE, ['-b', jar, ...form, `${ry.url}/ui/pool/claim`]);
+  assert.is(claimed.status, 200, claimed.text);
+  assert.match(claimed.text, `Claimed ${d.mac} for web.`);
+  const refused = await curl(NODE, ['-b', jar, ...form, `${ry.url}/ui/pool/claim`]);
+  assert.is(refused.status, 409);
+  assert.match(refused.text, 'only 0 pooled machine(s)');
+  const anonymous = await curl(NODE, [...form, `${ry.url}/ui/pool/claim`]);
+  assert.is(anonymous.status, 401);
+});
+
 test.run();
