@@ -79,8 +79,9 @@ test('the script: flatcar-install arguments (in write-image.sh), reports, reboot
   assert.match(stable, '"$DIR/write-image.sh" 2>&1 | tee "$LOG"');
   assert.match(
     writer(config),
-    `BZ2_ARGS=(-s -b 'http://10.0.0.5:8080/mirror/stable/amd64-usr' -V 4230.2.3 -i "$DIR/target.ign")`,
+    `BZ2_ARGS=(-s -b 'http://10.0.0.5:8080/mirror/stable/amd64-usr' -V 4230.2.3 "\${IGN_ARGS[@]}")`,
   );
+  assert.match(writer(config), '[[ -e $DIR/target.ign ]] && IGN_ARGS=(-i "$DIR/target.ign")');
   assert.match(writer(config), "FORMAT='bz2'");
   assert.not.match(writer(config), '-k "$DIR/keyring.asc"');
   assert.match(
