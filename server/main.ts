@@ -133,6 +133,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     staleAfterMs: config.mirror.staleAfter,
     updates: updateService.dashboard,
   });
+  const poller = new ClaimPoller({ pool, credentials, publicUrl: config.publicUrl });
   const app = createApp({
     log: log.child({ sub: 'http' }),
     boot,
@@ -155,6 +156,10 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
       credentials,
       publicUrl: config.publicUrl,
       mirror: catalog,
+      claimTarget: async (attempt) => {
+        const member = await rawStore.pool.get(attempt.mac);
+        return member && (await poller.claimPayload(member, attempt))?.config;
+      },
     },
     access,
     mirrorRoot: new FileRoot(mirrorDir),
@@ -163,7 +168,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     metrics,
     ui: { dashboard, templates: new UiTemplates() },
     updates: updateService.http,
-    pool: { service: pool, poller: new ClaimPoller({ pool, credentials, publicUrl: config.publicUrl }) },
+    pool: { service: pool, poller },
   });
   const http = await listenHttp(
     app,

@@ -7,7 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AttemptSource } from '../boot/attempts.ts';
 import { InvalidRequestError } from '../errors.ts';
 import { machineDetail, requestReprovision } from '../store/queries.ts';
-import type { StateStore } from '../store/state-store.ts';
+import type { StateStore, StoredAttempt } from '../store/state-store.ts';
 import type { AppEnv } from './app.ts';
 import type { TokenSource } from './installer-routes.ts';
 import { reportRoutes } from './report-routes.ts';
@@ -19,6 +19,8 @@ export interface ApiDeps {
   attempts: AttemptSource;
   credentials: TokenSource;
   publicUrl: string;
+  /** A claimed pool attempt's target Ignition (its claim's, pool/long-poll.ts); undefined: not one. */
+  claimTarget?: (attempt: StoredAttempt) => Promise<string | undefined>;
   /** `GET /api/v1/mirror`: what is mirrored (versions, sizes, derived image files) and the last refresh. */
   mirror?: { list(): Promise<unknown> };
 }

@@ -73,9 +73,11 @@ export function reportRoutes(app: Hono<AppEnv>, deps: ApiDeps, access: Access): 
     requireAdmin(c, access, 'the attempt target Ignition');
     const mac = canonicalMac(c.req.param('mac'));
     const source = deps.attempts;
-    const { attempt, view, profile } = await source.inputs(
-      await source.attempt(mac, attemptParam(c.req.param('id')) as number),
-    );
+    const stored = await source.attempt(mac, attemptParam(c.req.param('id')) as number);
+    const headers = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
+    const claimed = await deps.claimTarget?.(stored);
+    if (claimed !== undefined) return c.body(claimed, 200, headers);
+    const { attempt, view, profile } = await source.inputs(stored);
     const tokens = deps.credentials.tokens(attempt.secrets.nonce);
     const text = targetIgnition({
       profile,
@@ -84,6 +86,6 @@ export function reportRoutes(app: Hono<AppEnv>, deps: ApiDeps, access: Access): 
       reportUrl: reportUrl(deps.publicUrl, mac, attempt.id),
       firstBootToken: tokens.firstBoot,
     });
-    return c.body(text, 200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    return c.body(text, 200, headers);
   });
 }

@@ -14,8 +14,8 @@ export interface ClaimPayload {
   action: 'claim';
   profile: string;
   version: string;
-  /** The installed system's Ignition config (for OEM config.ign), kernelArguments removed. */
-  ignition: Record<string, unknown>;
+  /** The installed system's Ignition config, the exact text of OEM config.ign (kernelArguments removed). */
+  config: string;
   /** Ignition kernelArguments.shouldExist, for OEM grub.cfg `linux_append`. */
   kernelArgs: string[];
 }

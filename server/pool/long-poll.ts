@@ -90,39 +90,11 @@ export class ClaimPoller {
     const { pool } = this.#deps;
     const claim = member.claim;
     if (!claim || !(await pool.store.delivered(member.mac, pool.now()))) return undefined;
-    const set = pool.deps.machines();
-    const group = set.groups.find((g) => g.id === member.group);
-    const profile = set.profiles.get(claim.profile);
-    const version =
-      profile && (await pool.deps.releases.resolveVersion(profile.channel, profile.board, profile.version));
-    const base = group && set.profiles.get(group.profile);
-    let body: PollBody;
-    if (!group || !profile || !version || !prewritten(member, base, profile, version)) {
-      body = { action: 'reinstall', profile: claim.profile, version: version ?? '' };
-    } else {
-      const view = machineView(
-        { ...attempt.facts, mac: member.mac },
-        claimedGroup(group, claim),
-        profile,
-        version,
-        this.#deps.publicUrl,
-      );
-      const text = targetIgnition({
-        profile,
-        view,
-        version,
-        reportUrl: reportUrl(this.#deps.publicUrl, member.mac, attempt.id),
-        firstBootToken: this.#deps.credentials.tokens(attempt.secrets.nonce).firstBoot,
-      });
-      const { ignition, kernelArgs } = withoutKernelArgs(JSON.parse(text) as Record<string, unknown>);
-      body = {
-        action: 'claim',
-        profile: profile.id,
-        version,
-        ignition,
-        kernelArgs: checkKernelArgs(kernelArgs),
-      };
-    }
+    const body: PollBody = (await this.claimPayload(member, attempt)) ?? {
+      action: 'reinstall',
+      profile: claim.profile,
+      version: (await this.#claimVersion(claim.profile)) ?? '',
+    };
     await pool.deps.store.recordEvent(member.mac, {
       type: 'claim-delivered',
       source: 'http',
@@ -130,6 +102,47 @@ export class ClaimPoller {
       data: { action: body.action, profile: claim.profile },
     });
     return { status: 200, body };
+  }
+
+  /**
+   * The claim as the node writes it: the installed system's Ignition for the claim profile
+   * (the pool group with the claim's metadata, the attempt's first-boot token), byte for
+   * byte, kernelArguments moved out. undefined when the disk does not hold the claim's
+   * release (the machine reinstalls) or `member` has no claim on `attempt`. Also the admin's
+   * `target.ign` of a claimed pool attempt.
+   */
+  async claimPayload(member: PoolMember, attempt: StoredAttempt): Promise<ClaimPayload | undefined> {
+    const claim = member.claim;
+    if (!claim || member.attemptId !== attempt.id) return undefined;
+    const set = this.#deps.pool.deps.machines();
+    const group = set.groups.find((g) => g.id === member.group);
+    const profile = set.profiles.get(claim.profile);
+    const version = await this.#claimVersion(claim.profile);
+    const base = group && set.profiles.get(group.profile);
+    if (!group || !profile || !version || !prewritten(member, base, profile, version)) return undefined;
+    const facts = { ...attempt.facts, mac: member.mac };
+    const view = machineView(facts, claimedGroup(group, claim), profile, version, this.#deps.publicUrl);
+    const text = targetIgnition({
+      profile,
+      view,
+      version,
+      reportUrl: reportUrl(this.#deps.publicUrl, member.mac, attempt.id),
+      firstBootToken: this.#deps.credentials.tokens(attempt.secrets.nonce).firstBoot,
+    });
+    const { ignition, kernelArgs } = withoutKernelArgs(JSON.parse(text) as Record<string, unknown>);
+    return {
+      action: 'claim',
+      profile: profile.id,
+      version,
+      config: `${JSON.stringify(ignition)}\n`,
+      kernelArgs: checkKernelArgs(kernelArgs),
+    };
+  }
+
+  async #claimVersion(profileId: string): Promise<string | undefined> {
+    const { pool } = this.#deps;
+    const profile = pool.deps.machines().profiles.get(profileId);
+    return profile && pool.deps.releases.resolveVersion(profile.channel, profile.board, profile.version);
   }
 
   /** Background refresh: the node holds another release than its pool's, and a slot is free. */

@@ -169,14 +169,16 @@ test('a claim wakes the waiting long-poll within a second with the rendered, val
   const answer = await waiting;
   assert.ok(Date.now() - t0 < 1000, `woke after ${Date.now() - t0} ms`);
   assert.is(answer.status, 200, answer.text);
-  const body = JSON.parse(answer.text) as {
-    action: string;
-    ignition: Record<string, unknown>;
-    kernelArgs: string[];
-  };
+  const body = JSON.parse(answer.text) as { action: string; config: string; kernelArgs: string[] };
   assert.equal([body.action, body.kernelArgs], ['claim', ['flatcar.autologin']]);
-  assert.not.ok('kernelArguments' in body.ignition, 'kernel arguments go to grub.cfg, not Ignition');
-  const text = JSON.stringify(body.ignition);
+  const text = body.config;
+  assert.not.ok('kernelArguments' in JSON.parse(text), 'kernel arguments go to grub.cfg, not Ignition');
+  const detail = JSON.parse((await curl(NODE, [...admin, `${ry.url}/api/v1/machines/${a.mac}`])).text);
+  const target = await curl(NODE, [
+    ...admin,
+    `${ry.url}/api/v1/machines/${a.mac}/attempts/${detail.attempts[0].id}/target.ign`,
+  ]);
+  assert.is(target.text, text, "the admin's target.ign of a claimed pool attempt is the claim's config");
   assert.match(text, 'data:,frontend-flatcar-525400001501', 'the claim metadata over the pool group');
   assert.match(text, 'railyard-first-boot.service');
   const file = join(work.dir, 'claimed.ign');
@@ -245,8 +247,8 @@ test('a railyard restart: a pooled machine is still claimable, a claim persists 
 });
 
 test('the claimed machine installs and boots: claim→first-boot observed, release re-pools or reprovisions', async () => {
-  const answer = JSON.parse((await poll(a.mac, a.token, 0)).text) as { ignition: Record<string, unknown> };
-  const unit = JSON.stringify(answer.ignition);
+  const answer = JSON.parse((await poll(a.mac, a.token, 0)).text) as { config: string };
+  const unit = answer.config;
   const firstBoot = /Authorization: Bearer ([A-Za-z0-9_-]{43})/.exec(unit)?.[1] ?? '';
   assert.ok(firstBoot, 'the claim carries the attempt first-boot token');
   assert.is((await report(a, { type: 'installed' })).status, 201);
