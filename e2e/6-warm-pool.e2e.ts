@@ -1,0 +1,97 @@
+// Scenario 6: the warm pool (issue 15), BIOS, slirp restrict=on. Two nodes of a pool group
+// PXE-boot, write the release and report `pooled`, then wait in RAM. railyard restarts while
+// they wait (their long-polls reconnect); p2 is power-cycled and comes back into the pool
+// without rewriting its disk; p1 is claimed → config.ign, kexec, first boot; then p2 and a
+// MAC that is not pooled are claimed at once: one success each, a clear error for the ghost.
+// Per node: `p1 posts=1 handoff=kexec claim→first-boot N.Ns`.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { eventsOf, machine, waitState } from './lib/api.ts';
+import { readOemConfig, sha256 } from './lib/disk.ts';
+import { expectFirstBoot, SCALE } from './lib/flow.ts';
+import { labMac, labProfile } from './lib/machines.ts';
+import type { NodeRun } from './lib/node-run.ts';
+import { claim, expectPooled, poolNodeLine, seabiosPosts } from './lib/pool.ts';
+import { missingPrerequisite } from './lib/prereq.ts';
+import { type Railyard, startRailyard } from './lib/railyard.ts';
+import { bootNode, slirpNode, startSlirpRailyard } from './lib/slirp.ts';
+import { log, openLab } from './lib/suite.ts';
+
+const NAME =
+  'scenario 6: warm pool: two pooled nodes, a railyard restart, a power cycle without a rewrite, concurrent claims → kexec → first boot';
+const skip = missingPrerequisite();
+const s = (sec: number) => sec * SCALE;
+
+const WEB = labProfile({
+  ignition: {
+    ignition: { version: '3.3.0' },
+    storage: {
+      files: [
+        { path: '/etc/hostname', mode: 420, contents: { source: 'data:,{{hostname}}' } },
+        { path: '/etc/role', mode: 420, contents: { source: 'data:,{{metadata.role}}' } },
+      ],
+    },
+  },
+});
+
+/** A waiting node takes its claim: the claim on the console, the hand-off, the first boot. */
+async function intoService(ry: Railyard, node: NodeRun): Promise<void> {
+  await node.waitFor('claimed', /railyard: pool: claimed for profile web/, s(60));
+  await node.waitFor('handoff kexec', /railyard: handoff: method kexec/, s(120));
+  await expectFirstBoot(node);
+  const d = await waitState(ry, node.spec.mac, 'provisioned', s(30));
+  const onDisk = await readOemConfig(node.spec.disk);
+  assert.ok(onDisk, `${node.spec.name}: no config.ign on the OEM partition`);
+  assert.match(onDisk.toString(), 'data:,web', `${node.spec.name}: the claim's metadata in its config`);
+  assert.is(eventsOf(d, 'first-boot').at(-1)?.data['ignitionSha256'], sha256(onDisk), 'the config it booted');
+  log(poolNodeLine(node, d, seabiosPosts(node)));
+}
+
+if (skip) {
+  console.log(`  e2e skipped: ${skip}`);
+  test.skip(NAME, () => {});
+} else {
+  test(NAME, async () => {
+    const lab = await openLab('pool');
+    try {
+      const macs = [labMac(6, 1), labMac(6, 2)] as const;
+      let ry = await startSlirpRailyard(lab, {
+        profiles: { base: labProfile(), web: WEB },
+        groups: { pool: { pool: { profile: 'base' }, metadata: { role: 'spare' } } },
+      });
+      const specs = macs.map((m, i) => slirpNode(ry, `p${i + 1}`, m, 'bios'));
+      const first = await Promise.all(specs.map((spec) => bootNode(lab, spec)));
+      await Promise.all(first.map((n) => expectPooled(n, true)));
+      for (const m of macs) await waitState(ry, m, 'pooled', s(30));
+      log(`both pooled at +${((Date.now() - lab.t0) / 1000).toFixed(0)} s`);
+
+      await ry.stop(); // the long-polls fail, and are asked again once railyard is back
+      ry = await startRailyard(lab.cleanup, ry.opts);
+      await first[1]!.stop(); // power-cycle p2: PXE back into the pool, disk untouched
+      const p2 = await bootNode(lab, specs[1]!, { keepDisk: true });
+
+      const one = await claim(ry, { profile: 'web', mac: macs[0], metadata: { role: 'web' } });
+      assert.is(one.status, 201, JSON.stringify(one.body));
+      assert.equal(one.body.claimed?.[0]?.prewritten, true);
+      await intoService(ry, first[0]!);
+
+      await expectPooled(p2, false);
+      const rewrites = eventsOf(await machine(ry, macs[1]), 'pooled').map((e) => e.data['rewritten']);
+      assert.equal(rewrites, [true, false], 'p2 wrote its disk once');
+      const ghost = labMac(6, 9);
+      const [two, none] = await Promise.all([
+        claim(ry, { profile: 'web', mac: macs[1], metadata: { role: 'web' } }),
+        claim(ry, { profile: 'web', mac: ghost, metadata: { role: 'web' } }),
+      ]);
+      assert.is(two.status, 201, JSON.stringify(two.body));
+      assert.is(none.status, 404);
+      assert.match(none.body.error ?? '', `no pooled machine ${ghost}`);
+      await intoService(ry, p2);
+      log(`scenario 6 done in ${((Date.now() - lab.t0) / 1000).toFixed(0)} s`);
+    } finally {
+      await lab.cleanup.run();
+    }
+  });
+}
+
+test.run();
