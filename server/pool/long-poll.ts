@@ -16,6 +16,8 @@ import { type ClaimPayload, checkKernelArgs, claimedGroup, withoutKernelArgs } f
 import { type PoolService, prewritten } from './service.ts';
 
 const RECHECK_MS = 2000;
+/** A refresh slot counts for at most this long (or twice pool.vanishAfter) unless its machine is pooled again. */
+const REFRESH_SLOT_MS = 30 * 60_000;
 
 export type PollBody =
   | ClaimPayload
@@ -153,8 +155,11 @@ export class ClaimPoller {
     const current = await pool.poolVersion(group);
     const holds = member.disk?.version ?? have;
     if (!current || current === holds) return undefined;
-    if (!(await pool.store.startRefresh(member.mac, pool.deps.settings.refreshConcurrency, pool.now())))
-      return undefined;
+    const now = pool.now();
+    // A refresh that has not brought its machine back after this long frees its slot.
+    const stale = new Date(Date.parse(now) - Math.max(REFRESH_SLOT_MS, 2 * pool.deps.settings.vanishAfter));
+    const slots = pool.deps.settings.refreshConcurrency;
+    if (!(await pool.store.startRefresh(member.mac, slots, now, stale.toISOString()))) return undefined;
     await pool.deps.store.recordEvent(member.mac, {
       type: 'pool-refresh',
       source: 'http',

@@ -100,12 +100,15 @@ export function memoryPool(factsOf: (mac: string) => Facts | undefined): PoolSto
       }
       return gone;
     },
-    async startRefresh(mac, limit, at) {
+    async startRefresh(mac, limit, at, staleBefore) {
       const m = rows.get(mac);
       if (m?.state !== 'pooled' || m.refreshSince !== null) return false;
       const busy = [...rows.values()].filter(
         (o) =>
-          o.group === m.group && o.refreshSince !== null && (o.state === 'pooled' || o.state === 'pooling'),
+          o.group === m.group &&
+          o.refreshSince !== null &&
+          o.refreshSince >= staleBefore &&
+          (o.state === 'pooled' || o.state === 'pooling'),
       ).length;
       if (busy >= limit) return false;
       set({ ...m, refreshSince: at });

@@ -99,8 +99,11 @@ export interface PoolStore {
   release(mac: string): Promise<'pooled' | 'left' | undefined>;
   /** Pooled members that last polled before `before`: now vanished (returned). */
   vanish(before: string): Promise<PoolMember[]>;
-  /** Take a refresh slot of the member's group (at most `limit` refreshing); false if none. */
-  startRefresh(mac: string, limit: number, at: string): Promise<boolean>;
+  /**
+   * Take a refresh slot of the member's group (at most `limit` refreshing); false if none.
+   * Slots taken before `staleBefore` no longer count (a node that died while rewriting).
+   */
+  startRefresh(mac: string, limit: number, at: string, staleBefore: string): Promise<boolean>;
   /** The claimed machine booted; undefined when it has no claim awaiting its first boot. */
   firstBoot(mac: string, at: string): Promise<PoolMember | undefined>;
 }

@@ -109,8 +109,9 @@ export function sqlitePool(db: Database.Database, guard: <T>(fn: () => T) => T):
     `UPDATE pool_members SET state = 'vanished', refresh_since = NULL
      WHERE state = 'pooled' AND coalesce(last_poll_at, pooled_at) < ? RETURNING *`,
   );
-  const refreshing = db.prepare<[string], { n: number }>(
-    `SELECT count(*) AS n FROM pool_members WHERE grp = ? AND refresh_since IS NOT NULL AND state IN ('pooled', 'pooling')`,
+  const refreshing = db.prepare<[string, string], { n: number }>(
+    `SELECT count(*) AS n FROM pool_members
+     WHERE grp = ? AND refresh_since >= ? AND state IN ('pooled', 'pooling')`,
   );
   const startRefresh = db.prepare<[string, string]>(
     `UPDATE pool_members SET refresh_since = ? WHERE mac = ? AND state = 'pooled' AND refresh_since IS NULL`,
@@ -137,10 +138,10 @@ export function sqlitePool(db: Database.Database, guard: <T>(fn: () => T) => T):
     if (releaseDelivered.run(mac).changes === 1) return 'left';
     return undefined;
   });
-  const refreshTx = db.transaction((mac: string, limit: number, at: string): boolean => {
+  const refreshTx = db.transaction((mac: string, limit: number, at: string, stale: string): boolean => {
     const row = get.get(mac);
     if (row?.state !== 'pooled' || row.refresh_since !== null) return false;
-    if ((refreshing.get(row.grp)?.n ?? 0) >= limit) return false;
+    if ((refreshing.get(row.grp, stale)?.n ?? 0) >= limit) return false;
     return startRefresh.run(at, mac).changes === 1;
   });
 
@@ -181,8 +182,8 @@ export function sqlitePool(db: Database.Database, guard: <T>(fn: () => T) => T):
     async vanish(before) {
       return guard(() => vanish.all(before).map(toMember));
     },
-    async startRefresh(mac, limit, at) {
-      return guard(() => refreshTx.immediate(mac, limit, at));
+    async startRefresh(mac, limit, at, staleBefore) {
+      return guard(() => refreshTx.immediate(mac, limit, at, staleBefore));
     },
     async firstBoot(mac, at) {
       return guard(() => {
