@@ -29,6 +29,7 @@ import { MirrorCatalog } from './mirror/catalog.ts';
 import { SignatureVerifier } from './mirror/verify.ts';
 import { checkPublicUrl } from './public-url.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
+import { LastKnownMachines } from './store/last-known.ts';
 import { observeStore } from './store/observed.ts';
 import { openStateStore } from './store/open.ts';
 import { versionsInstalling } from './store/queries.ts';
@@ -63,16 +64,21 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   checkPublicUrl(config.publicUrl);
   const metrics = createMetrics();
   const stateLog = log.child({ sub: 'state' });
-  const rawStore = openStateStore(config.state);
+  const rawStore = await openStateStore(config.state);
   lifecycle.addFinal({ name: 'state', stop: () => rawStore.close() });
   registerMachineGauge(metrics, rawStore);
+  // Shared store (PostgreSQL): what this instance recorded, for disk boots while it is unreachable.
+  const lastKnown = rawStore.changes && new LastKnownMachines(rawStore.changes);
   // Every recorded event: one log line with the MAC, then the provisioning histograms.
-  const store = observeStore(rawStore, stateLog, [observeProvisioning(metrics, rawStore, stateLog)]);
+  const store = observeStore(rawStore, stateLog, [
+    observeProvisioning(metrics, rawStore, stateLog),
+    ...(lastKnown ? [lastKnown.listener] : []),
+  ]);
   const machines = new MachineRegistry(config.machinesDir, log.child({ sub: 'machines' }));
   machines.watch();
   lifecycle.add(machines);
   installScriptTemplate(); // fail at startup, not at the first install, if the template is broken
-  const credentials = AttemptCredentials.open(config.dataDir);
+  const credentials = await AttemptCredentials.load(rawStore, config.dataDir);
   const mirrorDir = join(config.dataDir, 'mirror');
   const catalog = new MirrorCatalog(mirrorDir);
   registerMirrorGauges(metrics, async () => (await catalog.list()).status);
@@ -85,6 +91,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     credentials,
     failedRetries: config.installer.failedRetries,
     bindClientIp: config.installer.bindClientIp,
+    ...(lastKnown ? { lastKnown: (mac: string) => lastKnown.get(mac) } : {}),
   });
   const admin = adminCredential(config.admin.token, config.dataDir);
   const access = createAccess({
@@ -107,6 +114,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     progress,
     staleAfterMs: config.mirror.staleAfter,
   });
+  rawStore.changes?.subscribe(() => dashboard.invalidate());
   const app = createApp({
     log: log.child({ sub: 'http' }),
     boot,
@@ -133,6 +141,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     ...opsHooks({ downloads, metrics, progress }),
     metrics,
     ui: { dashboard, templates: new UiTemplates() },
+    ...(rawStore.ping ? { health: () => rawStore.ping?.() ?? Promise.resolve() } : {}),
   });
   const http = await listenHttp(
     app,

@@ -88,7 +88,10 @@ async function runRefresh(argv: string[]): Promise<number> {
       : logProgress(log);
   // Versions machines are installing right now are kept by retention (cron runs see the
   // server's state database in the same data dir; none is created here).
-  const store = existsSync(config.state.path) ? openStateStore(config.state) : undefined;
+  const store =
+    config.state.driver === 'postgres' || existsSync(config.state.path)
+      ? await openStateStore(config.state)
+      : undefined;
   const inUse = store ? versionsInstalling(store) : undefined;
   try {
     const record = await refreshMirror({

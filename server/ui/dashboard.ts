@@ -88,6 +88,11 @@ export class Dashboard {
     });
   }
 
+  /** Another instance changed the fleet: the next poll builds afresh. */
+  invalidate(): void {
+    this.#pages.clear();
+  }
+
   machine(mac: string): Promise<DetailModel> {
     return buildDetail(this.#deps.store, this.#deps.boot, mac, this.#now());
   }
