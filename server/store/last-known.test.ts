@@ -10,7 +10,12 @@ function setup(maxAgeMs = 1000) {
   let listener: ChangeListener = () => undefined;
   let now = 0;
   const cache = new LastKnownMachines(
-    { subscribe: (l) => ((listener = l), () => undefined) },
+    {
+      subscribe: (l) => {
+        listener = l;
+        return () => undefined;
+      },
+    },
     { maxAgeMs, now: () => now },
   );
   const record = (eventId: number, state: 'installed' | 'reprovision-requested') =>
