@@ -40,16 +40,16 @@ function setup(maxAgeMs = 1000) {
   };
 }
 
-test('remembers this instance’s writes; a newer event elsewhere drops the entry', () => {
+test('this instance’s writes and the others’ (the feed): the newest event wins', () => {
   const { cache, record, change } = setup();
   record(5, 'installed');
   assert.is(cache.get(A)?.state, 'installed');
-  change({ mac: A, eventId: 4 });
+  change({ mac: A, eventId: 4, state: 'reprovision-requested' });
   assert.is(cache.get(A)?.state, 'installed', 'an older event elsewhere changes nothing');
-  change({ mac: A, eventId: 9 });
-  assert.is(cache.get(A), undefined);
+  change({ mac: A, eventId: 9, state: 'reprovision-requested' });
+  assert.is(cache.get(A)?.state, 'reprovision-requested');
   record(8, 'installed');
-  assert.is(cache.get(A), undefined, 'a write of ours that lost the race to event 9 is not remembered');
+  assert.is(cache.get(A)?.state, 'reprovision-requested', 'a write of ours that lost the race to event 9');
   record(10, 'installed');
   assert.is(cache.get(A)?.state, 'installed');
 });

@@ -1,19 +1,21 @@
-// Cross-instance change feed: every write transaction NOTIFYs `<mac> <event id> <instance>`
+// Cross-instance change feed: every write transaction NOTIFYs `<mac> <event id> <instance> <state>`
 // on the store's channel (delivered at COMMIT); each instance LISTENs on one dedicated
 // connection and tells its subscribers about the other instances' writes (dashboard
 // caches, the last-known-machine cache); its own it already knows. When that
 // connection drops it reconnects on its own (backoff up to 5 s) and then reports
 // `undefined`: notifications may have been missed, everything cached must go.
 import pg from 'pg';
-import type { ChangeFeed, ChangeListener } from './state-store.ts';
+import { MACHINE_STATES, type MachineState } from '../machines/state.ts';
+import type { ChangeFeed, ChangeListener, Recorded } from './state-store.ts';
 
 export function changeChannel(schema?: string): string {
   return schema ? `railyard_changes_${schema}` : 'railyard_changes';
 }
 
 /** The NOTIFY a write sends with its COMMIT (plain SQL: the MAC is canonical, the rest ours). */
-export function notifySql(channel: string, mac: string, eventId: number, instance: string): string {
-  const payload = `${mac.replace(/[^0-9a-f:]/g, '')} ${Math.trunc(eventId)} ${instance}`;
+export function notifySql(channel: string, r: Recorded, instance: string): string {
+  const mac = r.machine.mac.replace(/[^0-9a-f:]/g, '');
+  const payload = `${mac} ${Math.trunc(r.event.id)} ${instance} ${r.machine.state.replace(/[^a-z-]/g, '')}`;
   return `SELECT pg_notify('${channel}', '${payload}');`;
 }
 
@@ -76,9 +78,10 @@ export class PgChangeFeed implements ChangeFeed {
     client.on('error', onLost);
     client.on('end', onLost);
     client.on('notification', (msg) => {
-      const [mac, id, from] = (msg.payload ?? '').split(' ');
-      if (msg.channel === this.#channel && mac && from !== this.#instance)
-        this.#emit({ mac, eventId: Number(id) });
+      const [mac, id, from, state] = (msg.payload ?? '').split(' ');
+      if (msg.channel !== this.#channel || !mac || from === this.#instance) return;
+      if (!(MACHINE_STATES as readonly string[]).includes(state ?? '')) return;
+      this.#emit({ mac, eventId: Number(id), state: state as MachineState });
     });
     try {
       await client.connect();

@@ -80,6 +80,8 @@ export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
 /** Bring the database to PG_SCHEMA_VERSION; `where` names it in errors (no password). */
 export async function migratePg(pool: pg.Pool, where: string, schema?: string): Promise<number> {
   const client = await pool.connect();
+  const lost = () => undefined; // the failing query says why
+  client.on('error', lost);
   try {
     if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query('SELECT pg_advisory_lock($1, 0)', [MIGRATION_LOCK]);
@@ -111,6 +113,7 @@ export async function migratePg(pool: pg.Pool, where: string, schema?: string): 
       await client.query('SELECT pg_advisory_unlock($1, 0)', [MIGRATION_LOCK]);
     }
   } finally {
-    client.release();
+    client.off('error', lost);
+    client.release(true);
   }
 }

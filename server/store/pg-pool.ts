@@ -99,6 +99,12 @@ export async function transaction<T>(
   return guarded(async () => {
     const client = await pool.connect();
     let broken: Error | undefined;
+    // A connection lost while checked out is an 'error' event on the client (the running
+    // query rejects as well): without a listener it would crash the process.
+    const lost = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', lost);
     try {
       await client.query(`BEGIN;${begin}`);
       const { value, end } = await fn(client);
@@ -110,6 +116,7 @@ export async function transaction<T>(
       });
       throw err;
     } finally {
+      client.off('error', lost);
       client.release(broken);
     }
   });

@@ -59,7 +59,7 @@ export async function openPgStore(o: PgStoreOptions): Promise<StateStore> {
   const instance = randomUUID().slice(0, 8);
   const feed = new PgChangeFeed(o.url, channel, instance);
   await feed.start();
-  const notify = (mac: string, eventId: number) => notifySql(channel, mac, eventId, instance);
+  const notify = (r: Recorded) => notifySql(channel, r, instance);
   return new PgStateStore(pool, feed, notify, o.clock ?? (() => new Date()), o.limits ?? DEFAULT_LIMITS);
 }
 
@@ -76,12 +76,12 @@ class PgStateStore implements StateStore {
   readonly #pool: pg.Pool;
   readonly #clock: Clock;
   readonly #limits: StoreLimits;
-  readonly #notify: (mac: string, eventId: number) => string;
+  readonly #notify: (recorded: Recorded) => string;
 
   constructor(
     pool: pg.Pool,
     feed: PgChangeFeed,
-    notify: (mac: string, eventId: number) => string,
+    notify: (recorded: Recorded) => string,
     clock: Clock,
     limits: StoreLimits,
   ) {
@@ -101,7 +101,7 @@ class PgStateStore implements StateStore {
       this.#pool,
       async (c) => {
         const value = await fn(c);
-        return { value, end: this.#notify(mac, value.event.id) };
+        return { value, end: this.#notify(value) };
       },
       `SELECT pg_advisory_xact_lock(${lockKey(mac)});`,
     );

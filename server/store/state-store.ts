@@ -155,7 +155,14 @@ export interface StateStore {
  * A write committed on another instance: `mac` has event `eventId` now. `undefined`:
  * anything may have changed (the feed was interrupted and is back), drop whatever is cached.
  */
-export type ChangeListener = (change: { mac: string; eventId: number } | undefined) => void;
+export type ChangeListener = (change: MachineChange | undefined) => void;
+
+export interface MachineChange {
+  mac: string;
+  eventId: number;
+  /** The machine's state after that event. */
+  state: MachineState;
+}
 
 export interface ChangeFeed {
   subscribe(listener: ChangeListener): () => void;
