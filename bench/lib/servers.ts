@@ -45,6 +45,8 @@ export interface RailyardOptions {
   tftp?: { port: number; root: string };
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=…'] when profiling. */
   nodeFlags?: string[];
+  /** Config sections merged over the bench's (e.g. `state` for PostgreSQL). */
+  config?: Record<string, unknown>;
 }
 
 export async function startRailyard(options: RailyardOptions): Promise<RunningServer> {
@@ -68,6 +70,7 @@ export async function startRailyard(options: RailyardOptions): Promise<RunningSe
       : { enabled: false },
     mirror: { autoRefresh: false },
     log: { level: 'warn', format: 'json' },
+    ...options.config,
   };
   const file = join(options.dataDir, '..', `railyard-${port}.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));

@@ -83,9 +83,10 @@ export async function migratePg(pool: pg.Pool, where: string, schema?: string): 
   const lost = () => undefined; // the failing query says why
   client.on('error', lost);
   try {
-    if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query('SELECT pg_advisory_lock($1, 0)', [MIGRATION_LOCK]);
     try {
+      // Under the lock: CREATE SCHEMA IF NOT EXISTS races with itself.
+      if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       await client.query('CREATE TABLE IF NOT EXISTS railyard_schema (version INTEGER NOT NULL)');
       const { rows } = await client.query<{ version: number }>('SELECT version FROM railyard_schema');
       const current = rows[0]?.version ?? 0;
