@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import pg from 'pg';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -70,18 +70,22 @@ for (const how of ['exits', 'is killed'] as const) {
     const script = `
       import { startPostgres } from ${JSON.stringify(new URL('./postgres.ts', import.meta.url).pathname)};
       const c = await startPostgres();
-      process.stdout.write(String(c.pid) + '\\n');
+      process.stdout.write(String(c.pid) + ' ' + c.dir + '\\n');
       ${how === 'exits' ? 'process.exit(1);' : 'setInterval(() => {}, 1000);'}
     `;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    let dir = '';
     const pid = await new Promise<number>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
-        const m = /^(\d+)\n/.exec(out);
-        if (m) resolve(Number(m[1]));
+        const m = /^(\d+) (\S+)\n/.exec(out);
+        if (m) {
+          dir = m[2] as string;
+          resolve(Number(m[1]));
+        }
       });
       child.on('exit', () => reject(new Error(`child exited before starting postgres: ${out}`)));
     });
@@ -89,6 +93,7 @@ for (const how of ['exits', 'is killed'] as const) {
     if (how === 'is killed') child.kill('SIGKILL');
     assert.ok(await waitGone(pid), `postmaster ${pid} ended`);
     assert.not.ok(existsSync(`/proc/${pid}`));
+    rmSync(dir, { recursive: true, force: true }); // the exit hook's removal races the shutdown
   });
 }
 

@@ -27,6 +27,8 @@ export interface PgCluster {
   port: number;
   /** The postmaster's PID while it runs. */
   readonly pid: number | undefined;
+  /** The temp dir holding the cluster (removed by stop()). */
+  dir: string;
   /** Stop (fast shutdown) keeping the data: `start()` brings it back on the same port. */
   halt(): Promise<void>;
   start(): Promise<void>;
@@ -48,8 +50,12 @@ function newestInstalled(): string {
 const alive = new Map<ChildProcess, string>();
 process.on('exit', () => {
   for (const [child, dir] of alive) {
-    if (child.pid) process.kill(child.pid, 'SIGQUIT');
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      if (child.pid) process.kill(child.pid, 'SIGQUIT');
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort: exiting anyway (the test that started it removes what is left)
+    }
   }
 });
 
@@ -121,6 +127,7 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
     url: (database = 'railyard') =>
       `postgres://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
     port,
+    dir,
     get pid() {
       return child?.pid;
     },
