@@ -3,52 +3,9 @@
 import type pg from 'pg';
 import { guarded, transaction } from './pg-pool.ts';
 import type { StateRecord, StateTransfer } from './state-store.ts';
-import { emptyCounts } from './transfer.ts';
+import { emptyCounts, ROW_TABLES } from './transfer.ts';
 
 const PAGE = 2000;
-
-const INSERTS: Record<'machine' | 'attempt' | 'event', { table: string; columns: string[] }> = {
-  machine: {
-    table: 'machines',
-    columns: [
-      'mac',
-      'state',
-      'failures',
-      'failure_reason',
-      'facts',
-      'profile',
-      'grp',
-      'first_seen',
-      'last_seen',
-      'event_count',
-    ],
-  },
-  attempt: {
-    table: 'attempts',
-    columns: [
-      'id',
-      'mac',
-      'state',
-      'grp',
-      'profile',
-      'profile_revision',
-      'group_revision',
-      'channel',
-      'board',
-      'version',
-      'install_disk',
-      'phone_home',
-      'facts',
-      'client_ip',
-      'opened_at',
-      'closed_at',
-      'nonce',
-      'install_token_hash',
-      'first_boot_token_hash',
-    ],
-  },
-  event: { table: 'events', columns: ['id', 'mac', 'type', 'source', 'at', 'data', 'state', 'attempt_id'] },
-};
 
 export function pgTransfer(pool: pg.Pool): StateTransfer {
   async function* paged<R extends Record<string, unknown>>(table: string, key: string): AsyncIterable<R> {
@@ -107,7 +64,7 @@ export function pgTransfer(pool: pg.Pool): StateTransfer {
               [s.id, s.binding, s.createdAt, s.expiresAt],
             );
           } else {
-            const { table, columns } = INSERTS[r.kind];
+            const { table, columns } = ROW_TABLES[r.kind];
             const row = r.row as unknown as Record<string, unknown>;
             await c.query(
               `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,

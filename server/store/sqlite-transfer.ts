@@ -1,61 +1,23 @@
 // `railyard state export | import` for SQLite: rows read in id order, loaded in one
 // IMMEDIATE transaction with their ids (AUTOINCREMENT moves past them by itself). The token
-// secret is not in state.db: `secret` records are handed to `saveSecret` (<dataDir>/secret).
+// secret is not in state.db: the CLI writes `secret` records to <dataDir>/secret (cli/state.ts).
 import type Database from 'better-sqlite3';
 import type { MachineRow } from './rows.ts';
 import type { StateRecord, StateTransfer } from './state-store.ts';
-import { emptyCounts } from './transfer.ts';
-
-const COLUMNS = {
-  machine: [
-    'mac',
-    'state',
-    'failures',
-    'failure_reason',
-    'facts',
-    'profile',
-    'grp',
-    'first_seen',
-    'last_seen',
-    'event_count',
-  ],
-  attempt: [
-    'id',
-    'mac',
-    'state',
-    'grp',
-    'profile',
-    'profile_revision',
-    'group_revision',
-    'channel',
-    'board',
-    'version',
-    'install_disk',
-    'phone_home',
-    'facts',
-    'client_ip',
-    'opened_at',
-    'closed_at',
-    'nonce',
-    'install_token_hash',
-    'first_boot_token_hash',
-  ],
-  event: ['id', 'mac', 'type', 'source', 'at', 'data', 'state', 'attempt_id'],
-} as const;
-const TABLES = { machine: 'machines', attempt: 'attempts', event: 'events' } as const;
+import { emptyCounts, ROW_TABLES } from './transfer.ts';
 
 export function sqliteTransfer(db: Database.Database): StateTransfer {
   const insert = Object.fromEntries(
-    (Object.keys(COLUMNS) as (keyof typeof COLUMNS)[]).map((kind) => {
-      const cols = COLUMNS[kind];
+    (Object.keys(ROW_TABLES) as (keyof typeof ROW_TABLES)[]).map((kind) => {
+      const { table, columns: cols } = ROW_TABLES[kind];
       return [
         kind,
         db.prepare(
-          `INSERT INTO ${TABLES[kind]} (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`,
+          `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`,
         ),
       ];
     }),
-  ) as Record<keyof typeof COLUMNS, Database.Statement>;
+  ) as Record<keyof typeof ROW_TABLES, Database.Statement>;
   const insertSession = db.prepare(
     'INSERT INTO sessions (id, binding, created_at, expires_at) VALUES (@id, @binding, @createdAt, @expiresAt)',
   );
@@ -98,7 +60,9 @@ export function sqliteTransfer(db: Database.Database): StateTransfer {
           if (r.kind === 'session') insertSession.run(r.row);
           else if (r.kind !== 'secret') {
             const row = r.row as unknown as Record<string, unknown>;
-            insert[r.kind].run(Object.fromEntries(COLUMNS[r.kind].map((c) => [c, row[c] ?? null])));
+            insert[r.kind].run(
+              Object.fromEntries(ROW_TABLES[r.kind].columns.map((c) => [c, row[c] ?? null])),
+            );
           }
         }
       }).immediate();

@@ -10,6 +10,50 @@ import type { StateRecord, TransferCounts } from './state-store.ts';
 export const FORMAT = 'railyard-state';
 export const FORMAT_VERSION = 1;
 
+/** The row tables both backends copy, with their columns in insert order. */
+export const ROW_TABLES = {
+  machine: {
+    table: 'machines',
+    columns: [
+      'mac',
+      'state',
+      'failures',
+      'failure_reason',
+      'facts',
+      'profile',
+      'grp',
+      'first_seen',
+      'last_seen',
+      'event_count',
+    ],
+  },
+  attempt: {
+    table: 'attempts',
+    columns: [
+      'id',
+      'mac',
+      'state',
+      'grp',
+      'profile',
+      'profile_revision',
+      'group_revision',
+      'channel',
+      'board',
+      'version',
+      'install_disk',
+      'phone_home',
+      'facts',
+      'client_ip',
+      'opened_at',
+      'closed_at',
+      'nonce',
+      'install_token_hash',
+      'first_boot_token_hash',
+    ],
+  },
+  event: { table: 'events', columns: ['id', 'mac', 'type', 'source', 'at', 'data', 'state', 'attempt_id'] },
+} as const;
+
 export function emptyCounts(): TransferCounts {
   return { machine: 0, attempt: 0, event: 0, session: 0, secret: 0 };
 }
