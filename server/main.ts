@@ -39,6 +39,7 @@ import { startTftp } from './tftp/start.ts';
 import { Dashboard } from './ui/dashboard.ts';
 import { ImageProgress } from './ui/progress.ts';
 import { UiTemplates } from './ui/templates.ts';
+import { wireUpdates } from './updates/wire.ts';
 
 export interface RunningServer {
   lifecycle: Lifecycle;
@@ -70,13 +71,17 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   // Shared store (PostgreSQL): what this instance recorded, for disk boots while it is unreachable.
   const lastKnown = rawStore.changes && new LastKnownMachines(rawStore.changes);
   // Every recorded event: one log line with the MAC, then the provisioning histograms.
+  const updates = await wireUpdates(config, metrics, log.child({ sub: 'updates' }));
+  lifecycle.add({ name: 'updates', stop: () => updates.store.close() });
   const store = observeStore(rawStore, stateLog, [
     observeProvisioning(metrics, rawStore, stateLog),
+    updates.onRecorded,
     ...(lastKnown ? [lastKnown.listener] : []),
   ]);
   const machines = new MachineRegistry(config.machinesDir, log.child({ sub: 'machines' }));
   machines.watch();
   lifecycle.add(machines);
+  const updateService = updates.service(() => machines.current, store);
   installScriptTemplate(); // fail at startup, not at the first install, if the template is broken
   const credentials = await AttemptCredentials.load(rawStore, config.dataDir);
   const mirrorDir = join(config.dataDir, 'mirror');
@@ -113,6 +118,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     mirror: catalog,
     progress,
     staleAfterMs: config.mirror.staleAfter,
+    updates: updateService.dashboard,
   });
   rawStore.changes?.subscribe(() => dashboard.invalidate());
   const app = createApp({
@@ -142,6 +148,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     metrics,
     ui: { dashboard, templates: new UiTemplates() },
     ...(rawStore.ping ? { health: () => rawStore.ping?.() ?? Promise.resolve() } : {}),
+    updates: updateService.http,
   });
   const http = await listenHttp(
     app,
@@ -168,7 +175,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   const mirrorJob = startMirrorJob(
     config,
     log.child({ sub: 'mirror' }),
-    versionsInstalling(store),
+    updates.keepInUse(versionsInstalling(store)),
     (outcome) => recordMirrorRefresh(metrics, outcome),
   );
   if (mirrorJob) lifecycle.add(mirrorJob);

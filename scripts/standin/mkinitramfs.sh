@@ -54,6 +54,8 @@ install -m 0755 "$HERE/init-pxe.sh" "$HERE/init-disk.sh" "$T/usr/lib/standin/"
 install -m 0755 "$HERE/udhcpc.script" "$T/etc/standin/udhcpc.script"
 install -m 0755 "$HERE/ignition-lite.sh" "$T/usr/bin/ignition-lite"
 install -m 0755 "$HERE/flatcar-install" "$HERE/systemctl" "$HERE/udevadm" "$T/usr/bin/"
+install -m 0755 "$HERE/omaha-client.sh" "$T/usr/bin/standin-update-client"
+install -m 0755 "$HERE/machine-id.sh" "$T/usr/bin/standin-machine-id"
 cat > "$T/etc/os-release" <<OS
 NAME="Flatcar Container Linux by Kinvolk"
 ID=flatcar

@@ -12,6 +12,8 @@ import { describe, refreshMirror } from '../mirror/refresh.ts';
 import { formatRecord, formatStatus } from '../mirror/report.ts';
 import { openStateStore } from '../store/open.ts';
 import { versionsInstalling } from '../store/queries.ts';
+import { openUpdateStore } from '../updates/open.ts';
+import { keepUpdateTargets } from '../updates/wire.ts';
 import { type Command, UsageError } from './command.ts';
 import { CONFIG_HELP, CONFIG_OPTIONS, configFromFlags, parseFlags } from './common.ts';
 
@@ -92,7 +94,10 @@ async function runRefresh(argv: string[]): Promise<number> {
     config.state.driver === 'postgres' || existsSync(config.state.path)
       ? await openStateStore(config.state)
       : undefined;
-  const inUse = store ? versionsInstalling(store) : undefined;
+  const updates = store && config.mirror.updates ? await openUpdateStore(config.state) : undefined;
+  const installing = store ? versionsInstalling(store) : undefined;
+  const inUse =
+    updates && installing ? keepUpdateTargets(updates, config.updates.slotTimeout, installing) : installing;
   try {
     const record = await refreshMirror({
       dataDir: config.dataDir,
@@ -121,6 +126,7 @@ async function runRefresh(argv: string[]): Promise<number> {
     process.stderr.write(`railyard mirror: ${describe(err)}\n`);
     return 1;
   } finally {
+    await updates?.close();
     await store?.close();
     log.flush();
   }

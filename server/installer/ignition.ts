@@ -4,6 +4,7 @@
 // unit that runs the script once the network is online.
 import type { Profile } from '../machines/model.ts';
 import type { MachineView } from '../render/views.ts';
+import { withUpdateConf } from '../updates/update-conf.ts';
 import { renderInstallScript, type ScriptTemplate } from './script.ts';
 import { renderTarget } from './target.ts';
 
@@ -11,7 +12,8 @@ export const INSTALLER_DIR = '/opt/railyard';
 export const INSTALL_UNIT = 'railyard-install.service';
 
 export interface InstallerInput {
-  profile: Pick<Profile, 'installDisk' | 'phoneHome' | 'ignitionTemplate'>;
+  profile: Pick<Profile, 'installDisk' | 'phoneHome' | 'ignitionTemplate'> &
+    Partial<Pick<Profile, 'updates'>>;
   view: MachineView;
   /** The resolved release version (X.Y.Z); also what `{{version}}` renders to in the target template. */
   version: string;
@@ -66,16 +68,22 @@ export function buildInstallerIgnition(input: InstallerInput): Record<string, un
 
 /**
  * The installed system's Ignition (`/opt/railyard/target.ign`, which flatcar-install puts
- * on the OEM partition), byte for byte. It carries the first-boot token when phoneHome.
+ * on the OEM partition), byte for byte. It carries the first-boot token when phoneHome,
+ * and /etc/flatcar/update.conf when the profile has `updates` (updates/update-conf.ts).
  */
 export function targetIgnition(
   input: Pick<InstallerInput, 'profile' | 'view' | 'version' | 'reportUrl' | 'firstBootToken'>,
 ): string {
   const { profile, view, version, reportUrl } = input;
-  const target = renderTarget(
-    profile.ignitionTemplate,
-    { ...view, version },
-    profile.phoneHome ? { reportUrl, token: input.firstBootToken } : undefined,
+  const target = withUpdateConf(
+    renderTarget(
+      profile.ignitionTemplate,
+      { ...view, version },
+      profile.phoneHome ? { reportUrl, token: input.firstBootToken } : undefined,
+    ),
+    profile.updates,
+    view.channel,
+    view.publicUrl,
   );
   return `${JSON.stringify(target)}\n`;
 }

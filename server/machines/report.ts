@@ -31,6 +31,8 @@ const reportSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('first-boot'),
     ignitionSha256: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{64}$/)]).default(''),
+    /** /etc/machine-id of the installed system: its Omaha machineid (docs/updates.md). */
+    machineId: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{32}$/)]).optional(),
   }),
   z
     .object({ type: z.literal('progress'), bytes: z.number().int().nonnegative().optional() })
@@ -79,6 +81,8 @@ export function parseReport(body: unknown): ParsedReport {
       : `type must be one of ${REPORT_TYPES.join(', ')}`;
     throw new InvalidRequestError(`invalid installer report: ${detail}`);
   }
-  const { type, ...data } = result.data;
-  return { type, source: type === 'first-boot' ? 'node' : 'installer', data: data as EventData };
+  const { type, ...fields } = result.data;
+  // Optional fields a report left out stay out of the event (older first-boot units send no machineId).
+  const data = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as EventData;
+  return { type, source: type === 'first-boot' ? 'node' : 'installer', data };
 }
