@@ -14,6 +14,9 @@ import { openSqliteStore } from '../store/sqlite.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { tempDir } from '../testing/fixtures.ts';
 import { PG_PASSWORD, type PgCluster, startPostgres } from '../testing/postgres.ts';
+import type { UpdateClient } from '../updates/client.ts';
+import { openPgUpdateStore } from '../updates/pg-store.ts';
+import { openSqliteUpdateStore } from '../updates/sqlite-store.ts';
 
 const CLI = join(PACKAGE_ROOT, 'bin/railyard.js');
 const tmp = tempDir('railyard-state-cli-');
@@ -83,7 +86,36 @@ async function seed(dataDir: string) {
   await store.sessions.create({ id: 'a'.repeat(64), binding: 'b'.repeat(64), createdAt: 1, expiresAt: 9e12 });
   const before = await snapshot(store);
   await store.close();
+  const updates = openSqliteUpdateStore(join(dataDir, 'state.db'));
+  await updates.bind(MACHINE_ID, A, '2026-06-01T00:00:00Z');
+  await updates.save(updateClient(), 10);
+  await updates.setPaused('rack', true, '2026-06-01T00:00:00Z', 'admin');
+  await updates.close();
   return { before, open: open.attempt };
+}
+
+const MACHINE_ID = 'c'.repeat(32);
+
+function updateClient(): UpdateClient {
+  const at = '2026-06-01T00:00:00.000Z';
+  return {
+    machineId: MACHINE_ID,
+    mac: A,
+    group: 'rack',
+    track: 'stable',
+    board: 'amd64-usr',
+    oem: '',
+    version: '4230.2.2',
+    target: '4230.2.3',
+    state: 'offered',
+    slotSince: at,
+    lastCheck: at,
+    lastResult: 'offered',
+    errorCode: null,
+    ip: '10.0.0.9',
+    firstSeen: at,
+    lastSeen: at,
+  };
 }
 
 test('SQLite → PostgreSQL → SQLite through the CLI pipe: every row, id and token survives', async () => {
@@ -96,12 +128,20 @@ test('SQLite → PostgreSQL → SQLite through the CLI pipe: every row, id and t
   assert.is(there.code, 0, there.err);
   assert.match(
     there.err,
-    'imported 2 machines, 2 attempts, 4 events, 1 sessions, the token secret',
+    'imported 2 machines, 2 attempts, 4 events, 1 sessions, 1 update clients, 1 machine-ids, 1 paused rollouts, the token secret',
     there.err,
   );
   assert.not.match(there.err, PG_PASSWORD);
   const store = await openPgStore({ url: cluster.url() });
   assert.equal(await snapshot(store), before);
+  const pgUpdates = await openPgUpdateStore({ url: cluster.url() });
+  assert.equal(await pgUpdates.get(MACHINE_ID), updateClient(), 'update clients moved too');
+  assert.is(await pgUpdates.macFor(MACHINE_ID), A);
+  assert.equal(
+    (await pgUpdates.pauses()).map((p) => p.group),
+    ['rack'],
+  );
+  await pgUpdates.close();
   // The installer of the open attempt keeps reporting: the secret moved with the state.
   const credentials = await AttemptCredentials.load(store, '/nonexistent');
   const tokens = credentials.tokens(open.secrets.nonce);

@@ -11,6 +11,7 @@ import { loadOrCreateSecret } from '../installer/tokens.ts';
 import { openStateStore } from '../store/open.ts';
 import type { StateRecord, StateStore, StateTransfer } from '../store/state-store.ts';
 import { emptyCounts, endLine, headerLine, readExport, TransferFormatError } from '../store/transfer.ts';
+import { openUpdateStore } from '../updates/open.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
 import { CONFIG_HELP, CONFIG_OPTIONS, configFromFlags, parseFlags } from './common.ts';
@@ -22,8 +23,8 @@ export const stateCommand: Command = {
   railyard state export [options] > state.jsonl
   railyard state import [options] < state.jsonl
 
-export   every machine, install attempt, event and dashboard session, and the token
-         secret, as JSON Lines (keep the file as private as the data dir: it holds the
+export   every machine, install attempt, event and dashboard session, the update
+         service's clients, machine-ids and pauses, and the token secret, as JSON Lines (keep the file as private as the data dir: it holds the
          secret installers' and nodes' tokens derive from)
 import   load an export into the configured store, which must be empty; ids, open
          attempts and their tokens keep working. All or nothing.
@@ -99,6 +100,8 @@ async function importState(store: StateStore, transfer: StateTransfer, config: C
     );
   const secret = records.find((r) => r.kind === 'secret');
   if (secret && !store.tokenSecret) keepSecretFile(join(config.dataDir, 'secret'), secret.value);
+  // The update service's tables are its store's: opening it once creates them.
+  await (await openUpdateStore(config.state)).close();
   const counts = await transfer.load(
     (async function* () {
       yield* records;
@@ -129,5 +132,6 @@ function where(config: Config): string {
 }
 
 function summary(c: ReturnType<typeof emptyCounts>): string {
-  return `${c.machine} machines, ${c.attempt} attempts, ${c.event} events, ${c.session} sessions, ${c.secret ? 'the token secret' : 'no token secret'}`;
+  const updates = `${c['update-client']} update clients, ${c['update-machine-id']} machine-ids, ${c['update-pause']} paused rollouts`;
+  return `${c.machine} machines, ${c.attempt} attempts, ${c.event} events, ${c.session} sessions, ${updates}, ${c.secret ? 'the token secret' : 'no token secret'}`;
 }

@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import { guarded, transaction } from './pg-pool.ts';
 import type { StateRecord, StateTransfer } from './state-store.ts';
-import { emptyCounts, ROW_TABLES } from './transfer.ts';
+import { emptyCounts, ROW_TABLES, UPDATE_KINDS } from './transfer.ts';
 
 const PAGE = 2000;
 
@@ -38,6 +38,15 @@ export function pgTransfer(pool: pg.Pool): StateTransfer {
           kind: 'session',
           row: { id: r.id, binding: r.binding, createdAt: r.created_at, expiresAt: r.expires_at },
         };
+      for (const kind of UPDATE_KINDS) {
+        const { table, columns } = ROW_TABLES[kind];
+        const exists = await guarded(() =>
+          pool.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [table]),
+        );
+        if (!exists.rows[0]?.t) continue; // the update store never opened on this database
+        for await (const row of paged<Record<string, string | number | null>>(table, columns[0]))
+          yield { kind, row } as StateRecord;
+      }
     },
     isEmpty: () =>
       guarded(async () => {

@@ -4,20 +4,21 @@
 import type Database from 'better-sqlite3';
 import type { MachineRow } from './rows.ts';
 import type { StateRecord, StateTransfer } from './state-store.ts';
-import { emptyCounts, ROW_TABLES } from './transfer.ts';
+import { emptyCounts, ROW_TABLES, UPDATE_KINDS } from './transfer.ts';
 
 export function sqliteTransfer(db: Database.Database): StateTransfer {
-  const insert = Object.fromEntries(
-    (Object.keys(ROW_TABLES) as (keyof typeof ROW_TABLES)[]).map((kind) => {
+  const prepared = new Map<string, Database.Statement>();
+  const insertOf = (kind: keyof typeof ROW_TABLES) => {
+    let st = prepared.get(kind);
+    if (!st) {
       const { table, columns: cols } = ROW_TABLES[kind];
-      return [
-        kind,
-        db.prepare(
-          `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`,
-        ),
-      ];
-    }),
-  ) as Record<keyof typeof ROW_TABLES, Database.Statement>;
+      st = db.prepare(
+        `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`,
+      );
+      prepared.set(kind, st);
+    }
+    return st;
+  };
   const insertSession = db.prepare(
     'INSERT INTO sessions (id, binding, created_at, expires_at) VALUES (@id, @binding, @createdAt, @expiresAt)',
   );
@@ -40,6 +41,15 @@ export function sqliteTransfer(db: Database.Database): StateTransfer {
           kind: 'session',
           row: { id: s.id, binding: s.binding, createdAt: s.created_at, expiresAt: s.expires_at },
         };
+      const tables = db.prepare<[string], { name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+      );
+      for (const kind of UPDATE_KINDS) {
+        const { table, columns } = ROW_TABLES[kind];
+        if (!tables.get(table)) continue; // the update store never opened on this database
+        for (const row of db.prepare(`SELECT * FROM ${table} ORDER BY ${columns[0]}`).iterate())
+          yield { kind, row } as StateRecord;
+      }
     },
     async isEmpty() {
       const n = db
@@ -60,7 +70,7 @@ export function sqliteTransfer(db: Database.Database): StateTransfer {
           if (r.kind === 'session') insertSession.run(r.row);
           else if (r.kind !== 'secret') {
             const row = r.row as unknown as Record<string, unknown>;
-            insert[r.kind].run(
+            insertOf(r.kind).run(
               Object.fromEntries(ROW_TABLES[r.kind].columns.map((c) => [c, row[c] ?? null])),
             );
           }

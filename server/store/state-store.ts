@@ -175,10 +175,15 @@ export type StateRecord =
   | { kind: 'event'; row: EventRow }
   | { kind: 'session'; row: SessionRecord }
   /** The token secret (hex): in the database (PostgreSQL) or `<dataDir>/secret` (SQLite). */
-  | { kind: 'secret'; name: 'token'; value: string };
+  | { kind: 'secret'; name: 'token'; value: string }
+  /** The update service's rows (its own tables in the same database), column → value. */
+  | {
+      kind: 'update-machine-id' | 'update-client' | 'update-pause';
+      row: Record<string, string | number | null>;
+    };
 
 export interface StateTransfer {
-  /** Rows in insertable order: machines, attempts, events, sessions (no secret). */
+  /** Rows in insertable order: machines, attempts, events, sessions, update rows (no secret). */
   rows(): AsyncIterable<StateRecord>;
   /** True when the store holds no machine and no session. */
   isEmpty(): Promise<boolean>;

@@ -1,5 +1,6 @@
 // The `railyard state export` format (JSON Lines) and its checked reader. Line 1 is a
-// header, then one record per line (machines, attempts, events, sessions, the token
+// header, then one record per line (machines, attempts, events, sessions, the update
+// service's machine-ids, clients and pauses, the token
 // secret), then an `end` line with the counts: a truncated file is refused, never half
 // imported. Every line is validated before anything is written; an error names the line
 // and the field.
@@ -52,10 +53,46 @@ export const ROW_TABLES = {
     ],
   },
   event: { table: 'events', columns: ['id', 'mac', 'type', 'source', 'at', 'data', 'state', 'attempt_id'] },
+  // The update service's tables (server/updates/*-store.ts), in the same database.
+  'update-machine-id': { table: 'update_machine_ids', columns: ['machine_id', 'mac', 'bound_at'] },
+  'update-client': {
+    table: 'update_clients',
+    columns: [
+      'machine_id',
+      'mac',
+      'grp',
+      'track',
+      'board',
+      'oem',
+      'version',
+      'target',
+      'state',
+      'slot_since',
+      'last_check',
+      'last_result',
+      'error_code',
+      'ip',
+      'first_seen',
+      'last_seen',
+    ],
+  },
+  'update-pause': { table: 'update_pauses', columns: ['grp', 'at', 'by'] },
 } as const;
 
+/** The update service's kinds: their tables exist once the update store has opened. */
+export const UPDATE_KINDS = ['update-machine-id', 'update-client', 'update-pause'] as const;
+
 export function emptyCounts(): TransferCounts {
-  return { machine: 0, attempt: 0, event: 0, session: 0, secret: 0 };
+  return {
+    machine: 0,
+    attempt: 0,
+    event: 0,
+    session: 0,
+    secret: 0,
+    'update-machine-id': 0,
+    'update-client': 0,
+    'update-pause': 0,
+  };
 }
 
 const text = z.string();
@@ -142,6 +179,32 @@ const recordSchema = z.discriminatedUnion('kind', [
     row: z.strictObject({ id: hex, binding: hex, createdAt: z.number().int(), expiresAt: z.number().int() }),
   }),
   z.strictObject({ kind: z.literal('secret'), name: z.literal('token'), value: hex.min(64) }),
+  z.strictObject({
+    kind: z.literal('update-machine-id'),
+    row: z.strictObject({ machine_id: text, mac, bound_at: text }),
+  }),
+  z.strictObject({
+    kind: z.literal('update-client'),
+    row: z.strictObject({
+      machine_id: text,
+      mac: mac.nullable(),
+      grp: nullableText,
+      track: text,
+      board: text,
+      oem: text,
+      version: text,
+      target: nullableText,
+      state: text,
+      slot_since: nullableText,
+      last_check: nullableText,
+      last_result: nullableText,
+      error_code: z.number().int().nullable(),
+      ip: text,
+      first_seen: text,
+      last_seen: text,
+    }),
+  }),
+  z.strictObject({ kind: z.literal('update-pause'), row: z.strictObject({ grp: text, at: text, by: text }) }),
 ]);
 
 const headerSchema = z.strictObject({
@@ -153,13 +216,12 @@ const headerSchema = z.strictObject({
 
 const endSchema = z.strictObject({
   kind: z.literal('end'),
-  counts: z.strictObject({
-    machine: z.number().int(),
-    attempt: z.number().int(),
-    event: z.number().int(),
-    session: z.number().int(),
-    secret: z.number().int(),
-  }),
+  counts: z.strictObject(
+    Object.fromEntries(Object.keys(emptyCounts()).map((k) => [k, z.number().int()])) as Record<
+      keyof TransferCounts,
+      z.ZodNumber
+    >,
+  ),
 });
 
 export class TransferFormatError extends Error {}
