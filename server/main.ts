@@ -26,6 +26,7 @@ import { createMetrics, type RailyardMetrics, recordMirrorRefresh } from './metr
 import { registerMirrorGauges } from './metrics/mirror-metrics.ts';
 import { startMirrorJob } from './mirror/auto-refresh.ts';
 import { MirrorCatalog } from './mirror/catalog.ts';
+import { readyDerived } from './mirror/derived.ts';
 import { SignatureVerifier } from './mirror/verify.ts';
 import { checkPublicUrl } from './public-url.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
@@ -134,12 +135,15 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
       keyring: config.mirror.stockKeyring ? undefined : readKeyring(config.mirror.keyring),
       onServed: (mac, bytes, durationMs, attemptId) =>
         downloads.recordInstaller(mac, attemptId, bytes, durationMs),
+      derivedImage: (channel, board, version) =>
+        readyDerived(catalog.layout.versionDir(channel, board, version)),
     },
     api: {
       store,
       attempts: boot.attempts,
       credentials,
       publicUrl: config.publicUrl,
+      mirror: catalog,
     },
     access,
     mirrorRoot: new FileRoot(mirrorDir),

@@ -47,6 +47,10 @@ export interface RailyardOptions {
   nodeFlags?: string[];
   /** Config sections merged over the bench's (e.g. `state` for PostgreSQL). */
   config?: Record<string, unknown>;
+  /** Default: the examples' machines dir. */
+  machinesDir?: string;
+  /** Extra `mirror` keys (autoRefresh stays off), e.g. a test keyring and its fingerprint. */
+  mirror?: Record<string, unknown>;
 }
 
 export async function startRailyard(options: RailyardOptions): Promise<RunningServer> {
@@ -56,7 +60,7 @@ export async function startRailyard(options: RailyardOptions): Promise<RunningSe
     http: { listen: `127.0.0.1:${port}` },
     publicUrl: url,
     dataDir: options.dataDir,
-    machinesDir: join(REPO, 'examples'),
+    machinesDir: options.machinesDir ?? join(REPO, 'examples'),
     tftp: options.tftp
       ? {
           enabled: true,
@@ -68,7 +72,7 @@ export async function startRailyard(options: RailyardOptions): Promise<RunningSe
           maxPerClient: 200, // every bench client is 127.0.0.1
         }
       : { enabled: false },
-    mirror: { autoRefresh: false },
+    mirror: { ...options.mirror, autoRefresh: false },
     log: { level: 'warn', format: 'json' },
     ...options.config,
   };

@@ -21,6 +21,7 @@ CURRENT=${STANDIN_CURRENT:-${VERSION_LIST[0]}}
 CACHE=${RAILYARD_FIXTURE_CACHE:-/var/cache/railyard-fixtures}
 CHANNEL=stable BOARD=amd64-usr
 BINARIES="/bin/busybox /bin/bash /usr/bin/curl /usr/bin/wget /usr/bin/gpgv /usr/bin/jq /usr/sbin/blkid /usr/bin/partx /usr/bin/lsblk /usr/sbin/wipefs"
+BINARIES+=" /usr/bin/zstd /usr/bin/openssl /usr/bin/tee /usr/sbin/blkdiscard"
 SYSLINUX_FILES="/usr/lib/syslinux/mbr/mbr.bin /usr/lib/SYSLINUX.EFI/efi64/syslinux.efi /usr/lib/syslinux/modules/efi64/ldlinux.e64"
 
 log() { echo "build-release: $*" >&2; }
