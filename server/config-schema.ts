@@ -169,8 +169,18 @@ const uiSchema = z.strictObject({
 });
 
 const stateSchema = z.strictObject({
-  driver: z.enum(['sqlite']).default('sqlite'),
+  driver: z.enum(['sqlite', 'postgres']).default('sqlite'),
   path: z.string().min(1).optional(),
+  /** driver postgres: a libpq-style URL, postgres://user:password@host:port/database (password never shown). */
+  url: z
+    .string()
+    .regex(
+      /^postgres(ql)?:\/\/\S+$/,
+      'expected a postgres:// URL such as postgres://railyard:…@db.example:5432/railyard',
+    )
+    .optional(),
+  /** driver postgres: connections per instance. */
+  poolSize: intIn(1, 500).default(10),
   /** Events kept per machine (oldest deleted first). */
   eventsPerMachine: intIn(100, 1_000_000).default(2000),
   /** Install attempts kept per machine, the open one included (oldest closed deleted first, with their events). */

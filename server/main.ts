@@ -34,6 +34,7 @@ import { ClaimPoller } from './pool/long-poll.ts';
 import { PoolService } from './pool/service.ts';
 import { checkPublicUrl } from './public-url.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
+import { LastKnownMachines } from './store/last-known.ts';
 import { observeStore } from './store/observed.ts';
 import { openStateStore } from './store/open.ts';
 import { versionsInstalling } from './store/queries.ts';
@@ -69,11 +70,13 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   checkPublicUrl(config.publicUrl);
   const metrics = createMetrics();
   const stateLog = log.child({ sub: 'state' });
-  const rawStore = openStateStore(config.state);
+  const rawStore = await openStateStore(config.state);
   lifecycle.addFinal({ name: 'state', stop: () => rawStore.close() });
   registerMachineGauge(metrics, rawStore);
+  // Shared store (PostgreSQL): what this instance recorded, for disk boots while it is unreachable.
+  const lastKnown = rawStore.changes && new LastKnownMachines(rawStore.changes);
   // Every recorded event: one log line with the MAC, then the provisioning histograms.
-  const updates = wireUpdates(config, metrics, log.child({ sub: 'updates' }));
+  const updates = await wireUpdates(config, metrics, log.child({ sub: 'updates' }));
   lifecycle.add({ name: 'updates', stop: () => updates.store.close() });
   // The pool fills from `pooled` reports; the store it records through is the observed one.
   let pool: PoolService | undefined;
@@ -81,6 +84,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     observeProvisioning(metrics, rawStore, stateLog),
     updates.onRecorded,
     (recorded) => pool?.onRecorded(recorded),
+    ...(lastKnown ? [lastKnown.listener] : []),
   ]);
   const machines = new MachineRegistry(config.machinesDir, log.child({ sub: 'machines' }));
   machines.watch();
@@ -96,9 +100,13 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   });
   pool.start();
   lifecycle.add(pool);
+  // Shared store: another instance's claim (its pool-claimed event) wakes this one's long-polls at once.
+  rawStore.changes?.subscribe((change) => {
+    if (change) pool?.waiters.notify(change.mac);
+  });
   const updateService = updates.service(() => machines.current, store);
   installScriptTemplate(); // fail at startup, not at the first install, if the template is broken
-  const credentials = AttemptCredentials.open(config.dataDir);
+  const credentials = await AttemptCredentials.load(rawStore, config.dataDir);
   const mirrorDir = join(config.dataDir, 'mirror');
   registerMirrorGauges(metrics, async () => (await catalog.list()).status);
   const boot = new BootService({
@@ -110,6 +118,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     credentials,
     failedRetries: config.installer.failedRetries,
     bindClientIp: config.installer.bindClientIp,
+    ...(lastKnown ? { lastKnown: (mac: string) => lastKnown.get(mac) } : {}),
   });
   const admin = adminCredential(config.admin.token, config.dataDir);
   const access = createAccess({
@@ -134,6 +143,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     updates: updateService.dashboard,
   });
   const poller = new ClaimPoller({ pool, credentials, publicUrl: config.publicUrl });
+  rawStore.changes?.subscribe(() => dashboard.invalidate());
   const app = createApp({
     log: log.child({ sub: 'http' }),
     boot,
@@ -167,6 +177,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     ...opsHooks({ downloads, metrics, progress }),
     metrics,
     ui: { dashboard, templates: new UiTemplates() },
+    ...(rawStore.ping ? { health: () => rawStore.ping?.() ?? Promise.resolve() } : {}),
     updates: updateService.http,
     pool: { service: pool, poller },
   });

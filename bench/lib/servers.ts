@@ -45,6 +45,8 @@ export interface RailyardOptions {
   tftp?: { port: number; root: string };
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=…'] when profiling. */
   nodeFlags?: string[];
+  /** Config sections merged over the bench's (e.g. `state` for PostgreSQL). */
+  config?: Record<string, unknown>;
   /** Default: the examples' machines dir. */
   machinesDir?: string;
   /** Extra `mirror` keys (autoRefresh stays off), e.g. a test keyring and its fingerprint. */
@@ -72,6 +74,7 @@ export async function startRailyard(options: RailyardOptions): Promise<RunningSe
       : { enabled: false },
     mirror: { ...options.mirror, autoRefresh: false },
     log: { level: 'warn', format: 'json' },
+    ...options.config,
   };
   const file = join(options.dataDir, '..', `railyard-${port}.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));

@@ -7,8 +7,16 @@ import { machinesCommand } from './machines.ts';
 import { mirrorCommand } from './mirror.ts';
 import { poolCommand } from './pool.ts';
 import { serveCommand } from './serve.ts';
+import { stateCommand } from './state.ts';
 
-const COMMANDS: Command[] = [serveCommand, mirrorCommand, machinesCommand, poolCommand, dhcpConfigCommand];
+const COMMANDS: Command[] = [
+  serveCommand,
+  mirrorCommand,
+  machinesCommand,
+  poolCommand,
+  dhcpConfigCommand,
+  stateCommand,
+];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -58,7 +58,7 @@ ${CONFIG_HELP}`,
     if (action === 'release' && !mac) throw new UsageError('pool release needs a MAC address');
     if (action === 'claim' && !values.profile) throw new UsageError('pool claim needs --profile');
     const config = configFromFlags(values);
-    const service = openService(config);
+    const service = await openService(config);
     try {
       const out = await runAction(service, action, mac ?? '', values);
       process.stdout.write(out.endsWith('\n') ? out : `${out}\n`);
@@ -71,9 +71,9 @@ ${CONFIG_HELP}`,
 
 type Values = ReturnType<typeof parseFlags<typeof OPTIONS>>['values'];
 
-function openService(config: Config): PoolService {
+async function openService(config: Config): Promise<PoolService> {
   return new PoolService({
-    store: openStateStore(config.state),
+    store: await openStateStore(config.state),
     machines: () => loadMachines(config.machinesDir),
     releases: new MirrorCatalog(join(config.dataDir, 'mirror')),
     settings: config.pool,

@@ -36,7 +36,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX pool_members_claimable ON pool_members(grp, state, pooled_at);`,
 ];
 
-interface Row {
+export interface PoolRow {
   mac: string;
   grp: string;
   state: PoolMember['state'];
@@ -74,8 +74,8 @@ export function migratePool(db: Database.Database, file: string): void {
 
 /** `guard` maps SQLite failures to StorageError (the machine store's). */
 export function sqlitePool(db: Database.Database, guard: <T>(fn: () => T) => T): PoolStore {
-  const get = db.prepare<[string], Row>('SELECT * FROM pool_members WHERE mac = ?');
-  const all = db.prepare<[], Row>('SELECT * FROM pool_members ORDER BY entered_at, mac');
+  const get = db.prepare<[string], PoolRow>('SELECT * FROM pool_members WHERE mac = ?');
+  const all = db.prepare<[], PoolRow>('SELECT * FROM pool_members ORDER BY entered_at, mac');
   const upsertEnter = db.prepare<{ mac: string; grp: string; attempt: number; at: string }>(
     `INSERT INTO pool_members (mac, grp, state, attempt_id, entered_at) VALUES (@mac, @grp, 'pooling', @attempt, @at)
      ON CONFLICT(mac) DO UPDATE SET grp = @grp, state = 'pooling', attempt_id = @attempt, entered_at = @at,
@@ -86,7 +86,7 @@ export function sqlitePool(db: Database.Database, guard: <T>(fn: () => T) => T):
        pooled_at = @at, last_poll_at = @at, refresh_since = NULL
      WHERE mac = @mac AND attempt_id = @attempt AND state IN ('pooling', 'pooled')`,
   );
-  const candidates = db.prepare<[], Row & { facts: string | null }>(
+  const candidates = db.prepare<[], PoolRow & { facts: string | null }>(
     `SELECT p.*, m.facts FROM pool_members p LEFT JOIN machines m ON m.mac = p.mac WHERE p.state = 'pooled'`,
   );
   const take = db.prepare<[string, string, string, string]>(
@@ -105,7 +105,7 @@ export function sqlitePool(db: Database.Database, guard: <T>(fn: () => T) => T):
     `UPDATE pool_members SET state = 'pooling', attempt_id = NULL, claim_profile = NULL, claim_metadata = NULL,
        claimed_at = NULL, delivered_at = NULL, first_boot_at = NULL WHERE mac = ? AND state = 'claimed'`,
   );
-  const vanish = db.prepare<[string], Row>(
+  const vanish = db.prepare<[string], PoolRow>(
     `UPDATE pool_members SET state = 'vanished', refresh_since = NULL
      WHERE state = 'pooled' AND coalesce(last_poll_at, pooled_at) < ? RETURNING *`,
   );
@@ -116,7 +116,7 @@ export function sqlitePool(db: Database.Database, guard: <T>(fn: () => T) => T):
   const startRefresh = db.prepare<[string, string]>(
     `UPDATE pool_members SET refresh_since = ? WHERE mac = ? AND state = 'pooled' AND refresh_since IS NULL`,
   );
-  const firstBoot = db.prepare<[string, string], Row>(
+  const firstBoot = db.prepare<[string, string], PoolRow>(
     `UPDATE pool_members SET first_boot_at = ? WHERE mac = ? AND state = 'claimed' AND first_boot_at IS NULL RETURNING *`,
   );
 
@@ -131,7 +131,7 @@ export function sqlitePool(db: Database.Database, guard: <T>(fn: () => T) => T):
       if (take.run(profile, JSON.stringify(metadata), at, m.mac).changes !== 1)
         throw new Error(`pool claim: ${m.mac} was taken concurrently`);
     }
-    return picked.map((m) => toMember(get.get(m.mac) as Row));
+    return picked.map((m) => toMember(get.get(m.mac) as PoolRow));
   });
   const releaseTx = db.transaction((mac: string): 'pooled' | 'left' | undefined => {
     if (releaseUndelivered.run(mac).changes === 1) return 'pooled';
@@ -194,7 +194,7 @@ export function sqlitePool(db: Database.Database, guard: <T>(fn: () => T) => T):
   };
 }
 
-function toMember(r: Row): PoolMember {
+export function toMember(r: PoolRow): PoolMember {
   return {
     mac: r.mac,
     group: r.grp,

@@ -1,4 +1,4 @@
-// Scenario 6: the warm pool (issue 15), BIOS, slirp restrict=on. Two nodes of a pool group
+// Scenario 7: the warm pool (issue 15), BIOS, slirp restrict=on. Two nodes of a pool group
 // PXE-boot, write the release and report `pooled`, then wait in RAM. railyard restarts while
 // they wait (their long-polls reconnect); p2 is power-cycled and comes back into the pool
 // without rewriting its disk; p1 is claimed → config.ign, kexec, first boot; then p2 and a
@@ -18,7 +18,7 @@ import { bootNode, slirpNode, startSlirpRailyard } from './lib/slirp.ts';
 import { log, openLab } from './lib/suite.ts';
 
 const NAME =
-  'scenario 6: warm pool: two pooled nodes, a railyard restart, a power cycle without a rewrite, concurrent claims → kexec → first boot';
+  'scenario 7: warm pool: two pooled nodes, a railyard restart, a power cycle without a rewrite, concurrent claims → kexec → first boot';
 const skip = missingPrerequisite();
 const s = (sec: number) => sec * SCALE;
 
@@ -54,7 +54,7 @@ if (skip) {
   test(NAME, async () => {
     const lab = await openLab('pool');
     try {
-      const macs = [labMac(6, 1), labMac(6, 2)] as const;
+      const macs = [labMac(7, 1), labMac(7, 2)] as const;
       let ry = await startSlirpRailyard(lab, {
         profiles: { base: labProfile(), web: WEB },
         groups: { pool: { pool: { profile: 'base' }, metadata: { role: 'spare' } } },
@@ -78,7 +78,7 @@ if (skip) {
       await expectPooled(p2, false);
       const rewrites = eventsOf(await machine(ry, macs[1]), 'pooled').map((e) => e.data['rewritten']);
       assert.equal(rewrites, [true, false], 'p2 wrote its disk once');
-      const ghost = labMac(6, 9);
+      const ghost = labMac(7, 9);
       const [two, none] = await Promise.all([
         claim(ry, { profile: 'web', mac: macs[1], metadata: { role: 'web' } }),
         claim(ry, { profile: 'web', mac: ghost, metadata: { role: 'web' } }),
@@ -87,7 +87,7 @@ if (skip) {
       assert.is(none.status, 404);
       assert.match(none.body.error ?? '', `no pooled machine ${ghost}`);
       await intoService(ry, p2);
-      log(`scenario 6 done in ${((Date.now() - lab.t0) / 1000).toFixed(0)} s`);
+      log(`scenario 7 done in ${((Date.now() - lab.t0) / 1000).toFixed(0)} s`);
     } finally {
       await lab.cleanup.run();
     }
