@@ -12,6 +12,7 @@ import type { Machine } from '../machines/state.ts';
 import { claimedGroup } from '../pool/claimed.ts';
 import type { IpxeRenderer } from '../render/ipxe.ts';
 import type { MachineView } from '../render/views.ts';
+import type { PoolMember } from '../store/pool-store.ts';
 import type {
   AttemptSecrets,
   NewAttempt,
@@ -194,10 +195,14 @@ export class BootService {
     return { kind: 'install', script, mac, group, profile, version };
   }
 
-  async #plan(facts: Facts & { mac: string }, machineOf: () => Promise<Machine | undefined>): Promise<Plan> {
+  async #plan(
+    facts: Facts & { mac: string },
+    machineOf: () => Promise<Machine | undefined>,
+    memberOf: () => Promise<PoolMember | undefined> = () => this.#deps.store.pool.get(facts.mac),
+  ): Promise<Plan> {
     const mac = facts.mac;
     const set = this.#deps.machines();
-    const { group, profile, pool } = await this.#select(set, facts);
+    const { group, profile, pool } = await this.#select(set, facts, await memberOf());
     if (!group || !profile) return { decision: this.#noMatch(mac, facts, set.dir) };
     const action = bootDecision(await machineOf(), profile, this.#deps.failedRetries);
     const seen = { facts, profile: profile.id, group: group.id };
@@ -235,8 +240,8 @@ export class BootService {
   async #select(
     set: MachineSet,
     facts: Facts & { mac: string },
+    member: PoolMember | undefined,
   ): Promise<{ group?: Group | undefined; profile?: Profile | undefined; pool?: 'pool' | 'claimed' }> {
-    const member = await this.#deps.store.pool.get(facts.mac);
     const claim = member?.claim;
     const poolGroup = member && set.groups.find((g) => g.id === member.group);
     const claimed = claim ? set.profiles.get(claim.profile) : undefined;
@@ -257,7 +262,12 @@ export class BootService {
       .getMachine(facts.mac)
       .catch(() => this.#deps.lastKnown?.(facts.mac));
     if (machine?.state === 'installed' || machine?.state === 'provisioned') {
-      const plan = await this.#plan(facts, async () => machine).catch(() => undefined);
+      // The store is failing: the pool's record too (an installed machine boots its disk either way).
+      const plan = await this.#plan(
+        facts,
+        async () => machine,
+        async () => undefined,
+      ).catch(() => undefined);
       if (plan && 'decision' in plan && plan.decision.kind === 'local-boot')
         return { ...plan.decision, degraded: err.message };
     }

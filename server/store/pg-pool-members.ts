@@ -7,7 +7,13 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Facts } from '../machines/identity.ts';
 import { guarded, transaction } from './pg-pool.ts';
-import { type PoolCandidate, type PoolMember, type PoolStore, pickClaimed } from './pool-store.ts';
+import {
+  claimCandidates,
+  type PoolCandidate,
+  type PoolMember,
+  type PoolStore,
+  tooFew,
+} from './pool-store.ts';
 import { type PoolRow, toMember } from './sqlite-pool.ts';
 
 export const PG_POOL_MIGRATION = `CREATE TABLE pool_members (
@@ -31,7 +37,9 @@ export const PG_POOL_MIGRATION = `CREATE TABLE pool_members (
    CREATE INDEX pool_members_claimable ON pool_members(grp, state, pooled_at);`;
 
 const CLAIMED = `UPDATE pool_members SET state = 'claimed', claim_profile = $1, claim_metadata = $2, claimed_at = $3,
-  refresh_since = NULL WHERE mac = $4 AND state = 'pooled' RETURNING *`;
+  refresh_since = NULL
+  WHERE mac = (SELECT mac FROM pool_members WHERE mac = $4 AND state = 'pooled' FOR UPDATE SKIP LOCKED)
+  RETURNING *`;
 
 /** The group's advisory lock key (refresh slots): 64 bits of SHA-1, a bigint literal. */
 function groupLock(group: string): string {
@@ -67,22 +75,24 @@ export function pgPoolMembers(pool: pg.Pool): PoolStore {
       ),
     claim: (selection) =>
       transaction(pool, async (c) => {
+        // Read without locks; then take candidates one by one in claim order, each row locked
+        // only when no other claim holds it (SKIP LOCKED) and only while still pooled. Too few
+        // taken: the transaction rolls back (all or nothing).
         const { rows } = await c.query<PoolRow & { facts: string | null }>(
           `SELECT p.*, m.facts FROM pool_members p LEFT JOIN machines m ON m.mac = p.mac
-           WHERE p.state = 'pooled' AND p.grp = ANY($1) ORDER BY p.pooled_at, p.mac
-           FOR UPDATE OF p SKIP LOCKED`,
+           WHERE p.state = 'pooled' AND p.grp = ANY($1)`,
           [selection.groups],
         );
         const candidates = rows.map((r) => ({ ...toMember(r), facts: JSON.parse(r.facts ?? '{}') as Facts }));
-        const picked = pickClaimed(candidates as PoolCandidate[], selection);
         const { profile, metadata, at } = selection.claim;
         const taken: PoolMember[] = [];
-        for (const m of picked) {
+        for (const m of claimCandidates(candidates as PoolCandidate[], selection)) {
+          if (taken.length === selection.count) break;
           const row = (await c.query<PoolRow>(CLAIMED, [profile, JSON.stringify(metadata), at, m.mac]))
             .rows[0];
-          if (!row) throw new Error(`pool claim: ${m.mac} was taken concurrently`);
-          taken.push(toMember(row));
+          if (row) taken.push(toMember(row));
         }
+        if (taken.length < selection.count) throw tooFew(selection, taken.length);
         return { value: taken };
       }),
     polled: async (mac, at) => {

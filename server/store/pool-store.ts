@@ -129,19 +129,33 @@ export function pickClaimed(
   candidates: readonly PoolCandidate[],
   selection: ClaimSelection,
 ): PoolCandidate[] {
+  const matching = claimCandidates(candidates, selection);
+  if (matching.length < selection.count) throw tooFew(selection, matching.length);
+  return matching.slice(0, selection.count);
+}
+
+/** Every candidate the claim could take, in claim order (the one `mac`, or NotFoundError). */
+export function claimCandidates(
+  candidates: readonly PoolCandidate[],
+  selection: ClaimSelection,
+): PoolCandidate[] {
   const pooled = candidates.filter((c) => c.state === 'pooled' && selection.groups.includes(c.group));
   if (selection.mac !== undefined) {
     const one = pooled.find((c) => c.mac === selection.mac);
-    if (!one)
-      throw new NotFoundError(`no pooled machine ${selection.mac} in pool ${selection.groups.join(', ')}`);
+    if (!one) throw tooFew(selection, 0);
     if (!selection.matches(one))
       throw new ConflictError(`pooled machine ${selection.mac} does not match the claim's selector`);
     return [one];
   }
-  const matching = pooled.filter(selection.matches).sort(claimOrder(selection.preferVersion));
-  if (matching.length < selection.count)
-    throw new ConflictError(
-      `asked for ${selection.count} machine(s) but only ${matching.length} pooled machine(s) of pool ${selection.groups.join(', ')} match: nothing was claimed`,
-    );
-  return matching.slice(0, selection.count);
+  return pooled.filter(selection.matches).sort(claimOrder(selection.preferVersion));
+}
+
+/** The claim cannot be met: `found` of its machines could be taken. */
+export function tooFew(selection: ClaimSelection, found: number): Error {
+  const pool = selection.groups.join(', ');
+  if (selection.mac !== undefined)
+    return new NotFoundError(`no pooled machine ${selection.mac} in pool ${pool}`);
+  return new ConflictError(
+    `asked for ${selection.count} machine(s) but only ${found} pooled machine(s) of pool ${pool} match: nothing was claimed`,
+  );
 }
