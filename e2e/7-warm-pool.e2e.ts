@@ -19,7 +19,13 @@ import { log, openLab } from './lib/suite.ts';
 
 const NAME =
   'scenario 7: warm pool: two pooled nodes, a railyard restart, a power cycle without a rewrite, concurrent claims → kexec → first boot';
-const skip = missingPrerequisite();
+// Not run yet (docs/pool.md "Not done yet"): it needs the hand-off's stand-in (GPT partition
+// labels) and handoff.sh in the pool installer. Opt in with E2E_POOL=1 once both are here.
+const skip =
+  missingPrerequisite() ??
+  (process.env['E2E_POOL'] === '1'
+    ? null
+    : 'E2E_POOL=1 not set (the warm-pool scenario waits for the hand-off)');
 const s = (sec: number) => sec * SCALE;
 
 const WEB = labProfile({
