@@ -94,9 +94,33 @@ const adminSchema = z.strictObject({
   token: z.string().min(16, 'expected at least 16 characters').optional(),
 });
 
+/**
+ * Hardware known to hang after kexec: these machines reboot instead. All keys of an entry
+ * must match: `manufacturer` / `product` are SMBIOS type 1 strings (checked by the installer
+ * on the machine), any other key a railyard fact (mac, uuid, serial, hostname, arch, platform,
+ * or a label), as in group selectors.
+ */
+const kexecDenyEntrySchema = z
+  .record(
+    z.string(),
+    z
+      .union([z.string(), z.number()])
+      .transform(String)
+      .pipe(z.string().regex(/^[\x20-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters')),
+  )
+  .refine((entry) => Object.keys(entry).length > 0, 'an empty entry would match every machine')
+  .refine((entry) => Object.keys(entry).every((k) => /^[a-z][a-z0-9_-]{0,31}$/.test(k)), {
+    message: 'keys: expected manufacturer, product or a fact name (lower case)',
+  })
+  .refine(
+    (entry) => entry['mac'] === undefined || /^([0-9a-fA-F]{2}[:-]?){5}[0-9a-fA-F]{2}$/.test(entry['mac']),
+    'mac: expected a MAC address such as 52:54:00:12:34:56',
+  );
+
 const installerSchema = z.strictObject({
   cacheEntries: z.number().int().min(1).default(1000),
   failedRetries: z.number().int().min(0).default(3),
+  kexecDeny: z.array(kexecDenyEntrySchema).default([]),
 });
 
 export const configSchema = z.strictObject({

@@ -12,12 +12,13 @@ import { createApp } from './http/app.ts';
 import { listenHttp } from './http/listener.ts';
 import { opsHooks } from './http/ops-hooks.ts';
 import { InstallerCache } from './installer/cache.ts';
+import { handoffScriptTemplate } from './installer/handoff-script.ts';
 import { installScriptTemplate } from './installer/script.ts';
 import { MachineTokens } from './installer/tokens.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { MachineRegistry } from './machines/registry.ts';
-import { observeProvisioning, registerMachineGauge } from './metrics/machine-metrics.ts';
+import { observeHandoffs, observeProvisioning, registerMachineGauge } from './metrics/machine-metrics.ts';
 import { createMetrics, type RailyardMetrics, recordMirrorRefresh } from './metrics/metrics.ts';
 import { registerMirrorGauges } from './metrics/mirror-metrics.ts';
 import { startMirrorJob } from './mirror/auto-refresh.ts';
@@ -46,11 +47,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   lifecycle.add({ name: 'state', stop: () => rawStore.close() });
   registerMachineGauge(metrics, rawStore);
   // Every recorded event: one log line with the MAC, then the provisioning histograms.
-  const store = observeStore(rawStore, stateLog, [observeProvisioning(metrics, rawStore, stateLog)]);
+  const store = observeStore(rawStore, stateLog, [
+    observeProvisioning(metrics, rawStore, stateLog),
+    observeHandoffs(metrics),
+  ]);
   const machines = new MachineRegistry(config.machinesDir, log.child({ sub: 'machines' }));
   machines.watch();
   lifecycle.add(machines);
-  installScriptTemplate(); // fail at startup, not at the first install, if the template is broken
+  installScriptTemplate(); // fail at startup, not at the first install, if a template is broken
+  handoffScriptTemplate();
   const tokens = MachineTokens.open(config.dataDir);
   const mirrorDir = join(config.dataDir, 'mirror');
   const catalog = new MirrorCatalog(mirrorDir);
@@ -83,6 +88,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       tokens,
       publicUrl: config.publicUrl,
       keyring: config.mirror.stockKeyring ? undefined : readKeyring(config.mirror.keyring),
+      kexecDeny: config.installer.kexecDeny,
       onServed: (mac, bytes, durationMs) =>
         downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
     },

@@ -127,7 +127,9 @@ export class BootService {
    * The inputs of a machine's installer: the group and profile it matches now (from the
    * facts it last reported) and the release its install script named.
    */
-  async installerInputs(mac: string): Promise<{ view: MachineView; profile: Profile } | undefined> {
+  async installerInputs(
+    mac: string,
+  ): Promise<{ view: MachineView; profile: Profile; facts: Facts } | undefined> {
     const machine = await this.#deps.store.getMachine(mac);
     if (!machine) return undefined;
     const set = this.#deps.machines();
@@ -143,7 +145,7 @@ export class BootService {
         ? served.data['version']
         : await this.#deps.releases.resolveVersion(profile.channel, profile.board, profile.version);
     if (!version) return undefined;
-    return { view: machineView(facts, group, profile, version, this.#deps.publicUrl), profile };
+    return { view: machineView(facts, group, profile, version, this.#deps.publicUrl), profile, facts };
   }
 
   #failure(mac: string, reason: string, failures: number): string {

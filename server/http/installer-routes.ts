@@ -4,6 +4,7 @@ import type { Hono } from 'hono';
 import type { BootService } from '../boot/service.ts';
 import { NotFoundError } from '../errors.ts';
 import type { InstallerCache } from '../installer/cache.ts';
+import { type KexecDenyEntry, planHandoff } from '../installer/handoff-plan.ts';
 import { reportUrl } from '../installer/script.ts';
 import type { MachineTokens } from '../installer/tokens.ts';
 import { canonicalMac } from '../machines/identity.ts';
@@ -16,6 +17,8 @@ export interface InstallerRouteDeps {
   publicUrl: string;
   /** Armored keyring text when the mirror's keyring is not the stock Flatcar key. */
   keyring: string | undefined;
+  /** installer.kexecDeny: hardware that reboots instead of kexec'ing. */
+  kexecDeny: readonly KexecDenyEntry[];
   onServed?: (mac: string, bytes: number, durationMs: number) => void;
 }
 
@@ -27,8 +30,10 @@ export function installerRoutes(app: Hono<AppEnv>, deps: InstallerRouteDeps): vo
     const inputs = await deps.boot.installerInputs(mac);
     if (!inputs)
       throw new NotFoundError(`no installer for ${mac}: it has not asked /ipxe for an install script`);
+    const { facts, ...installer } = inputs;
     const artifact = await deps.cache.get({
-      ...inputs,
+      ...installer,
+      handoff: planHandoff(inputs.profile, facts, deps.kexecDeny),
       version: inputs.view.version,
       token: deps.tokens.tokenFor(mac),
       reportUrl: reportUrl(deps.publicUrl, mac),

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { InvalidRequestError } from '../errors.ts';
 import { buildInstallerCpio, CONFIG_PATH, InstallerCache, type InstallerRequest } from './cache.ts';
-import { fixedView, MAC, PUBLIC_URL, TOKEN } from './fixtures/views.ts';
+import { fixedView, KEXEC_PLAN, MAC, PUBLIC_URL, TOKEN } from './fixtures/views.ts';
 import { buildInstallerIgnition } from './ignition.ts';
 import { reportUrl } from './script.ts';
 
@@ -23,6 +23,7 @@ const request = (extra: Partial<InstallerRequest> = {}): InstallerRequest => ({
   version: '4230.2.3',
   token: TOKEN,
   reportUrl: reportUrl(PUBLIC_URL, MAC),
+  handoff: KEXEC_PLAN,
   ...extra,
 });
 

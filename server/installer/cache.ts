@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from '../log.ts';
 import type { Profile } from '../machines/model.ts';
 import { buildGzipCpio } from './cpio.ts';
+import { handoffScriptTemplate } from './handoff-script.ts';
 import { buildInstallerIgnition, type InstallerInput } from './ignition.ts';
 import { installScriptTemplate } from './script.ts';
 
@@ -69,12 +70,13 @@ export class InstallerCache {
 }
 
 /**
- * (mac, profile revision, install script template revision, resolved version, keyring hash),
- * plus a hash of the rest of the inputs (view, report URL, token), so a changed fact or
- * group metadata can never serve a stale installer.
+ * (mac, profile revision, install and hand-off script template revisions, resolved version,
+ * keyring hash), plus a hash of the rest of the inputs (view, report URL, token, hand-off
+ * plan), so a changed fact, group metadata or kexecDeny entry can never serve a stale installer.
  */
 export function cacheKey(input: InstallerRequest): string {
   const template = input.scriptTemplate ?? installScriptTemplate();
+  const handoffTemplate = input.handoffTemplate ?? handoffScriptTemplate();
   const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
   const rest = hash(
     JSON.stringify([
@@ -83,8 +85,16 @@ export function cacheKey(input: InstallerRequest): string {
       input.token,
       input.profile.installDisk,
       input.profile.phoneHome,
+      input.handoff,
     ]),
   );
   const keyring = input.keyring === undefined ? 'stock' : hash(input.keyring);
-  return [input.view.mac, input.profile.revision, template.revision, input.version, keyring, rest].join('|');
+  return [
+    input.view.mac,
+    input.profile.revision,
+    `${template.revision}+${handoffTemplate.revision}`,
+    input.version,
+    keyring,
+    rest,
+  ].join('|');
 }

@@ -1,9 +1,13 @@
 // The installer's Ignition config (embedded in the per-machine cpio as
-// usr/share/oem/config.ign): files under /opt/railyard (install script, the installed
-// system's Ignition, the mirror keyring when it is not the stock Flatcar key) and a oneshot
-// unit that runs the script once the network is online.
+// usr/share/oem/config.ign): files under /opt/railyard (install script, hand-off script, the
+// installed system's Ignition, the mirror keyring when it is not the stock Flatcar key) and a
+// oneshot unit that runs the install script once the network is online.
+
+import { moveKernelArguments } from '../machines/kernel-args.ts';
 import type { Profile } from '../machines/model.ts';
 import type { MachineView } from '../render/views.ts';
+import type { HandoffPlan } from './handoff-plan.ts';
+import { renderHandoffScript } from './handoff-script.ts';
 import { renderInstallScript, type ScriptTemplate } from './script.ts';
 import { renderTarget } from './target.ts';
 
@@ -21,8 +25,12 @@ export interface InstallerInput {
   reportUrl: string;
   /** Armored public key text, when the mirror's keyring is not the stock Flatcar key. */
   keyring?: string | undefined;
+  /** How handoff.sh passes control to the installed system (handoff-plan.ts). */
+  handoff: HandoffPlan;
   /** Defaults to assets/templates/install.sh.mustache. */
   scriptTemplate?: ScriptTemplate;
+  /** Defaults to assets/templates/handoff.sh.mustache. */
+  handoffTemplate?: ScriptTemplate;
 }
 
 interface IgnitionFile {
@@ -47,14 +55,27 @@ export function buildInstallerIgnition(input: InstallerInput): Record<string, un
     },
     input.scriptTemplate,
   );
-  const target = renderTarget(
+  const rendered = renderTarget(
     profile.ignitionTemplate,
     { ...view, version },
     profile.phoneHome ? { reportUrl, token } : undefined,
   );
+  const target = moveKernelArguments(rendered);
+  const handoff = renderHandoffScript(
+    {
+      mac: view.mac,
+      reportUrl,
+      token,
+      installDisk: profile.installDisk,
+      plan: input.handoff,
+      kernelArgs: target.append,
+    },
+    input.handoffTemplate,
+  );
   const files: IgnitionFile[] = [
     file(`${INSTALLER_DIR}/install.sh`, 0o755, script),
-    file(`${INSTALLER_DIR}/target.ign`, 0o600, `${JSON.stringify(target)}\n`),
+    file(`${INSTALLER_DIR}/handoff.sh`, 0o755, handoff),
+    file(`${INSTALLER_DIR}/target.ign`, 0o600, `${JSON.stringify(target.config)}\n`),
   ];
   if (keyring !== undefined) files.push(file(`${INSTALLER_DIR}/keyring.asc`, 0o644, keyring));
   return {

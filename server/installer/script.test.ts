@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { decodeInstaller } from './fixtures/decode.ts';
 import { type Receiver, startReceiver } from './fixtures/receiver.ts';
 import { writeShims } from './fixtures/shims.ts';
-import { fixedView, MAC, TOKEN } from './fixtures/views.ts';
+import { fixedView, KEXEC_PLAN, MAC, TOKEN } from './fixtures/views.ts';
 import { buildInstallerIgnition } from './ignition.ts';
 import { reportUrl } from './script.ts';
 
@@ -51,6 +51,7 @@ async function install(
     token: TOKEN,
     reportUrl: reportUrl(receiver.url, MAC),
     keyring,
+    handoff: KEXEC_PLAN,
   });
   for (const [path, file] of decodeInstaller(config).files)
     writeFileSync(join(opt, path.split('/').at(-1) as string), file.text, { mode: file.mode });
@@ -67,7 +68,7 @@ async function install(
   return dir;
 }
 
-test('success: install-started, flatcar-install args, installed, settle, reboot', async () => {
+test('success: install-started, flatcar-install args, installed, the hand-off (reboot here), settle, reboot', async () => {
   receiver.received.length = 0;
   const dir = await install('ok', { exit: 0, output: 'done\\n' }, 'KEY');
   const opt = join(dir, 'opt', 'railyard');
@@ -77,7 +78,12 @@ test('success: install-started, flatcar-install args, installed, settle, reboot'
   );
   assert.equal(
     receiver.received.map((r) => r.body),
-    [{ type: 'install-started' }, { type: 'installed' }],
+    [
+      { type: 'install-started' },
+      { type: 'installed' },
+      // no /dev/vdb on this host: handoff.sh refuses kexec and says why
+      { type: 'handoff', method: 'reboot', reason: 'disk: no EFI-SYSTEM partition on /dev/vdb' },
+    ],
   );
   assert.ok(
     receiver.received.every(
@@ -110,7 +116,7 @@ test('railyard refusing reports does not stop the install or the reboot', async 
   receiver.status = 400;
   try {
     const dir = await install('refused', { exit: 0, output: '' });
-    assert.is(receiver.received.length, 2);
+    assert.is(receiver.received.length, 3);
     assert.is(readFileSync(join(dir, 'calls', 'systemctl.log'), 'utf8'), 'reboot\n');
   } finally {
     receiver.status = 204;

@@ -11,8 +11,9 @@ import { TOKEN_PATTERN } from './tokens.ts';
 export const INSTALL_SCRIPT_TEMPLATE = new URL('../../assets/templates/install.sh.mustache', import.meta.url)
   .pathname;
 
-const URL_PATTERN = /^https?:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(\/[A-Za-z0-9._~%/:@+=,-]*)?$/;
-const DISK_PATTERN = /^(smallest|\/dev\/[A-Za-z0-9/_.:-]+)$/;
+export const URL_PATTERN =
+  /^https?:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(\/[A-Za-z0-9._~%/:@+=,-]*)?$/;
+export const DISK_PATTERN = /^(smallest|\/dev\/[A-Za-z0-9/_.:-]+)$/;
 const VERSION_PATTERN = /^\d+\.\d+\.\d+$/;
 
 export interface ScriptValues {
@@ -73,7 +74,8 @@ function scriptView(v: ScriptValues): Record<string, unknown> {
   };
 }
 
-function check(what: string, value: string, pattern: RegExp): void {
+/** Throws InvalidRequestError unless `value` matches `pattern` (and has no `..`). */
+export function check(what: string, value: string, pattern: RegExp): void {
   if (!pattern.test(value) || value.includes('..')) {
     throw new InvalidRequestError(`installer: invalid ${what} ${JSON.stringify(value)}`);
   }

@@ -2,6 +2,7 @@
 // Parsed once at the edge into a validated event; anything else is an InvalidRequestError.
 import { z } from 'zod';
 import { InvalidRequestError } from '../errors.ts';
+import { HANDOFF_METHODS, HANDOFF_REASONS, reasonCode } from './handoff.ts';
 import type { EventData, EventSource, EventType } from './state.ts';
 
 const MAX_OUTPUT = 16 * 1024;
@@ -19,6 +20,16 @@ const reportSchema = z.discriminatedUnion('type', [
     ignitionSha256: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{64}$/)]).default(''),
   }),
   z.strictObject({ type: z.literal('progress'), bytes: z.number().int().nonnegative() }),
+  z.strictObject({
+    type: z.literal('handoff'),
+    method: z.enum(HANDOFF_METHODS),
+    reason: z
+      .string()
+      .refine((r) => reasonCode(r) !== undefined, {
+        message: `expected "<code>" or "<code>: <printable detail>", code one of ${HANDOFF_REASONS.join(', ')}`,
+      })
+      .optional(),
+  }),
 ]);
 
 export const REPORT_TYPES = [
@@ -27,6 +38,7 @@ export const REPORT_TYPES = [
   'install-failed',
   'first-boot',
   'progress',
+  'handoff',
 ] as const;
 
 export interface ParsedReport {
@@ -47,6 +59,8 @@ export function parseReport(body: unknown): ParsedReport {
       : `type must be one of ${REPORT_TYPES.join(', ')}`;
     throw new InvalidRequestError(`invalid installer report: ${detail}`);
   }
-  const { type, ...data } = result.data;
+  const { type, ...fields } = result.data;
+  const data: EventData = {};
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) data[k] = v;
   return { type, source: type === 'first-boot' ? 'node' : 'installer', data };
 }

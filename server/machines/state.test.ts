@@ -98,6 +98,19 @@ test('parseReport: the allow-list and sources', () => {
   assert.equal(parseReport({ type: 'first-boot', ignitionSha256: 'a'.repeat(64) }).source, 'node');
   assert.equal(parseReport({ type: 'first-boot', ignitionSha256: '' }).data, { ignitionSha256: '' });
   assert.equal(parseReport({ type: 'progress', bytes: 10 }).data, { bytes: 10 });
+  assert.equal(parseReport({ type: 'handoff', method: 'kexec' }), {
+    type: 'handoff',
+    source: 'installer',
+    data: { method: 'kexec' },
+  });
+  assert.equal(
+    parseReport({
+      type: 'handoff',
+      method: 'reboot',
+      reason: 'kexec-load-disabled: /proc/sys/kernel/kexec_load_disabled is 1',
+    }).data,
+    { method: 'reboot', reason: 'kexec-load-disabled: /proc/sys/kernel/kexec_load_disabled is 1' },
+  );
 });
 
 test('parseReport refuses anything else', () => {
@@ -112,6 +125,11 @@ test('parseReport refuses anything else', () => {
     { type: 'install-failed', exitCode: 'x' },
     { type: 'first-boot', ignitionSha256: 'zz' },
     { type: 'progress', bytes: -1 },
+    { type: 'handoff' },
+    { type: 'handoff', method: 'pxe' },
+    { type: 'handoff', method: 'reboot', reason: 'because' },
+    { type: 'handoff', method: 'reboot', reason: 'profile: line\nbreak' },
+    { type: 'handoff', method: 'reboot', reason: `profile: ${'x'.repeat(401)}` },
   ]) {
     assert.throws(
       () => parseReport(body),

@@ -23,6 +23,7 @@ export const EVENT_TYPES = [
   'progress',
   'installed',
   'install-failed',
+  'handoff',
   'disk-boot-script-served',
   'first-boot',
   'reprovision-requested',

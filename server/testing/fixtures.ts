@@ -13,7 +13,7 @@ import { InstallerCache } from '../installer/cache.ts';
 import { MachineTokens } from '../installer/tokens.ts';
 import { silentLogger } from '../log.ts';
 import { loadMachines } from '../machines/load.ts';
-import { observeProvisioning, registerMachineGauge } from '../metrics/machine-metrics.ts';
+import { observeHandoffs, observeProvisioning, registerMachineGauge } from '../metrics/machine-metrics.ts';
 import { createMetrics, type RailyardMetrics } from '../metrics/metrics.ts';
 import { registerMirrorGauges } from '../metrics/mirror-metrics.ts';
 import { MirrorCatalog } from '../mirror/catalog.ts';
@@ -68,6 +68,8 @@ export interface TestAppOptions {
   store?: StateStore;
   adminToken?: string;
   keyring?: string;
+  /** installer.kexecDeny (default none). */
+  kexecDeny?: readonly Record<string, string>[];
   /** Node process metrics on /metrics (off by default in tests). */
   processMetrics?: boolean;
   /** mirror.staleAfter for the dashboard (default 2 days). */
@@ -87,6 +89,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
   registerMachineGauge(metrics, rawStore);
   const store = observeStore(rawStore, silentLogger(), [
     observeProvisioning(metrics, rawStore, silentLogger()),
+    observeHandoffs(metrics),
   ]);
   const publicUrl = options.publicUrl ?? 'http://192.0.2.10:8080';
   const catalog = new MirrorCatalog(mirrorDir);
@@ -118,6 +121,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
       tokens,
       publicUrl,
       keyring: options.keyring,
+      kexecDeny: options.kexecDeny ?? [],
       onServed: (mac, bytes, durationMs) =>
         downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
     },
