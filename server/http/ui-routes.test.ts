@@ -51,6 +51,40 @@ test('the fleet page: a row per machine with state text, timeline segments, summ
   t.cleanup();
 });
 
+test('the hand-off: method in the fleet table (reason as its title), method and reason on the machine page', async () => {
+  const t = testApp({ now: () => NOW });
+  const mac = '52:54:00:00:00:42';
+  const at = (s: number) => new Date(NOW - 60_000 + s * 1000).toISOString();
+  await t.store.recordEvent(mac, { type: 'install-script-served', source: 'http', at: at(0) });
+  await t.store.recordEvent(mac, { type: 'installed', source: 'installer', at: at(20) });
+  const reason = 'kexec-load-disabled: /proc/sys/kernel/kexec_load_disabled is 1';
+  await t.store.recordEvent(mac, {
+    type: 'handoff',
+    source: 'installer',
+    at: at(21),
+    data: { method: 'reboot', reason },
+  });
+  const fleet = await (await t.app.request('/ui')).text();
+  assert.match(fleet, '<th scope="col">Hand-off</th>');
+  assert.match(
+    fleet,
+    `<span class="handoff handoff-reboot" title="${reason.replaceAll('/', '&#x2F;')}">reboot</span>`,
+  );
+  assert.match(fleet, 'data-phase="handoff"');
+  const page = await (await t.app.request(`/ui/machines/${mac}`)).text();
+  assert.match(
+    page,
+    /<dd id="machine-handoff"><span class="handoff handoff-reboot">reboot<\/span> <span class="reason">\(kexec-load-disabled: /,
+  );
+  const other = '52:54:00:00:00:43';
+  await t.store.recordEvent(other, { type: 'installed', source: 'installer', at: at(30) });
+  assert.match(
+    await (await t.app.request(`/ui/machines/${other}`)).text(),
+    '<span class="muted">not reported</span>',
+  );
+  t.cleanup();
+});
+
 test('machine data is HTML-escaped everywhere', async () => {
   const t = testApp();
   const evil = '<img src=x onerror=alert(1)>';

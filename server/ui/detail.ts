@@ -2,6 +2,7 @@
 // the iPXE script /ipxe would answer now (a side-effect-free preview).
 import type { BootDecision } from '../boot/service.ts';
 import { NotFoundError } from '../errors.ts';
+import { latestHandoff } from '../machines/handoff.ts';
 import { canonicalMac } from '../machines/identity.ts';
 import { timeline } from '../machines/timeline.ts';
 import type { StateStore } from '../store/state-store.ts';
@@ -36,7 +37,7 @@ export async function buildDetail(
   const events = await store.events(mac, { limit: 1000 });
   const spans = timeline(events);
   return {
-    ...machineRow(machine, spans, now),
+    ...machineRow(machine, spans, now, latestHandoff(events)),
     group: machine.group ?? '',
     failures: machine.failures,
     failureReason: machine.failureReason ?? '',

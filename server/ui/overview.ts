@@ -1,5 +1,6 @@
 // The dashboard's main view model: fleet summary, installs in progress, one row per
 // machine with its timeline bar, and the mirror. Built from the store on each request.
+import { type Handoff, latestHandoff } from '../machines/handoff.ts';
 import { MACHINE_STATES, type Machine } from '../machines/state.ts';
 import { type PhaseSpan, timeline } from '../machines/timeline.ts';
 import type { StateStore } from '../store/state-store.ts';
@@ -18,6 +19,8 @@ export interface MachineRow {
   lastSeen: string;
   lastSeenAgo: string;
   bar: TimelineBar;
+  /** The latest install's hand-off (kexec / reboot, with the reason), when reported. */
+  handoff: { method: string; reason: string } | undefined;
 }
 
 export interface InProgressRow {
@@ -54,10 +57,9 @@ export interface OverviewInputs {
 export async function buildOverview(inputs: OverviewInputs): Promise<OverviewModel> {
   const { store, now } = inputs;
   const machines = await store.listMachines();
-  const spans = await Promise.all(
-    machines.map(async (m) => timeline(await store.events(m.mac, { limit: 200 }))),
-  );
-  const rows = machines.map((m, i) => machineRow(m, spans[i] ?? [], now));
+  const histories = await Promise.all(machines.map((m) => store.events(m.mac, { limit: 200 })));
+  const spans = histories.map((events) => timeline(events));
+  const rows = machines.map((m, i) => machineRow(m, spans[i] ?? [], now, latestHandoff(histories[i] ?? [])));
   const finished = spans.flatMap((s) => timeToProvisioned(s) ?? []);
   const recent = latest(finished, inputs.window).map((f) => f.seconds);
   const inProgress = machines.flatMap((m, i) =>
@@ -84,7 +86,12 @@ export async function buildOverview(inputs: OverviewInputs): Promise<OverviewMod
   };
 }
 
-export function machineRow(m: Machine, spans: readonly PhaseSpan[], now: number): MachineRow {
+export function machineRow(
+  m: Machine,
+  spans: readonly PhaseSpan[],
+  now: number,
+  handoff?: Handoff,
+): MachineRow {
   return {
     mac: m.mac,
     href: `/ui/machines/${m.mac}`,
@@ -94,6 +101,7 @@ export function machineRow(m: Machine, spans: readonly PhaseSpan[], now: number)
     lastSeen: formatTime(m.lastSeen),
     lastSeenAgo: formatAgo(m.lastSeen, now),
     bar: timelineBar(spans, m.state, now),
+    handoff: handoff ? { method: handoff.method, reason: handoff.reason ?? '' } : undefined,
   };
 }
 
