@@ -60,6 +60,7 @@ if (skip) {
       assert.match(String(failed[0]!.data['output']), /signature/i, 'install-failed carries the reason');
       assert.ok(d.machine.failureReason, 'failureReason recorded');
       assert.not.ok(eventsOf(d, 'installed').length, 'never reported installed');
+      assert.not.ok(eventsOf(d, 'handoff').length, 'a failed install hands off to nothing: a plain reboot');
       assert.not.ok(node.saw(/BOOTED FROM DISK/), 'did not boot from the failed disk');
       assert.not.ok(
         node.saw(/railyard: booting .* from its local disk/),

@@ -28,6 +28,8 @@ export interface RailyardOptions {
   tftp?: { listen: string; root: string };
   /** Versions to mirror besides current (pinned X.Y.Z). */
   extraVersions?: string[];
+  /** The config's `installer` section (e.g. kexecDeny). */
+  installer?: Record<string, unknown>;
   /** profiles/ and groups/ (id → body), and other files (templates) by relative path. */
   machines: {
     profiles: Record<string, object>;
@@ -80,6 +82,7 @@ async function writeConfig(o: RailyardOptions): Promise<string> {
     tftp: o.tftp ? { enabled: true, ...o.tftp } : { enabled: false },
     log: { level: 'info', format: 'json' },
     admin: { token: ADMIN_TOKEN },
+    ...(o.installer ? { installer: o.installer } : {}),
     mirror: {
       upstream: `${o.upstreamUrl}/{channel}/{board}`,
       keyring: o.release.key,

@@ -97,9 +97,9 @@ seed_etc() {
   local r=/sysroot
   mkdir -p "$r/etc/selinux" "$r/home/core" "$r/root" "$r/var/lib" "$r/opt"
   [ -e "$r/etc/passwd" ] || printf 'root:x:0:0:root:/root:/bin/bash\ncore:x:500:500:Flatcar Admin:/home/core:/bin/bash\n' > "$r/etc/passwd"
-  [ -e "$r/etc/group" ] || printf 'root:x:0:\nwheel:x:10:root,core\nsudo:x:150:core\ndocker:x:233:core\ncore:x:500:\n' > "$r/etc/group"
+  [ -e "$r/etc/group" ] || printf 'root:x:0:\nwheel:x:10:root,core\nusers:x:100:\nsudo:x:150:core\ndocker:x:233:core\ncore:x:500:\n' > "$r/etc/group"
   [ -e "$r/etc/shadow" ] || printf 'root:*:1::::::\ncore:*:1::::::\n' > "$r/etc/shadow"
-  [ -e "$r/etc/gshadow" ] || printf 'root:*::\nwheel:*::root,core\nsudo:*::core\ndocker:*::core\ncore:*::\n' > "$r/etc/gshadow"
+  [ -e "$r/etc/gshadow" ] || printf 'root:*::\nwheel:*::root,core\nusers:*::\nsudo:*::core\ndocker:*::core\ncore:*::\n' > "$r/etc/gshadow"
   chmod 0640 "$r/etc/shadow" "$r/etc/gshadow"
   [ -e "$r/etc/selinux/config" ] || printf 'SELINUX=permissive\nSELINUXTYPE=mcs\n' > "$r/etc/selinux/config"
   chown 500:500 "$r/home/core"

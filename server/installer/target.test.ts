@@ -72,12 +72,12 @@ const CONFIG_SHA = createHash('sha256').update(readFileSync(CONFIG)).digest('hex
 const local = (cmd: string, state: string) =>
   cmd.replaceAll('/var/lib/railyard', state).replaceAll('/oem/config.ign', CONFIG);
 
-// systemd: unquote the word, exec /bin/sh -c WORD. The stand-in image's ignition-lite:
+// systemd: unquote the word, exec /bin/sh -c WORD. The stand-in image's standin-units:
 // `$$`→`$`, `%%`→`%`, then `bash -c` of the whole command line.
 const interpretations: Array<[string, (unit: string, state: string) => [string, string[]]]> = [
   ['systemd', (unit, state) => ['/bin/sh', ['-c', local(execStart(unit), state)]]],
   [
-    'ignition-lite',
+    'standin-units',
     (unit, state) => {
       const line = (unit.split('\n').find((l) => l.startsWith('ExecStart=')) ?? '').slice(
         'ExecStart='.length,
