@@ -4,7 +4,7 @@
 // The command line it gives kexec must be exactly the one Flatcar's GRUB builds; every refusal
 // must reboot with its reason. Skipped (saying why) when not root.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -51,11 +51,33 @@ interface Result {
 const skip = skipReason();
 if (skip) console.log(`    SKIPPED handoff.sh host runs: ${skip}`);
 
+// Disks are reused across cases with the same options (building one takes ~1 s); a case that
+// runs `prepare` changes its disk and gets its own.
+const shared = skip ? '' : mkdtempSync(join(tmpdir(), 'railyard-handoff-disks-'));
+const disks = new Map<string, FlatcarDisk>();
+test.after(() => {
+  for (const d of disks.values()) d.detach();
+  if (shared) rmSync(shared, { recursive: true, force: true });
+});
+
+function diskFor(c: Case, work: string): { disk: FlatcarDisk; own: boolean } {
+  if (c.prepare) return { disk: makeFlatcarDisk(work, c.disk), own: true };
+  const key = JSON.stringify(c.disk ?? {});
+  let disk = disks.get(key);
+  if (!disk) {
+    const dir = join(shared, String(disks.size));
+    mkdirSync(dir);
+    disk = makeFlatcarDisk(dir, c.disk);
+    disks.set(key, disk);
+  }
+  return { disk, own: false };
+}
+
 async function handoff(c: Case, check: (r: Result) => void): Promise<void> {
   if (skip) return;
   const work = mkdtempSync(join(tmpdir(), 'railyard-handoff-'));
   const receiver = await startReceiver();
-  const disk = makeFlatcarDisk(work, c.disk);
+  const { disk, own } = diskFor(c, work);
   try {
     const script = renderHandoffScript({
       mac: MAC,
@@ -70,7 +92,7 @@ async function handoff(c: Case, check: (r: Result) => void): Promise<void> {
     const run = await runHandoff(join(work, 'run'), script, c.args ?? ['run', '0'], fakes);
     check({ run, disk, reports: receiver.received.map((r) => r.body) });
   } finally {
-    disk.detach();
+    if (own) disk.detach();
     await receiver.close();
     rmSync(work, { recursive: true, force: true });
   }
