@@ -3,7 +3,8 @@
 # Flatcar's PXE image takes its Ignition config from ignition.config.url= or from
 # /usr/share/oem/config.ign (an extra cpio unpacked over this one, copied to
 # /usr/lib/ignition/user.ign as bootengine's ignition-setup does), runs Ignition on its RAM
-# root and then systemd starts the enabled units. Here: the real Ignition with --root=/, then
+# root and then systemd starts the enabled units. Here: the real Ignition with --root=/sysroot,
+# a bind mount of the live root (Ignition 2.14 cannot relabel with --root=/), then
 # standin-units for the units Ignition enabled.
 # shellcheck disable=SC2154 # VERSION, KEXEC_LOAD_DISABLED come from init.sh
 say "Flatcar stand-in $VERSION PXE initramfs"
@@ -26,8 +27,10 @@ if [ -s /usr/lib/ignition/user.ign ] || [ -n "$url" ]; then
   else
     say "IGNITION START url=$url"
   fi
-  run_ignition /
+  mkdir -p /sysroot && mount --bind / /sysroot
+  run_ignition /sysroot
   status=$?
+  umount /sysroot
   say "IGNITION DONE status=$status"
   if [ "$status" = 0 ]; then
     standin-units -f 1
