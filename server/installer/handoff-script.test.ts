@@ -88,8 +88,9 @@ async function handoff(c: Case, check: (r: Result) => void): Promise<void> {
       kernelArgs: c.kernelArgs ?? [],
     });
     const fakes: Fakes = { cmdline: LIVE, ...c.fakes };
-    if (c.prepare) await runHandoff(join(work, 'prepare'), script, ['prepare'], fakes);
-    const run = await runHandoff(join(work, 'run'), script, c.args ?? ['run', '0'], fakes);
+    const commands = [...(c.prepare ? [['prepare']] : []), c.args ?? ['run', '0']];
+    const run = await runHandoff(join(work, 'run'), script, commands, fakes);
+    assert.is(run.leftMounts, '', 'handoff.sh unmounts everything it mounted');
     check({ run, disk, reports: receiver.received.map((r) => r.body) });
   } finally {
     if (own) disk.detach();
@@ -262,7 +263,7 @@ test('UEFI prepare: a boot entry for the disk right after BootCurrent, older rai
       plan: KEXEC_PLAN,
       kernelArgs: [],
     });
-    const run = await runHandoff(join(work, 'p'), script, ['prepare'], { cmdline: LIVE, efi });
+    const run = await runHandoff(join(work, 'p'), script, [['prepare']], { cmdline: LIVE, efi });
     assert.is(run.efiOrder(), '0003,0000,0001,0002', run.stdout);
     const calls = run.calls('efibootmgr');
     assert.match(calls, '-q -b 0005 -B');
