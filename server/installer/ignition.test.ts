@@ -58,6 +58,19 @@ for (const id of ['flatcar-stable', 'flatcar-debug']) {
   });
 }
 
+test('real ignition-validate accepts what every shipped profile renders (examples/, contrib/lab/)', () => {
+  for (const dir of [EXAMPLES, new URL('../../contrib/lab/machines', import.meta.url).pathname]) {
+    for (const [id, p] of loadMachines(dir).profiles) {
+      const config = buildInstallerIgnition({ ...input('flatcar-stable'), profile: p });
+      assertValidIgnition(config, `${dir} ${id} installer config`);
+      assertValidIgnition(
+        decodeInstaller(config).files.get('/opt/railyard/target.ign')?.text,
+        `${dir} ${id} target.ign`,
+      );
+    }
+  }
+});
+
 test('structure: Ignition 3.3.0, files with decimal modes, the install unit', () => {
   const config = buildInstallerIgnition(input('flatcar-stable'));
   assert.equal(config['ignition'], { version: '3.3.0' });
