@@ -15,16 +15,51 @@ export const listenSchema = z
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+/** Node timers overflow (and fire at once) past 2^31-1 ms (~24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A duration such as `90s`, `15m`, `6h`, `1d`, or a number of seconds. Output: milliseconds. */
-export const durationSchema = z.union([z.string(), z.number().nonnegative()]).transform((v, ctx) => {
-  if (typeof v === 'number') return v * 1000;
-  const m = DURATION.exec(v.trim());
-  if (!m) {
-    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 15m, 6h or 1d' });
-    return z.NEVER;
-  }
+export const durationSchema = durationBetween(0, Number.MAX_SAFE_INTEGER, '');
+
+/**
+ * A duration bounded to [min, max] (given as durations, e.g. '1m', '7d'). A duration that
+ * arms a timer (`timer`, the default) must stay under MAX_TIMER_MS.
+ */
+export function durationIn(min: string, max: string, use: 'timer' | 'age' = 'timer') {
+  const hi = parseDuration(max);
+  if (use === 'timer' && hi > MAX_TIMER_MS) throw new Error(`duration bound ${max} exceeds the timer limit`);
+  return durationBetween(parseDuration(min), hi, ` from ${min} to ${max}`);
+}
+
+function durationBetween(lo: number, hi: number, range: string) {
+  return z.union([z.string(), z.number().nonnegative()]).transform((v, ctx) => {
+    const m = typeof v === 'string' ? DURATION.exec(v.trim()) : undefined;
+    const ms =
+      typeof v === 'number' ? v * 1000 : m ? Number(m[1]) * (UNIT_MS[m[2] as string] as number) : NaN;
+    if (!(ms >= lo && ms <= hi)) {
+      const message = range
+        ? `expected a duration${range} (a number with ms, s, m, h or d)`
+        : 'expected a duration such as 30s, 15m, 6h or 1d';
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+function parseDuration(text: string): number {
+  const m = DURATION.exec(text) as RegExpExecArray;
   return Number(m[1]) * (UNIT_MS[m[2] as string] as number);
-});
+}
+
+/** An integer in [min, max]; the message names both bounds. */
+export function intIn(min: number, max: number) {
+  return z
+    .number()
+    .int()
+    .min(min, `expected an integer from ${min} to ${max}`)
+    .max(max, `expected an integer from ${min} to ${max}`);
+}
 
 export const CHANNELS = ['stable', 'beta', 'alpha', 'lts'] as const;
 const VERSION_SPEC = /^(current|current-\d{4}|\d+\.\d+\.\d+)$/;
@@ -37,7 +72,7 @@ export const releaseSchema = z.strictObject({
     .array(z.string().regex(VERSION_SPEC, 'expected current, current-YYYY or X.Y.Z'))
     .min(1)
     .default(['current']),
-  keep: z.number().int().min(1).default(3),
+  keep: intIn(1, 1000).default(3),
   files: z.array(z.string().regex(FILE_NAME, 'expected a plain file name')).default([]),
 });
 
@@ -50,8 +85,8 @@ const tftpSchema = z.strictObject({
   enabled: z.boolean().default(true),
   listen: z.union([listenSchema, z.array(listenSchema).min(1)]).optional(),
   root: z.string().min(1).optional(),
-  maxTransfers: z.number().int().min(1).default(100),
-  maxPerClient: z.number().int().min(1).default(8),
+  maxTransfers: intIn(1, 10_000).default(100),
+  maxPerClient: intIn(1, 10_000).default(8),
   maxBlksize: z.number().int().min(512).max(65464).default(1468),
   maxWindowsize: z.number().int().min(1).max(64).default(16),
   retries: z.number().int().min(1).max(20).default(6),
@@ -69,29 +104,64 @@ const mirrorSchema = z.strictObject({
     .pipe(z.string().regex(/^[0-9A-F]{40}$/, 'expected a 40-hex-digit OpenPGP primary key fingerprint'))
     .default('F88CFEDEFF29A5B4D9523864E25D9AED0593B34A'),
   autoRefresh: z.boolean().default(true),
-  interval: durationSchema.default(6 * 3_600_000),
-  staleAfter: durationSchema.default(2 * 86_400_000),
-  retries: z.number().int().min(0).max(20).default(4),
+  interval: durationIn('1m', '7d').default(6 * 3_600_000),
+  staleAfter: durationIn('1m', '365d', 'age').default(2 * 86_400_000),
+  retries: intIn(0, 20).default(4),
   /** First retry delay; doubles per attempt (capped at 30 s). */
-  retryDelay: durationSchema.default(1_000),
-  timeout: durationSchema.default(30_000),
+  retryDelay: durationIn('0s', '30s').default(1_000),
+  timeout: durationIn('100ms', '1h').default(30_000),
+  /** Let `current` move to a lower version than it points at now. */
+  allowDowngrade: z.boolean().default(false),
+  /** Publish a version whose signed artifacts are byte-identical to another version's. */
+  allowDuplicateRelease: z.boolean().default(false),
   releases: z
     .array(releaseSchema)
     .default([{ channel: 'stable', board: 'amd64-usr', versions: ['current'], keep: 3, files: [] }]),
 });
 
+/** A DNS name (or a `.example.com` suffix) the Host header may carry; IP literals are always allowed. */
+const HOST_NAME = /^\.?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/;
+
 const httpSchema = z.strictObject({
   listen: listenSchema.default('0.0.0.0:8080'),
-  drainTimeout: durationSchema.default(10_000),
+  drainTimeout: durationIn('0s', '10m').default(10_000),
+  /** Time a client has to send the request line and headers. */
+  headerTimeout: durationIn('1s', '10m').default(10_000),
+  /** Time a client has, after its headers, to send the request body. */
+  bodyTimeout: durationIn('1s', '10m').default(30_000),
+  /** A connection with no traffic either way for this long is closed (a stalled download too). */
+  idleTimeout: durationIn('5s', '1h').default(120_000),
+  maxConnections: intIn(16, 65_536).default(4096),
+  maxConnectionsPerClient: intIn(1, 65_536).default(256),
+  /** Extra names browsers may reach /ui and /api by (DNS-rebinding check), besides publicUrl's. */
+  allowedHosts: z
+    .array(z.string().regex(HOST_NAME, 'expected a host name such as railyard.example.com or .example.com'))
+    .default([]),
+});
+
+const uiSchema = z.strictObject({
+  /** Unauthenticated read-only dashboard and GET API; writes still need the admin credential. */
+  public: z.boolean().default(false),
+  /** A dashboard sign-in lasts this long. */
+  sessionTtl: durationIn('5m', '30d', 'age').default(12 * 3_600_000),
 });
 
 const stateSchema = z.strictObject({
   driver: z.enum(['sqlite']).default('sqlite'),
   path: z.string().min(1).optional(),
+  /** Events kept per machine (oldest deleted first). */
+  eventsPerMachine: intIn(100, 1_000_000).default(2000),
+  /** Install attempts kept per machine, the open one included (oldest closed deleted first, with their events). */
+  attemptsPerMachine: intIn(2, 10_000).default(100),
 });
 
 const adminSchema = z.strictObject({
-  token: z.string().min(16, 'expected at least 16 characters').optional(),
+  token: z
+    .string()
+    .min(16, 'expected at least 16 characters')
+    .max(1024, 'expected at most 1024 characters')
+    .regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces')
+    .optional(),
 });
 
 /**
@@ -118,9 +188,12 @@ const kexecDenyEntrySchema = z
   );
 
 const installerSchema = z.strictObject({
-  cacheEntries: z.number().int().min(1).default(1000),
-  failedRetries: z.number().int().min(0).default(3),
-  kexecDeny: z.array(kexecDenyEntrySchema).default([]),
+  cacheEntries: intIn(1, 100_000).default(1000),
+  failedRetries: intIn(0, 100).default(3),
+  /** Serve an attempt's installer only to the client IP that received its install script. */
+  bindClientIp: z.boolean().default(true),
+  /** Hardware known to hang after kexec: it reboots instead (docs/handoff.md). */
+  kexecDeny: z.array(kexecDenyEntrySchema).max(1000, 'expected at most 1000 entries').default([]),
 });
 
 export const configSchema = z.strictObject({
@@ -137,8 +210,12 @@ export const configSchema = z.strictObject({
   mirror: mirrorSchema.default(mirrorSchema.parse({})),
   state: stateSchema.default(stateSchema.parse({})),
   admin: adminSchema.default(adminSchema.parse({})),
+  ui: uiSchema.default(uiSchema.parse({})),
   installer: installerSchema.default(installerSchema.parse({})),
 });
+
+/** Keys whose values are secrets: never echoed in errors or logs. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['admin.token']);
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
@@ -146,13 +223,37 @@ export type ReleaseConfig = z.output<typeof releaseSchema>;
 
 /** Dotted paths of every leaf key that an env var `RAILYARD_<SECTION>_<KEY>` may set. */
 export function leafPaths(): string[] {
-  const out: string[] = [];
+  return [...leafSchemas().keys()];
+}
+
+/**
+ * Leaf keys whose value is a plain string (tokens, URLs, paths): their environment values
+ * are taken verbatim, never parsed as YAML (`RAILYARD_ADMIN_TOKEN=0x1234…` stays a string).
+ */
+export function isStringKey(path: string): boolean {
+  const schema = leafSchemas().get(path);
+  return schema !== undefined && acceptsOnlyStrings(schema);
+}
+
+function leafSchemas(): Map<string, z.ZodType> {
+  const out = new Map<string, z.ZodType>();
   for (const [key, schema] of Object.entries(configSchema.shape)) {
     const inner = unwrapObject(schema);
-    if (inner) for (const sub of Object.keys(inner.shape)) out.push(`${key}.${sub}`);
-    else out.push(key);
+    if (inner) for (const [sub, s] of Object.entries(inner.shape)) out.set(`${key}.${sub}`, s as z.ZodType);
+    else out.set(key, schema);
   }
   return out;
+}
+
+function acceptsOnlyStrings(schema: z.ZodType): boolean {
+  let s: z.ZodType = schema;
+  for (let i = 0; i < 6; i++) {
+    if (s instanceof z.ZodString) return true;
+    if (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
+    else if (s instanceof z.ZodPipe) s = s.in as z.ZodType;
+    else return false;
+  }
+  return false;
 }
 
 function unwrapObject(schema: z.ZodType): z.ZodObject | undefined {

@@ -151,6 +151,57 @@ test('bad env values name the variable', () => {
   );
 });
 
+test('durations and numbers are bounded: mirror.interval 30d, timers past 2^31-1 ms, cache size', () => {
+  expectError(
+    () => loadConfig({ file: file('j.yaml', 'mirror:\n  interval: 30d\n'), env: {} }),
+    'mirror.interval',
+    '"30d"',
+    'expected a duration from 1m to 7d',
+  );
+  expectError(
+    () => loadConfig({ file: file('k.yaml', 'mirror:\n  interval: 10s\n'), env: {} }),
+    'mirror.interval',
+    'from 1m to 7d',
+  );
+  // A number of seconds past the timer limit (2^31-1 ms ≈ 24.8 days) is refused too.
+  expectError(() => loadConfig({ env: { RAILYARD_HTTP_DRAIN_TIMEOUT: '2147484' } }), 'http.drainTimeout');
+  expectError(
+    () => loadConfig({ env: { RAILYARD_INSTALLER_CACHE_ENTRIES: '100000000' } }),
+    'installer.cacheEntries',
+    'from 1 to 100000',
+  );
+  expectError(() => loadConfig({ env: { RAILYARD_TFTP_MAX_TRANSFERS: '0' } }), 'tftp.maxTransfers');
+  expectError(() => loadConfig({ env: { RAILYARD_UI_SESSION_TTL: '90d' } }), 'ui.sessionTtl', 'to 30d');
+  expectError(() => loadConfig({ env: { RAILYARD_HTTP_HEADER_TIMEOUT: '0s' } }), 'http.headerTimeout');
+  const ok = loadConfig({ env: { RAILYARD_MIRROR_INTERVAL: '7d' } });
+  assert.is(ok.mirror.interval, 7 * 86_400_000);
+});
+
+test('secrets from the environment are strings, never YAML; errors never show them', () => {
+  // YAML would read these as a number, an octal number, a list and a map.
+  for (const token of [
+    '12345678901234567890',
+    '0o1234567012345670',
+    '[abc,def,ghi,jklm]',
+    '{a:b,c:dddddddddd}',
+  ]) {
+    assert.is(loadConfig({ env: { RAILYARD_ADMIN_TOKEN: token } }).admin.token, token);
+  }
+  const short = 'short-secret';
+  const err = expectError(
+    () => loadConfig({ env: { RAILYARD_ADMIN_TOKEN: short } }),
+    'admin.token',
+    'redacted',
+  );
+  assert.not.match(err.message, short);
+  const inFile = file('l.yaml', 'admin:\n  token: 1234\n  tokn: x\n');
+  const err2 = expectError(() => loadConfig({ file: inFile, env: {} }), 'admin');
+  assert.not.match(err2.message, '1234');
+  const url = file('m.yaml', 'mirror:\n  upstream: "https://mirror:hunter2@example.com/{board} x"\n');
+  const err3 = expectError(() => loadConfig({ file: url, env: {} }), 'mirror.upstream', 'mirror:***@');
+  assert.not.match(err3.message, 'hunter2');
+});
+
 test('unreadable and malformed files', () => {
   expectError(() => loadConfig({ file: join(tmp.dir, 'missing.yaml'), env: {} }), 'missing.yaml', 'ENOENT');
   expectError(() => loadConfig({ file: file('h.yaml', 'http: [\n'), env: {} }), 'h.yaml', 'not valid YAML');

@@ -8,8 +8,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import type { z } from 'zod';
-import { configSchema, leafPaths, type ParsedConfig } from './config-schema.ts';
-import { ConfigError } from './errors.ts';
+import { configSchema, isStringKey, leafPaths, type ParsedConfig, SECRET_KEYS } from './config-schema.ts';
+import { ConfigError, redactSecrets } from './errors.ts';
 import { defaultLogFormat, type LogFormat } from './log.ts';
 
 /** Root of the railyard checkout / package (holds assets/, examples/). */
@@ -101,7 +101,8 @@ function applyEnv(raw: Record<string, unknown>, env: Record<string, string | und
     const names = [envName(path), `RAILYARD_${path.replace(/\./g, '_').toUpperCase()}`];
     const name = names.find((n) => env[n] !== undefined);
     if (!name) continue;
-    setPath(data, path, parseEnvValue(env[name] as string));
+    const value = env[name] as string;
+    setPath(data, path, isStringKey(path) ? value : parseEnvValue(value));
     sources.set(path, `environment variable ${name}`);
   }
   return { data, sources };
@@ -135,7 +136,7 @@ function toConfigError(
   const lines = error.issues.map((issue) => {
     const key = issue.path.join('.') || '(top level)';
     const where = sources.get(key) ?? (file ? `${file}` : 'configuration');
-    const value = 'input' in issue && issue.input !== undefined ? ` = ${JSON.stringify(issue.input)}` : '';
+    const value = 'input' in issue && issue.input !== undefined ? ` = ${shownValue(key, issue.input)}` : '';
     return `${where}: ${key}${value}: ${issue.message}`;
   });
   const first = error.issues[0];
@@ -143,6 +144,19 @@ function toConfigError(
     file,
     key: first ? first.path.join('.') : undefined,
   });
+}
+
+/** A value as an error message may show it: secrets never (nested ones too), URL passwords masked. */
+function shownValue(key: string, input: unknown): string {
+  return redactSecrets(JSON.stringify(withoutSecrets(key === '(top level)' ? '' : key, input)));
+}
+
+function withoutSecrets(path: string, value: unknown): unknown {
+  if (SECRET_KEYS.has(path)) return '[redacted]';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, withoutSecrets(path ? `${path}.${k}` : k, v)]),
+  );
 }
 
 interface ResolveContext {

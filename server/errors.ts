@@ -20,6 +20,15 @@ export class UnauthorizedError extends RailyardError {}
 /** The request conflicts with current state (e.g. an illegal state transition). */
 export class ConflictError extends RailyardError {}
 
+/** The caller is known but may not do this from where it is (e.g. another client IP). */
+export class ForbiddenError extends RailyardError {}
+
+/** A request body is larger than the endpoint accepts. */
+export class TooLargeError extends RailyardError {}
+
+/** The state store cannot read or write right now (disk full, I/O error, locked). */
+export class StorageError extends RailyardError {}
+
 /** A configuration file or value is invalid. `file` and `key` name the culprit. */
 export class ConfigError extends RailyardError {
   readonly file: string | undefined;
@@ -31,15 +40,48 @@ export class ConfigError extends RailyardError {
   }
 }
 
+/**
+ * A startup step failed for a reason outside the configuration's values (a port in use,
+ * a directory that cannot be created): `railyard serve` stops with exit 1. `key` names the
+ * setting to look at.
+ */
+export class StartupError extends RailyardError {
+  readonly key: string | undefined;
+  constructor(message: string, options: { key?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.key = options.key;
+  }
+}
+
 /** A release or artifact failed verification (signature, digest, size). */
 export class VerificationError extends RailyardError {}
 
 /** An upstream (release server, another railyard) failed or answered badly. */
 export class UpstreamError extends RailyardError {}
 
+/** Too many failed attempts from this client (sign-in); try again after `retryAfterSec`. */
+export class RateLimitedError extends RailyardError {
+  readonly retryAfterSec: number;
+  constructor(message: string, retryAfterSec: number) {
+    super(message);
+    this.retryAfterSec = retryAfterSec;
+  }
+}
+
 /** Too many concurrent operations; try again later. */
 export class BusyError extends RailyardError {}
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Mask secrets that may travel inside a message: the password of a URL's user info
+ * (`https://user:***@host/`) and bearer tokens. Config values marked secret are never shown
+ * at all (config.ts); this covers the ones embedded in other text (upstream URLs in errors).
+ */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^@\s/]*@/gi, '$1:***@')
+    .replace(/(Bearer\s+)[^\s"']+/gi, '$1[redacted]');
 }

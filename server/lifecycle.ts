@@ -11,6 +11,7 @@ export interface Stoppable {
 export class Lifecycle {
   readonly #controller = new AbortController();
   readonly #services: Stoppable[] = [];
+  readonly #final: Stoppable[] = [];
   readonly #log: Logger;
   #stopping: Promise<void> | undefined;
 
@@ -26,21 +27,31 @@ export class Lifecycle {
     this.#services.push(service);
   }
 
-  /** Stop all services in reverse start order; resolves when all are down or the drain time is up. */
-  stop(reason: string, drainMs: number): Promise<void> {
-    this.#stopping ??= this.#stopAll(reason, drainMs);
+  /** A resource the others use (the state store): stopped only after every service is down. */
+  addFinal(resource: Stoppable): void {
+    this.#final.push(resource);
+  }
+
+  /**
+   * Stop all services in reverse start order; resolves when all are down or the drain time
+   * is up. `quiet`: no "shutting down" line (a failed startup reports its one error itself).
+   */
+  stop(reason: string, drainMs: number, quiet = false): Promise<void> {
+    this.#stopping ??= this.#stopAll(reason, drainMs, quiet);
     return this.#stopping;
   }
 
-  async #stopAll(reason: string, drainMs: number): Promise<void> {
-    this.#log.info({ reason, drainMs }, 'shutting down');
+  async #stopAll(reason: string, drainMs: number, quiet: boolean): Promise<void> {
+    if (!quiet) this.#log.info({ reason, drainMs }, 'shutting down');
     this.#controller.abort(new Error(reason));
     const deadline = Date.now() + drainMs;
-    const results = await Promise.allSettled([...this.#services].reverse().map((s) => s.stop(deadline)));
-    results.forEach((r, i) => {
-      if (r.status === 'rejected')
-        this.#log.warn({ err: r.reason, service: this.#services[i]?.name }, 'stop failed');
-    });
+    for (const group of [[...this.#services].reverse(), [...this.#final].reverse()]) {
+      const results = await Promise.allSettled(group.map((s) => s.stop(deadline)));
+      results.forEach((r, i) => {
+        if (r.status === 'rejected')
+          this.#log.warn({ err: r.reason, service: group[i]?.name }, 'stop failed');
+      });
+    }
   }
 
   /** SIGTERM/SIGINT: drain and resolve `onStopped` (the CLI then exits 0). */

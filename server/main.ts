@@ -1,20 +1,24 @@
 // Composition root: config → stores, caches, renderer → HTTP (+ TFTP) listeners and jobs.
 // The only module that sees every layer.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileRoot, segmentsFromTftpName } from './assets/file-root.ts';
 import { openUnderRoot, SmallFileCache } from './assets/open-file.ts';
+import { type AdminCredential, adminCredential } from './auth/admin-credential.ts';
+import type { SignInLinks } from './auth/sign-in-links.ts';
 import { DownloadRecorder } from './boot/downloads.ts';
 import { BootService } from './boot/service.ts';
 import { type Config, parseListen } from './config.ts';
-import { ConfigError, errorMessage } from './errors.ts';
+import { ConfigError, errorMessage, StartupError } from './errors.ts';
 import { createApp } from './http/app.ts';
+import { HostAllowList } from './http/host-check.ts';
 import { listenHttp } from './http/listener.ts';
 import { opsHooks } from './http/ops-hooks.ts';
+import { createAccess } from './http/ui-auth.ts';
 import { InstallerCache } from './installer/cache.ts';
+import { AttemptCredentials } from './installer/credentials.ts';
 import { handoffScriptTemplate } from './installer/handoff-script.ts';
 import { installScriptTemplate } from './installer/script.ts';
-import { MachineTokens } from './installer/tokens.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { MachineRegistry } from './machines/registry.ts';
@@ -23,6 +27,8 @@ import { createMetrics, type RailyardMetrics, recordMirrorRefresh } from './metr
 import { registerMirrorGauges } from './metrics/mirror-metrics.ts';
 import { startMirrorJob } from './mirror/auto-refresh.ts';
 import { MirrorCatalog } from './mirror/catalog.ts';
+import { SignatureVerifier } from './mirror/verify.ts';
+import { checkPublicUrl } from './public-url.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
 import { observeStore } from './store/observed.ts';
 import { openStateStore } from './store/open.ts';
@@ -39,12 +45,27 @@ export interface RunningServer {
   httpUrl: string;
 }
 
+/**
+ * Fail-stop: when any step fails (a port in use, TFTP, the state database, the mirror
+ * job's keyring), everything already started is stopped again before the error goes up,
+ * so the CLI can exit with one message instead of a half-started server.
+ */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const lifecycle = new Lifecycle(log);
+  try {
+    return await start(config, log, lifecycle);
+  } catch (err) {
+    await lifecycle.stop(`startup failed: ${errorMessage(err)}`, 0, true);
+    throw err;
+  }
+}
+
+async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise<RunningServer> {
+  checkPublicUrl(config.publicUrl);
   const metrics = createMetrics();
   const stateLog = log.child({ sub: 'state' });
   const rawStore = openStateStore(config.state);
-  lifecycle.add({ name: 'state', stop: () => rawStore.close() });
+  lifecycle.addFinal({ name: 'state', stop: () => rawStore.close() });
   registerMachineGauge(metrics, rawStore);
   // Every recorded event: one log line with the MAC, then the provisioning histograms.
   const store = observeStore(rawStore, stateLog, [
@@ -56,7 +77,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   lifecycle.add(machines);
   installScriptTemplate(); // fail at startup, not at the first install, if a template is broken
   handoffScriptTemplate();
-  const tokens = MachineTokens.open(config.dataDir);
+  const credentials = AttemptCredentials.open(config.dataDir);
   const mirrorDir = join(config.dataDir, 'mirror');
   const catalog = new MirrorCatalog(mirrorDir);
   registerMirrorGauges(metrics, async () => (await catalog.list()).status);
@@ -66,7 +87,21 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     renderer: new IpxeRenderer(),
     publicUrl: config.publicUrl,
     store,
+    credentials,
     failedRetries: config.installer.failedRetries,
+    bindClientIp: config.installer.bindClientIp,
+  });
+  const admin = adminCredential(config.admin.token, config.dataDir);
+  const access = createAccess({
+    sessions: rawStore.sessions,
+    adminToken: admin.token,
+    sessionTtlMs: config.ui.sessionTtl,
+    publicRead: config.ui.public,
+    hosts: HostAllowList.fromConfig(
+      config.publicUrl,
+      parseListen(config.http.listen).host,
+      config.http.allowedHosts,
+    ),
   });
   const downloads = new DownloadRecorder(store, stateLog);
   const progress = new ImageProgress();
@@ -85,38 +120,48 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         maxEntries: config.installer.cacheEntries,
         logger: log.child({ sub: 'installer' }),
       }),
-      tokens,
+      credentials,
       publicUrl: config.publicUrl,
       keyring: config.mirror.stockKeyring ? undefined : readKeyring(config.mirror.keyring),
       kexecDeny: config.installer.kexecDeny,
-      onServed: (mac, bytes, durationMs) =>
-        downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
+      onServed: (mac, bytes, durationMs, attemptId) =>
+        downloads.recordInstaller(mac, attemptId, bytes, durationMs),
     },
-    api: { store, tokens, adminToken: config.admin.token },
+    api: {
+      store,
+      attempts: boot.attempts,
+      credentials,
+      publicUrl: config.publicUrl,
+    },
+    access,
     mirrorRoot: new FileRoot(mirrorDir),
     assetsRoot: new FileRoot(join(config.dataDir, 'assets')),
     ...opsHooks({ downloads, metrics, progress }),
     metrics,
-    ui: { dashboard, templates: new UiTemplates(), adminToken: config.admin.token },
+    ui: { dashboard, templates: new UiTemplates() },
   });
-  const http = await listenHttp(app, parseListen(config.http.listen));
+  const http = await listenHttp(
+    app,
+    parseListen(config.http.listen),
+    config.http,
+    log.child({ sub: 'http' }),
+  );
   lifecycle.add(http);
   const httpUrl = `http://${formatHost(http.address.address)}:${http.address.port}`;
   log.info(
     { listener: 'http', address: httpUrl, publicUrl: config.publicUrl, config: config.source },
     `HTTP listening on ${httpUrl}`,
   );
+  // publicUrl derived from `http.listen: …:0` names port 0: the listener's address is the one to open.
+  const dashboardBase = new URL(config.publicUrl).port === '0' ? httpUrl : config.publicUrl;
+  if (admin.file) announceSignIn(log, dashboardBase, admin, access.links);
   if (config.tftp.enabled) {
     const tftpLog = log.child({ sub: 'tftp' });
-    const tftp = await startTftp(config.tftp, tftpSource(config), tftpLog, tftpMetrics(metrics)).catch(
-      async (err: unknown) => {
-        await lifecycle.stop('TFTP failed to start', 0);
-        throw err;
-      },
-    );
-    lifecycle.add(tftp);
+    lifecycle.add(await startTftp(config.tftp, tftpSource(config), tftpLog, tftpMetrics(metrics)));
   }
   // Background mirror refresh (mirror.autoRefresh); retention keeps what machines are installing.
+  // Its keyring and directory are checked now: a job that can never succeed stops startup.
+  if (config.mirror.autoRefresh) await checkMirrorJob(config.mirror, mirrorDir);
   const mirrorJob = startMirrorJob(
     config,
     log.child({ sub: 'mirror' }),
@@ -125,6 +170,18 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   );
   if (mirrorJob) lifecycle.add(mirrorJob);
   return { lifecycle, httpUrl };
+}
+
+const SIGN_IN_LINK_TTL_MS = 3_600_000;
+
+/** No admin.token configured: log a one-time sign-in link (never the token itself). */
+function announceSignIn(log: Logger, publicUrl: string, admin: AdminCredential, links: SignInLinks): void {
+  const link = `${publicUrl}/ui/login?link=${links.create(SIGN_IN_LINK_TTL_MS)}`;
+  log.info(
+    { file: admin.file, generated: admin.created },
+    `Dashboard sign-in: open ${link} once within 1 h (a one-time link; any name railyard is reached by works). ` +
+      `No admin.token is configured: the admin token ${admin.created ? 'was generated into' : 'is in'} ${admin.file}.`,
+  );
 }
 
 /** iPXE binaries from tftp.root, plus a generated script that chains to our HTTP side. */
@@ -146,6 +203,18 @@ function tftpMetrics(metrics: RailyardMetrics): TftpObserver {
     },
     errorSent: (code) => metrics.tftpErrors.inc({ code: String(code) }),
   };
+}
+
+async function checkMirrorJob(mirror: Config['mirror'], mirrorDir: string): Promise<void> {
+  await SignatureVerifier.load(mirror.keyring, mirror.fingerprint);
+  try {
+    mkdirSync(mirrorDir, { recursive: true });
+  } catch (err) {
+    throw new StartupError(`dataDir: cannot create the mirror directory ${mirrorDir}: ${errorMessage(err)}`, {
+      key: 'dataDir',
+      cause: err,
+    });
+  }
 }
 
 function readKeyring(file: string): string {

@@ -1,8 +1,7 @@
 // railyard's API as the tests see it: machine state, events and phase timeline, and the
-// target Ignition it rendered (taken out of the machine's installer cpio).
-import { gunzipSync } from 'node:zlib';
+// target Ignition its latest install attempt rendered (the admin's view of the attempt).
 import { run } from './proc.ts';
-import { httpGet, type Railyard } from './railyard.ts';
+import { ADMIN_TOKEN, httpGet, type Railyard } from './railyard.ts';
 
 export interface MachineEvent {
   type: string;
@@ -14,11 +13,15 @@ export interface MachineDetail {
   machine: { mac: string; state: string; failures: number; failureReason: string | null };
   timeline: Array<{ phase: string; start: string; end: string | null; seconds: number | null }>;
   events: MachineEvent[];
+  attempts: Array<{ id: number; state: string }>;
 }
 
 export async function machine(ry: Railyard, mac: string): Promise<MachineDetail> {
   return JSON.parse(
-    await httpGet(ry.opts, `http://${ry.opts.listen}/api/v1/machines/${mac}`),
+    // Reading the API needs the admin credential (or a dashboard session).
+    await httpGet(ry.opts, `http://${ry.opts.listen}/api/v1/machines/${mac}`, {
+      Authorization: `Bearer ${ADMIN_TOKEN}`,
+    }),
   ) as MachineDetail;
 }
 
@@ -44,40 +47,16 @@ export function eventsOf(d: MachineDetail, type: string): MachineEvent[] {
   return d.events.filter((e) => e.type === type);
 }
 
-/** The installed system's Ignition railyard rendered for `mac` (/opt/railyard/target.ign). */
+/**
+ * The installed system's Ignition railyard rendered for `mac`'s latest install attempt
+ * (`/opt/railyard/target.ign` in its installer), byte for byte, from the admin API: the
+ * installer itself is served only to the machine, and only while it installs.
+ */
 export async function renderedTarget(ry: Railyard, mac: string): Promise<Buffer> {
-  const url = `http://${ry.opts.listen}/installer/${mac}.cpio.gz`;
-  const curl = ['curl', '-fsS', '--max-time', '10', url];
+  const attempt = (await machine(ry, mac)).attempts[0];
+  if (!attempt) throw new Error(`${mac}: no install attempt`);
+  const url = `http://${ry.opts.listen}/api/v1/machines/${mac}/attempts/${attempt.id}/target.ign`;
+  const curl = ['curl', '-fsS', '--max-time', '10', '-H', `Authorization: Bearer ${ADMIN_TOKEN}`, url];
   const [cmd, ...args] = ry.opts.netns ? ['ip', 'netns', 'exec', ry.opts.netns, ...curl] : curl;
-  const gz = await run('sh', ['-c', `"$@" | base64 -w0`, 'sh', cmd!, ...args]);
-  const cpio = gunzipSync(Buffer.from(gz, 'base64'));
-  const ign = JSON.parse(newcFile(cpio, 'usr/share/oem/config.ign').toString()) as {
-    storage: { files: Array<{ path: string; contents: { source: string } }> };
-  };
-  const file = ign.storage.files.find((f) => f.path === '/opt/railyard/target.ign');
-  if (!file) throw new Error('installer Ignition has no /opt/railyard/target.ign');
-  return decodeDataUrl(file.contents.source);
-}
-
-function newcFile(cpio: Buffer, name: string): Buffer {
-  let off = 0;
-  while (off + 110 <= cpio.length) {
-    const hex = (i: number) => Number.parseInt(cpio.toString('ascii', off + 6 + i * 8, off + 14 + i * 8), 16);
-    const size = hex(6);
-    const nameSize = hex(11);
-    const entry = cpio.toString('utf8', off + 110, off + 110 + nameSize - 1);
-    const dataAt = align4(off + 110 + nameSize);
-    if (entry === name) return cpio.subarray(dataAt, dataAt + size);
-    if (entry === 'TRAILER!!!') break;
-    off = align4(dataAt + size);
-  }
-  throw new Error(`${name} not in the installer cpio`);
-}
-
-const align4 = (n: number) => (n + 3) & ~3;
-
-function decodeDataUrl(src: string): Buffer {
-  const m = /^data:([^,]*),(.*)$/s.exec(src);
-  if (!m) throw new Error(`not a data URL: ${src.slice(0, 40)}`);
-  return m[1]!.endsWith(';base64') ? Buffer.from(m[2]!, 'base64') : Buffer.from(decodeURIComponent(m[2]!));
+  return Buffer.from(await run('sh', ['-c', `"$@" | base64 -w0`, 'sh', cmd!, ...args]), 'base64');
 }

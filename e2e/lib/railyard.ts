@@ -126,9 +126,14 @@ async function waitReady(child: ChildProcess, o: RailyardOptions): Promise<void>
 }
 
 /** GET a URL on railyard's listener: fetch() here, curl inside its namespace. */
-export async function httpGet(o: Pick<RailyardOptions, 'netns'>, url: string): Promise<string> {
-  if (o.netns) return run('ip', ['netns', 'exec', o.netns, 'curl', '-fsS', '--max-time', '10', url]);
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+export async function httpGet(
+  o: Pick<RailyardOptions, 'netns'>,
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<string> {
+  const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  if (o.netns) return run('ip', ['netns', 'exec', o.netns, 'curl', '-fsS', '--max-time', '10', ...h, url]);
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
   return res.text();
 }

@@ -1,7 +1,7 @@
 // One root-restricted file resolver, shared by HTTP and TFTP: normalize the request path,
 // join it under the root, follow symlinks only while they stay inside the root, require a
 // regular file, and return its size. Names starting with "." (staging areas, lock files)
-// are never served.
+// are never served, whether asked for or reached through a symlink.
 import { realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
@@ -33,6 +33,14 @@ export class FileRoot {
       throw new NotFoundError(`no such file: /${clean.join('/')}`);
     }
     if (!real.startsWith(realRoot + sep)) throw new NotFoundError(`outside the root: /${clean.join('/')}`);
+    // A link inside the root to a hidden name (.staging, .status.json) is refused like the name.
+    if (
+      real
+        .slice(realRoot.length + 1)
+        .split(sep)
+        .some((s) => s.startsWith('.'))
+    )
+      throw new NotFoundError(`hidden names are never served (through a link): /${clean.join('/')}`);
     const st = await stat(real).catch(() => undefined);
     if (!st?.isFile()) throw new NotFoundError(`not a regular file: /${clean.join('/')}`);
     return { path: real, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };

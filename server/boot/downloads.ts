@@ -1,10 +1,13 @@
 // Asset downloads that carry a machine's MAC (`?mac=`) become events on its timeline:
-// kernel, initrd and installer fetched, with bytes and duration.
+// kernel, initrd and installer fetched, with bytes and duration. A `?mac=` is only a claim:
+// the download counts for a machine only when that machine has an open install attempt
+// opened from the same client IP, and it is recorded as part of that attempt.
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { canonicalMac } from '../machines/identity.ts';
 import type { EventType } from '../machines/state.ts';
 import type { StateStore } from '../store/state-store.ts';
+import { normalizeIp } from './views.ts';
 
 export interface Download {
   path: string;
@@ -31,19 +34,37 @@ export class DownloadRecorder {
     this.#log = log;
   }
 
-  /** Fire and forget: a download is never failed by its bookkeeping. Unknown MACs are ignored. */
-  record(rawMac: string | undefined, download: Download): void {
+  /**
+   * Fire and forget: a download is never failed by its bookkeeping. Ignored unless the MAC
+   * has an open attempt whose install script went to `clientIp`.
+   */
+  record(rawMac: string | undefined, download: Download, clientIp?: string): void {
     const type = downloadEventType(download.path);
     if (!rawMac || !type || download.status >= 300 || download.bytes === 0) return;
-    void this.#record(rawMac, type, download).catch((err: unknown) =>
-      this.#log.warn({ err: errorMessage(err), path: download.path }, 'could not record download'),
+    this.#guard(download.path, this.#attributed(rawMac, type, download, clientIp));
+  }
+
+  /** The installer cpio of attempt `attemptId` went out (the route checked the attempt). */
+  recordInstaller(mac: string, attemptId: number, bytes: number, durationMs: number): void {
+    const download = { path: '/installer/', bytes, durationMs, complete: true, status: 200 };
+    this.#guard('/installer/', this.#write(mac, attemptId, 'installer-fetched', download));
+  }
+
+  #guard(path: string, work: Promise<void>): void {
+    void work.catch((err: unknown) =>
+      this.#log.warn({ err: errorMessage(err), path }, 'could not record download'),
     );
   }
 
-  async #record(rawMac: string, type: EventType, d: Download): Promise<void> {
+  async #attributed(rawMac: string, type: EventType, d: Download, clientIp?: string): Promise<void> {
     const mac = canonicalMac(rawMac);
-    if (!(await this.#store.getMachine(mac))) return;
+    const attempt = await this.#store.openAttemptOf(mac);
+    if (!attempt || attempt.clientIp !== normalizeIp(clientIp)) return;
+    await this.#write(mac, attempt.id, type, d);
+  }
+
+  async #write(mac: string, attemptId: number, type: EventType, d: Download): Promise<void> {
     const data = { path: d.path, bytes: d.bytes, durationMs: Math.round(d.durationMs), complete: d.complete };
-    await this.#store.recordEvent(mac, { type, source: 'http', data });
+    await this.#store.recordEvent(mac, { type, source: 'http', data, attemptId });
   }
 }

@@ -18,7 +18,12 @@ test('preview matches what /ipxe then serves, and records nothing', async () => 
   assert.equal(await t.store.events(MAC), before);
   assert.is((await t.store.getMachine(MAC))?.state, 'installing');
   const served = await (await t.app.request(`/ipxe?mac=${HYP}&platform=efi`, { headers: IPXE })).text();
-  assert.is(preview?.script, served);
+  assert.match(served, '.cpio.gz?attempt=2 ');
+  assert.is(
+    preview?.script,
+    served.replace('?attempt=2', '?attempt=NEW'),
+    'the same script, but no attempt opened',
+  );
   t.cleanup();
 });
 

@@ -1,22 +1,39 @@
-// "What does this machine boot?" — the one question HTTP (and TFTP) ask. Pure decisions
-// over the machine set, the mirror and (later) the machine's recorded state.
-import { InvalidRequestError } from '../errors.ts';
+// "What does this machine boot?" — the one question HTTP (and TFTP) ask. Decisions over the
+// machine set, the mirror and the machine's recorded state. An install decision opens an
+// install attempt (attempts.ts has what follows from it: the installer).
+import { InvalidRequestError, StorageError } from '../errors.ts';
+import { afterDiskBoot, type InstallAttempt } from '../machines/attempt.ts';
 import { bootDecision } from '../machines/boot-decision.ts';
 import type { Facts } from '../machines/identity.ts';
 import type { MachineSet } from '../machines/load.ts';
 import { selectGroup } from '../machines/match.ts';
 import type { Group, Profile } from '../machines/model.ts';
+import type { Machine } from '../machines/state.ts';
 import type { IpxeRenderer } from '../render/ipxe.ts';
 import type { MachineView } from '../render/views.ts';
-import type { NewEvent, Sighting, StateStore } from '../store/state-store.ts';
-import { installView, machineView } from './views.ts';
+import type {
+  AttemptSecrets,
+  NewAttempt,
+  NewEvent,
+  OpenAttemptStep,
+  Sighting,
+  StateStore,
+} from '../store/state-store.ts';
+import { AttemptSource } from './attempts.ts';
+import { groupRevision, installView, machineView, normalizeIp } from './views.ts';
 
 /** Resolves a profile's version spec (current, current-YYYY, X.Y.Z) to a mirrored version. */
 export interface ReleaseResolver {
   resolveVersion(channel: string, board: string, spec: string): Promise<string | undefined>;
 }
 
-export type BootKind = 'install' | 'local-boot' | 'show-failure' | 'no-match' | 'not-mirrored';
+/** Fresh credential material for each new attempt (installer/credentials.ts). */
+export interface AttemptIssuer {
+  issue(): AttemptSecrets;
+}
+
+/** `retry`: railyard cannot record the boot right now (state store full or failing). */
+export type BootKind = 'install' | 'local-boot' | 'show-failure' | 'no-match' | 'not-mirrored' | 'retry';
 
 export interface BootDecision {
   kind: BootKind;
@@ -25,13 +42,24 @@ export interface BootDecision {
   group?: Group;
   profile?: Profile;
   version?: string;
+  /** The attempt an install decision opened. */
+  attempt?: InstallAttempt;
+  /** Why the answer is degraded (nothing recorded): the store's error. */
+  degraded?: string;
 }
 
-/** A decision and the event that serving it records (none for messages). */
-interface Plan {
-  decision: BootDecision;
-  event?: NewEvent;
-  seen?: Sighting;
+/** What deciding leads to: a message (nothing recorded), an event to record, or an install. */
+type Plan =
+  | { decision: BootDecision; event?: NewEvent; seen?: Sighting; step?: OpenAttemptStep }
+  | { install: PendingInstall };
+
+interface PendingInstall {
+  mac: string;
+  facts: Facts & { mac: string };
+  group: Group;
+  profile: Profile;
+  version: string;
+  view: MachineView;
 }
 
 export interface BootServiceDeps {
@@ -40,17 +68,28 @@ export interface BootServiceDeps {
   renderer: IpxeRenderer;
   publicUrl: string;
   store: StateStore;
+  credentials: AttemptIssuer;
   /** Install attempts after a failure when the profile sets no retryLimit (installer.failedRetries). */
   failedRetries: number;
+  /** installer.bindClientIp (default true): installers only to the client that got the script. */
+  bindClientIp?: boolean;
   /** Seconds a node waits before asking again when there is nothing to boot yet. */
   retrySeconds?: number;
 }
 
 export class BootService {
   readonly #deps: BootServiceDeps;
+  /** What follows an install decision: the attempt's installer inputs. */
+  readonly attempts: AttemptSource;
 
   constructor(deps: BootServiceDeps) {
     this.#deps = deps;
+    this.attempts = new AttemptSource({
+      machines: deps.machines,
+      store: deps.store,
+      publicUrl: deps.publicUrl,
+      bindClientIp: deps.bindClientIp ?? true,
+    });
   }
 
   bootScript(): string {
@@ -58,16 +97,23 @@ export class BootService {
   }
 
   /**
-   * Decide and record: install (`install-script-served`), boot from disk
+   * Decide and record: install (opens an attempt, `install-script-served`), boot from disk
    * (`disk-boot-script-served`) or show a failure (`failure-script-served`). Machines that
    * match no group, or whose release is not mirrored yet, get a message script and no event.
+   * The facts replace the machine's stored facts. When the store cannot record, installed
+   * machines still get their disk-boot script and others a retry script (nothing recorded).
    */
-  async decide(facts: Facts): Promise<BootDecision> {
+  async decide(facts: Facts, clientIp?: string): Promise<BootDecision> {
     if (!facts.mac)
       throw new InvalidRequestError('mac is required (the boot script sends mac=${mac:hexhyp})');
-    const { decision, event, seen } = await this.#plan({ ...facts, mac: facts.mac });
-    if (event) await this.#deps.store.recordEvent(decision.mac, event, seen);
-    return decision;
+    const known = { ...facts, mac: facts.mac };
+    try {
+      const plan = await this.#plan(known, () => this.#deps.store.getMachine(known.mac));
+      return await this.#commit(plan, normalizeIp(clientIp));
+    } catch (err) {
+      if (err instanceof StorageError) return this.#degraded(known, err);
+      throw err;
+    }
   }
 
   /**
@@ -77,17 +123,70 @@ export class BootService {
   async preview(mac: string): Promise<BootDecision | undefined> {
     const machine = await this.#deps.store.getMachine(mac);
     if (!machine) return undefined;
-    return (await this.#plan({ ...machine.facts, mac })).decision;
+    const plan = await this.#plan({ ...machine.facts, mac }, async () => machine);
+    return 'install' in plan ? this.#installDecision(plan.install, 'NEW') : plan.decision;
   }
 
-  async #plan(facts: Facts & { mac: string }): Promise<Plan> {
+  /** The retry script for a machine whose boot cannot be decided now (the reason goes on its console). */
+  unavailable(mac: string, reason: string): BootDecision {
+    const safe = reason.replace(/[^A-Za-z0-9 ._:,()/=+-]/g, ' ').slice(0, 160);
+    const script = this.#message('railyard cannot decide this boot right now', [
+      `railyard cannot record this boot right now: ${safe}`,
+      'nothing was changed; see the railyard log',
+    ]);
+    return { kind: 'retry', script, mac, degraded: reason };
+  }
+
+  async #commit(plan: Plan, clientIp: string | null): Promise<BootDecision> {
+    if ('install' in plan) return this.#open(plan.install, clientIp);
+    const { decision, event, seen, step } = plan;
+    if (event) await this.#deps.store.recordEvent(decision.mac, event, seen, step);
+    return decision;
+  }
+
+  /** Open the attempt (superseding any open one), then render the script that names it. */
+  async #open(p: PendingInstall, clientIp: string | null): Promise<BootDecision> {
+    this.#installDecision(p, 'NEW'); // render once first: a script that cannot render opens nothing
+    const attempt: NewAttempt = {
+      group: p.group.id,
+      profile: p.profile.id,
+      profileRevision: p.profile.revision,
+      groupRevision: groupRevision(p.group),
+      channel: p.profile.channel,
+      board: p.profile.board,
+      version: p.version,
+      installDisk: p.profile.installDisk,
+      phoneHome: p.profile.phoneHome,
+      facts: p.facts,
+      clientIp,
+      secrets: this.#deps.credentials.issue(),
+    };
+    const { channel, board } = p.profile;
+    const opened = await this.#deps.store.openAttempt(
+      p.mac,
+      attempt,
+      { type: 'install-script-served', source: 'http', data: { version: p.version, channel, board } },
+      { facts: p.facts, profile: p.profile.id, group: p.group.id },
+    );
+    return { ...this.#installDecision(p, opened.attempt.id), attempt: opened.attempt };
+  }
+
+  #installDecision(p: PendingInstall, attemptId: number | 'NEW'): BootDecision {
+    const script = this.#deps.renderer.install(
+      installView(p.view, p.profile, attemptId),
+      p.profile.ipxeTemplateText,
+    );
+    const { mac, group, profile, version } = p;
+    return { kind: 'install', script, mac, group, profile, version };
+  }
+
+  async #plan(facts: Facts & { mac: string }, machineOf: () => Promise<Machine | undefined>): Promise<Plan> {
     const mac = facts.mac;
     const set = this.#deps.machines();
     const group = selectGroup(set.groups, facts);
     const profile = group ? set.profiles.get(group.profile) : undefined;
     if (!group || !profile) return { decision: this.#noMatch(mac, facts, set.dir) };
-    const machine = await this.#deps.store.getMachine(mac);
-    const action = bootDecision(machine, profile, this.#deps.failedRetries);
+    const action = bootDecision(await machineOf(), profile, this.#deps.failedRetries);
     const seen = { facts, profile: profile.id, group: group.id };
     if (action.action === 'disk') {
       const view = machineView(facts, group, profile, profile.version, this.#deps.publicUrl);
@@ -98,6 +197,7 @@ export class BootService {
         decision: { kind: 'local-boot', script, mac, group, profile },
         event: { type: 'disk-boot-script-served', source: 'http', data: { mode } },
         seen,
+        step: afterDiskBoot,
       };
     }
     if (action.action === 'show-failure') {
@@ -111,41 +211,21 @@ export class BootService {
     const version = await this.#deps.releases.resolveVersion(profile.channel, profile.board, profile.version);
     if (!version) return { decision: this.#notMirrored(mac, group, profile) };
     const view = machineView(facts, group, profile, version, this.#deps.publicUrl);
-    const script = this.#deps.renderer.install(installView(view, profile), profile.ipxeTemplateText);
-    return {
-      decision: { kind: 'install', script, mac, group, profile, version },
-      event: {
-        type: 'install-script-served',
-        source: 'http',
-        data: { version, channel: profile.channel, board: profile.board },
-      },
-      seen,
-    };
+    return { install: { mac, facts, group, profile, version, view } };
   }
 
   /**
-   * The inputs of a machine's installer: the group and profile it matches now (from the
-   * facts it last reported) and the release its install script named.
+   * The store failed: an installed (or provisioned) machine, if it can still be read, gets
+   * its disk-boot script, unrecorded; everyone else a script that retries.
    */
-  async installerInputs(
-    mac: string,
-  ): Promise<{ view: MachineView; profile: Profile; facts: Facts } | undefined> {
-    const machine = await this.#deps.store.getMachine(mac);
-    if (!machine) return undefined;
-    const set = this.#deps.machines();
-    const facts = { ...machine.facts, mac };
-    const group = selectGroup(set.groups, facts);
-    const profile = group ? set.profiles.get(group.profile) : undefined;
-    if (!group || !profile) return undefined;
-    const served = (await this.#deps.store.events(mac, { limit: 50 })).findLast(
-      (e) => e.type === 'install-script-served',
-    );
-    const version =
-      typeof served?.data['version'] === 'string'
-        ? served.data['version']
-        : await this.#deps.releases.resolveVersion(profile.channel, profile.board, profile.version);
-    if (!version) return undefined;
-    return { view: machineView(facts, group, profile, version, this.#deps.publicUrl), profile, facts };
+  async #degraded(facts: Facts & { mac: string }, err: StorageError): Promise<BootDecision> {
+    const machine = await this.#deps.store.getMachine(facts.mac).catch(() => undefined);
+    if (machine?.state === 'installed' || machine?.state === 'provisioned') {
+      const plan = await this.#plan(facts, async () => machine).catch(() => undefined);
+      if (plan && 'decision' in plan && plan.decision.kind === 'local-boot')
+        return { ...plan.decision, degraded: err.message };
+    }
+    return this.unavailable(facts.mac, err.message);
   }
 
   #failure(mac: string, reason: string, failures: number): string {

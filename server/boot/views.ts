@@ -1,4 +1,5 @@
 // Build the per-machine view templates are rendered with.
+import { createHash } from 'node:crypto';
 import type { Facts } from '../machines/identity.ts';
 import type { Group, Profile } from '../machines/model.ts';
 import type { InstallView } from '../render/ipxe.ts';
@@ -39,15 +40,29 @@ export function machineView(
   };
 }
 
-/** Asset URLs carry ?mac= so downloads land on the machine's timeline. */
-export function installView(view: MachineView, profile: Profile): InstallView {
+/**
+ * Asset URLs carry ?mac= so downloads land on the machine's timeline; the installer URL
+ * names the attempt (`NEW` in a preview, where none is opened).
+ */
+export function installView(view: MachineView, profile: Profile, attemptId: number | 'NEW'): InstallView {
   const release = `${view.mirrorBase}/${view.version}`;
   const q = `?mac=${view.macHyphen}`;
   return {
     ...view,
     kernelUrl: `${release}/flatcar_production_pxe.vmlinuz${q}`,
     initrdUrl: `${release}/flatcar_production_pxe_image.cpio.gz${q}`,
-    installerUrl: `${view.publicUrl}/installer/${view.macHyphen}.cpio.gz`,
+    installerUrl: `${view.publicUrl}/installer/${view.macHyphen}.cpio.gz?attempt=${attemptId}`,
     kernelArgs: profile.kernelArgs,
   };
+}
+
+/** Content hash of a group as loaded (selectors, profile, metadata): pinned by attempts. */
+export function groupRevision(group: Group): string {
+  return createHash('sha256').update(JSON.stringify(group)).digest('hex').slice(0, 16);
+}
+
+/** `::ffff:10.0.0.5` and `10.0.0.5` are one client. */
+export function normalizeIp(ip: string | undefined): string | null {
+  if (!ip) return null;
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }

@@ -41,12 +41,15 @@ test('--help documents every command; unknown commands exit 2', () => {
   assert.match(badFlag.err, '--nope');
 });
 
-test('a bad config stops with one clear message and exit 2', () => {
+test('a bad config stops with one clear message: exit 1 for serve (fail-stop), 2 for other commands', () => {
   const file = join(tmp.dir, 'bad.yaml');
   writeFileSync(file, 'http:\n  listen: everywhere\n');
   const r = cli('serve', '--config', file);
-  assert.is(r.code, 2);
+  assert.is(r.code, 1);
   assert.match(r.err, `${file}: http.listen = "everywhere": expected host:port`);
+  const list = cli('machines', 'list', '--config', file);
+  assert.is(list.code, 2);
+  assert.match(list.err, `${file}: http.listen = "everywhere": expected host:port`);
 });
 
 test('machines list/show/reprovision work on the state database', async () => {

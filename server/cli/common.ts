@@ -26,6 +26,8 @@ const FLAG_TO_KEY: Record<string, string> = {
   'machines-dir': 'machinesDir',
   'tftp-listen': 'tftp.listen',
   'tftp-root': 'tftp.root',
+  'allow-downgrade': 'mirror.allowDowngrade',
+  'allow-duplicate-release': 'mirror.allowDuplicateRelease',
 };
 
 export function parseFlags<T extends OptionSpec>(argv: string[], options: T, allowPositionals = false) {

@@ -18,8 +18,8 @@ export const machinesCommand: Command = {
   railyard machines reprovision <mac> [options]
 
 list         every machine railyard has seen: MAC, state, profile, last seen
-show         one machine: state, facts, profile, timeline with phase durations, events
-reprovision  the machine's next PXE boot installs Flatcar again
+show         one machine: state, facts, profile, timeline, install attempts, events
+reprovision  the machine's next PXE boot installs Flatcar again (its open attempt is cancelled)
 
 Works on the state database in the data dir (state.path, default <dataDir>/state.db),
 also while the server runs. MACs may be given in any common form.
@@ -77,9 +77,19 @@ async function runAction(store: StateStore, action: string, mac: string, json: b
       ),
     );
     lines.push(
+      'attempts:',
+      ...(d.attempts.length ? [] : ['  none']),
+      ...d.attempts.map(
+        (a) =>
+          `  #${a.id} ${a.state.padEnd(11)} ${a.profile} ${a.channel}/${a.board} ${a.version} disk ${a.installDisk}` +
+          ` from ${a.clientIp ?? '?'}, opened ${a.openedAt}${a.closedAt ? `, closed ${a.closedAt}` : ''}`,
+      ),
+    );
+    lines.push(
       'events:',
       ...d.events.map(
-        (e) => `  ${e.at}  ${e.type.padEnd(24)} ${e.source.padEnd(9)} ${JSON.stringify(e.data)}`,
+        (e) =>
+          `  ${e.at}  ${e.type.padEnd(24)} ${e.source.padEnd(9)} ${(e.attemptId === null ? '-' : `#${e.attemptId}`).padEnd(6)} ${JSON.stringify(e.data)}`,
       ),
     );
     return lines.join('\n');

@@ -1,12 +1,12 @@
 // `railyard mirror` as a child process: exit codes, --json, and kill -9 mid-download.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import { PACKAGE_ROOT } from '../config.ts';
-import { buildRelease, setLink } from '../mirror/testing/fake-upstream.ts';
+import { buildRelease, setLink, versionTxt } from '../mirror/testing/fake-upstream.ts';
 import { createHarness, type Harness } from '../mirror/testing/harness.ts';
 import { isRoot, unprivileged } from '../testing/unprivileged.ts';
 
@@ -98,6 +98,29 @@ function servedFiles(dir: string): string[] {
     .filter((e) => !e.name.startsWith('.'))
     .flatMap((e) => (e.isDirectory() ? servedFiles(join(dir, e.name)) : [join(dir, e.name)]));
 }
+
+test('refresh of a replayed release: exit 1 naming the flag; --allow-duplicate-release publishes it', () =>
+  withRelease(async (h, config) => {
+    assert.equal((await railyard(['mirror', 'refresh', '--config', config, '--quiet']).done).code, 0);
+    const src = join(h.upstreamRoot, 'stable/amd64-usr/100.0.0');
+    const dst = join(h.upstreamRoot, 'stable/amd64-usr/200.0.0');
+    cpSync(src, dst, { recursive: true });
+    for (const f of readdirSync(dst).filter((n) => n.startsWith('version.txt'))) rmSync(join(dst, f));
+    writeFileSync(join(dst, 'version.txt'), versionTxt('200.0.0'));
+    setLink(h.upstreamRoot, '200.0.0');
+    const refused = await railyard(['mirror', 'refresh', '--config', config, '--quiet']).done;
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /byte-identical to stable\/amd64-usr 100\.0\.0.*--allow-duplicate-release/);
+    const allowed = await railyard([
+      'mirror',
+      'refresh',
+      '--config',
+      config,
+      '--quiet',
+      '--allow-duplicate-release',
+    ]).done;
+    assert.equal(allowed.code, 0, allowed.stderr);
+  }));
 
 test('refresh --json: exit 0 and a summary per version', () =>
   withRelease(async (_h, config) => {

@@ -24,6 +24,8 @@ const REFRESH_OPTIONS = {
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   wait: { type: 'boolean' },
+  'allow-downgrade': { type: 'boolean' },
+  'allow-duplicate-release': { type: 'boolean' },
 } as const;
 
 const STATUS_OPTIONS = { ...CONFIG_OPTIONS, json: { type: 'boolean' } } as const;
@@ -51,6 +53,11 @@ ${CONFIG_HELP}
       --json            print a machine-readable summary on stdout
   -q, --quiet           print nothing but errors
       --wait            wait for a running refresh to finish instead of exiting 1
+      --allow-downgrade let current/current-YYYY move to a lower version this run
+                        (mirror.allowDowngrade)
+      --allow-duplicate-release
+                        publish a version whose signed files are byte-identical to an
+                        earlier version's (mirror.allowDuplicateRelease)
 
 Exit codes: 0 success (whether or not anything changed), 1 a failure (network,
 verification, disk, another refresh running), 2 usage or config error.

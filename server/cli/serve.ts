@@ -1,3 +1,4 @@
+import { ConfigError, StartupError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { startServer } from '../main.ts';
 import type { Command } from './command.ts';
@@ -18,6 +19,9 @@ export const serveCommand: Command = {
   help: `Usage: railyard serve [options]
 
 Runs the HTTP boot server (and TFTP for iPXE binaries). Logs one line per listener.
+Fail-stop: whatever keeps the server from starting (an invalid configuration value such
+as publicUrl, a port in use, a startup step that fails) exits 1 with one message naming
+the key; a command-line usage error exits 2.
 SIGTERM/SIGINT stop accepting, let in-flight downloads finish for up to http.drainTimeout
 (default 10s) and exit 0. SIGHUP reloads machines (profiles and groups).
 
@@ -30,11 +34,27 @@ ${CONFIG_HELP}
       --tftp-root DIR   directory of iPXE binaries served by TFTP (tftp.root)`,
   async run(argv) {
     const { values } = parseFlags(argv, OPTIONS);
-    const config = configFromFlags(values);
-    const log = createLogger(config.log);
-    const server = await startServer(config, log);
+    const { config, log, server } = await start(values).catch((err: unknown) => {
+      throw failStop(err);
+    });
     await new Promise<void>((resolve) => server.lifecycle.handleSignals(config.http.drainTimeout, resolve));
     log.flush();
     return 0;
   },
 };
+
+async function start(values: Parameters<typeof configFromFlags>[0]) {
+  const config = configFromFlags(values);
+  const log = createLogger(config.log);
+  return { config, log, server: await startServer(config, log) };
+}
+
+/**
+ * `serve` is fail-stop: an invalid configuration is one more reason it could not start, so
+ * it exits 1 like a port in use (issue 11), not 2 as for the other commands; usage errors
+ * (flags) stay 2.
+ */
+function failStop(err: unknown): unknown {
+  if (!(err instanceof ConfigError)) return err;
+  return new StartupError(err.message, { ...(err.key === undefined ? {} : { key: err.key }), cause: err });
+}

@@ -7,12 +7,14 @@ import type { RailyardMetrics } from '../metrics/metrics.ts';
 import { VERSION } from '../version.ts';
 import { type ApiDeps, apiRoutes } from './api-routes.ts';
 import { type BootListener, bootRoutes } from './boot-routes.ts';
-import { type MachineClientListener, reportMachineClient } from './client.ts';
+import { type AttemptClientListener, reportAttemptClient } from './client.ts';
 import { onError } from './errors.ts';
+import { checkHost } from './host-check.ts';
 import { type InstallerRouteDeps, installerRoutes } from './installer-routes.ts';
 import { countRequests, metricsRoutes } from './metrics-routes.ts';
 import { requestLog } from './request-log.ts';
 import { type DeliveryListener, type ProgressListener, serveFile } from './static.ts';
+import { type Access, requireApiRead, requireUiRead } from './ui-auth.ts';
 import { type UiRouteDeps, uiRoutes } from './ui-routes.ts';
 
 export interface HttpDeps {
@@ -22,29 +24,42 @@ export interface HttpDeps {
   boot: BootService;
   installer: Omit<InstallerRouteDeps, 'boot'>;
   api: ApiDeps;
+  /** Who may read /ui and /api/v1 (sessions, admin token, ui.public) and by which Host names. */
+  access: Access;
   onDelivered?: DeliveryListener;
   onBootDecision?: BootListener;
   /** Static file bodies as they stream (the dashboard's image download progress). */
   onProgress?: ProgressListener;
-  /** The peer address of each request that named a machine (installer reports, /ipxe, …). */
-  onMachineClient?: MachineClientListener;
+  /** The peer address of each request authenticated for an install attempt (reports, installer). */
+  onAttemptClient?: AttemptClientListener;
   /** /metrics and per-route request counters. */
   metrics?: RailyardMetrics;
   /** The dashboard under /ui. */
-  ui?: UiRouteDeps;
+  ui?: Omit<UiRouteDeps, 'access'>;
   startedAt?: number;
 }
 
-/** Per-request variables: the machine MAC when known; status/bytes of a body piped past Hono. */
-export type AppEnv = { Variables: { mac?: string; status?: number; bytes?: number } };
+/**
+ * Per-request variables: the machine MAC when known; the install attempt the request was
+ * authenticated for (an accepted report, a served installer); status/bytes of a body piped
+ * past Hono.
+ */
+export type AppEnv = { Variables: { mac?: string; attempt?: number; status?: number; bytes?: number } };
 
 export function createApp(deps: HttpDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const startedAt = deps.startedAt ?? Date.now();
   app.use(requestLog(deps.log));
   if (deps.metrics) app.use(countRequests(deps.metrics));
-  if (deps.onMachineClient) app.use(reportMachineClient(deps.onMachineClient));
+  if (deps.onAttemptClient) app.use(reportAttemptClient(deps.onAttemptClient));
   app.onError(onError(deps.log));
+  // Operators' surfaces: DNS-rebinding check, then sign-in (GET and HEAD only). Installer
+  // reports (POST /api/v1/machines/<mac>/attempts/<id>/events and …/events) carry their
+  // attempt's credential and need no sign-in, but pass the Host check too: installers use
+  // publicUrl, whose host is always allowed.
+  for (const path of ['/', '/ui', '/ui/*', '/api/*']) app.use(path, checkHost(deps.access.hosts));
+  app.use('/api/v1/*', requireApiRead(deps.access));
+  for (const path of ['/ui', '/ui/*']) app.use(path, requireUiRead(deps.access));
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
   app.get('/healthz', (c) =>
@@ -52,9 +67,9 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
   );
   bootRoutes(app, deps.boot, deps.log, deps.onBootDecision);
   installerRoutes(app, { ...deps.installer, boot: deps.boot });
-  apiRoutes(app, deps.api);
+  apiRoutes(app, deps.api, deps.access);
   if (deps.metrics) metricsRoutes(app, deps.metrics);
-  if (deps.ui) uiRoutes(app, deps.ui);
+  if (deps.ui) uiRoutes(app, { ...deps.ui, access: deps.access });
 
   for (const [prefix, root] of [
     ['/mirror/', deps.mirrorRoot],

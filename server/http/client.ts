@@ -1,6 +1,6 @@
 // The peer address of a request on the Node server; undefined in-process (app.request).
 import type { Context, MiddlewareHandler } from 'hono';
-import { canonicalMac, isMac } from '../machines/identity.ts';
+import { normalizeIp } from '../boot/views.ts';
 import type { AppEnv } from './app.ts';
 
 export function clientAddress(c: Context): string | undefined {
@@ -8,14 +8,17 @@ export function clientAddress(c: Context): string | undefined {
   return env?.incoming?.socket?.remoteAddress;
 }
 
-export type MachineClientListener = (mac: string, ip: string) => void;
+export type AttemptClientListener = (attemptId: number, ip: string) => void;
 
-/** After each request that named a machine (c.get('mac')), tell the listener its peer address. */
-export function reportMachineClient(listener: MachineClientListener): MiddlewareHandler<AppEnv> {
+/**
+ * After each request authenticated for an install attempt (c.get('attempt'): an accepted
+ * report, a served installer), tell the listener its peer address (IPv4-mapped unwrapped).
+ */
+export function reportAttemptClient(listener: AttemptClientListener): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await next();
-    const mac = c.get('mac');
-    const ip = clientAddress(c);
-    if (mac && ip && isMac(mac)) listener(canonicalMac(mac), ip);
+    const attempt = c.get('attempt');
+    const ip = normalizeIp(clientAddress(c));
+    if (attempt !== undefined && ip) listener(attempt, ip);
   };
 }

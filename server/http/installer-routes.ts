@@ -1,25 +1,43 @@
-// GET /installer/<mac>.cpio.gz: the per-machine installer initrd (usr/share/oem/config.ign),
-// cached per inputs, with a strong ETag and Content-Length.
+// GET /installer/<mac>.cpio.gz?attempt=N: the installer initrd of the machine's open
+// install attempt (usr/share/oem/config.ign), rendered from the attempt alone, served only
+// while it is open and not yet installed, by default only to the client IP that received
+// its install script (installer.bindClientIp). Cached per inputs, strong ETag, Content-Length.
 import type { Hono } from 'hono';
 import type { BootService } from '../boot/service.ts';
-import { NotFoundError } from '../errors.ts';
+import { InvalidRequestError } from '../errors.ts';
 import type { InstallerCache } from '../installer/cache.ts';
+import type { AttemptTokens } from '../installer/credentials.ts';
 import { type KexecDenyEntry, planHandoff } from '../installer/handoff-plan.ts';
 import { reportUrl } from '../installer/script.ts';
-import type { MachineTokens } from '../installer/tokens.ts';
 import { canonicalMac } from '../machines/identity.ts';
 import type { AppEnv } from './app.ts';
+import { clientAddress } from './client.ts';
+
+/** Derives an attempt's tokens from its stored nonce (installer/credentials.ts). */
+export interface TokenSource {
+  tokens(nonce: string): AttemptTokens;
+}
 
 export interface InstallerRouteDeps {
   boot: BootService;
   cache: InstallerCache;
-  tokens: MachineTokens;
+  credentials: TokenSource;
   publicUrl: string;
   /** Armored keyring text when the mirror's keyring is not the stock Flatcar key. */
   keyring: string | undefined;
   /** installer.kexecDeny: hardware that reboots instead of kexec'ing. */
   kexecDeny: readonly KexecDenyEntry[];
-  onServed?: (mac: string, bytes: number, durationMs: number) => void;
+  onServed?: (mac: string, bytes: number, durationMs: number, attemptId: number) => void;
+}
+
+/** `?attempt=N`: a positive integer, or absent. */
+export function attemptParam(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,15}$/.test(raw) || !Number.isSafeInteger(Number(raw)))
+    throw new InvalidRequestError(
+      `invalid attempt ${JSON.stringify(raw.slice(0, 40))}: expected a positive integer`,
+    );
+  return Number(raw);
 }
 
 export function installerRoutes(app: Hono<AppEnv>, deps: InstallerRouteDeps): void {
@@ -27,16 +45,21 @@ export function installerRoutes(app: Hono<AppEnv>, deps: InstallerRouteDeps): vo
     const started = performance.now();
     const mac = canonicalMac(c.req.param('file').replace(/\.cpio\.gz$/, ''));
     c.set('mac', mac);
-    const inputs = await deps.boot.installerInputs(mac);
-    if (!inputs)
-      throw new NotFoundError(`no installer for ${mac}: it has not asked /ipxe for an install script`);
-    const { facts, ...installer } = inputs;
+    const { attempt, view, profile } = await deps.boot.attempts.installer(mac, {
+      attemptId: attemptParam(c.req.query('attempt')),
+      clientIp: clientAddress(c),
+    });
+    const tokens = deps.credentials.tokens(attempt.secrets.nonce);
     const artifact = await deps.cache.get({
-      ...installer,
-      handoff: planHandoff(inputs.profile, facts, deps.kexecDeny),
-      version: inputs.view.version,
-      token: deps.tokens.tokenFor(mac),
-      reportUrl: reportUrl(deps.publicUrl, mac),
+      view,
+      profile,
+      // decided from the attempt's pinned profile and facts, like everything else it serves
+      handoff: planHandoff(profile, { ...attempt.facts, mac }, deps.kexecDeny),
+      version: attempt.version,
+      attemptId: attempt.id,
+      token: tokens.install,
+      firstBootToken: tokens.firstBoot,
+      reportUrl: reportUrl(deps.publicUrl, mac, attempt.id),
       keyring: deps.keyring,
     });
     const headers = {
@@ -54,7 +77,8 @@ export function installerRoutes(app: Hono<AppEnv>, deps: InstallerRouteDeps): vo
       return c.body(null, 304, headers);
     }
     if (c.req.method === 'HEAD') return c.body(null, 200, headers);
-    deps.onServed?.(mac, artifact.body.length, performance.now() - started);
+    c.set('attempt', attempt.id);
+    deps.onServed?.(mac, artifact.body.length, performance.now() - started, attempt.id);
     return c.body(new Uint8Array(artifact.body), 200, headers);
   });
 }

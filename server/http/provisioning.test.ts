@@ -7,6 +7,7 @@ import { testApp } from '../testing/fixtures.ts';
 import { assertGolden } from '../testing/golden.ts';
 
 const ADMIN = 'admin-token-0123456789abcdef';
+const ADMIN_AUTH = { authorization: `Bearer ${ADMIN}` };
 const IPXE = { 'user-agent': 'iPXE/1.0.0' };
 const MAC = '52:54:00:12:34:56';
 const HYP = '52-54-00-12-34-56';
@@ -15,14 +16,17 @@ function setup() {
   const t = testApp({ adminToken: ADMIN });
   const ipxe = (platform = 'pcbios') =>
     t.app.request(`/ipxe?mac=${HYP}&arch=x86_64&platform=${platform}`, { headers: IPXE });
-  const report = (body: unknown, token = t.tokens.tokenFor(MAC), mac = MAC) =>
+  const report = async (body: unknown, token?: string, mac = MAC) =>
     t.app.request(`/api/v1/machines/${mac}/events`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${token ?? (await t.installToken(MAC))}`,
+        'content-type': 'application/json',
+      },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
   const detail = async () =>
-    (await (await t.app.request(`/api/v1/machines/${MAC}`)).json()) as {
+    (await (await t.app.request(`/api/v1/machines/${MAC}`, { headers: ADMIN_AUTH })).json()) as {
       machine: { state: string; failures: number; failureReason: string | null; profile: string };
       events: { type: string; data: Record<string, unknown> }[];
       timeline: { phase: string; seconds: number }[];
@@ -40,7 +44,9 @@ test('a machine installs once, then boots from disk (BIOS: sanboot, UEFI: exit)'
     `/mirror/stable/amd64-usr/9999.0.0/flatcar_production_pxe.vmlinuz?mac=${HYP}`,
   );
   await kernel.arrayBuffer();
-  const cpio = await t.app.request(`/installer/${HYP}.cpio.gz`);
+  const installerUrl = /initrd --name railyard-installer\.cpio\.gz (\S+)/.exec(await first.text())?.[1];
+  assert.match(installerUrl ?? '', `/installer/${HYP}.cpio.gz?attempt=1`);
+  const cpio = await t.app.request(`/installer/${HYP}.cpio.gz?attempt=1`);
   assert.is(cpio.status, 200);
   assert.is(cpio.headers.get('content-type'), 'application/gzip');
   const body = Buffer.from(await cpio.arrayBuffer());
@@ -110,7 +116,9 @@ test('reprovision needs the admin token, then the next boot installs again', asy
 test('installer reports: any other token, bad JSON, unknown types and huge bodies are refused', async () => {
   const { t, ipxe, report, detail } = setup();
   await ipxe();
-  assert.is((await report({ type: 'installed' }, t.tokens.tokenFor('52:54:00:00:00:01'))).status, 401);
+  await t.app.request('/ipxe?mac=52-54-00-00-00-01', { headers: IPXE });
+  const other = await t.installToken('52:54:00:00:00:01');
+  assert.is((await report({ type: 'installed' }, other)).status, 401);
   assert.is((await report({ type: 'installed' }, 'x'.repeat(43))).status, 401);
   assert.is((await report('{nope')).status, 400);
   assert.is((await report({ type: 'reprovision-requested' })).status, 400);
@@ -142,7 +150,7 @@ test('installer for a machine that never asked /ipxe is 404', async () => {
   const { t } = setup();
   assert.is((await t.app.request(`/installer/${HYP}.cpio.gz`)).status, 404);
   assert.is((await t.app.request('/installer/zz.cpio.gz')).status, 400);
-  assert.is((await t.app.request(`/api/v1/machines/${MAC}`)).status, 404);
+  assert.is((await t.app.request(`/api/v1/machines/${MAC}`, { headers: ADMIN_AUTH })).status, 404);
   t.cleanup();
 });
 

@@ -8,9 +8,12 @@ const t = testApp();
 const body = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
 writeFileSync(join(t.dataDir, 'mirror', 'stable', 'amd64-usr', '9999.0.0', 'blob.bin'), body);
 mkdirSync(join(t.dataDir, 'mirror', '.staging'), { recursive: true });
-writeFileSync(join(t.dataDir, 'mirror', '.staging', 'partial.bin'), 'partial');
+writeFileSync(join(t.dataDir, 'mirror', '.staging', 'partial.bin'), 'STAGED-BYTES');
 writeFileSync(join(t.dataDir, 'secret.txt'), 'TOP-SECRET');
 symlinkSync(join(t.dataDir, 'secret.txt'), join(t.dataDir, 'mirror', 'escape'));
+// Links that stay inside the root but land on hidden names (relative and absolute).
+symlinkSync('../../.staging/partial.bin', join(t.dataDir, 'mirror', 'stable', 'amd64-usr', 'peek'));
+symlinkSync(join(t.dataDir, 'mirror', '.staging'), join(t.dataDir, 'mirror', 'stable', 'staged'));
 writeFileSync(join(t.dataDir, 'assets', 'hello.txt'), 'hello');
 const URL_ = '/mirror/stable/amd64-usr/9999.0.0/blob.bin';
 
@@ -101,6 +104,8 @@ test('traversal, encoded traversal, NUL, hidden names and escaping symlinks are 
     ['/mirror/%5c..%5csecret.txt', [400]],
     ['/mirror/.staging/partial.bin', [404]],
     ['/mirror/escape', [404]],
+    ['/mirror/stable/amd64-usr/peek', [404]],
+    ['/mirror/stable/staged/partial.bin', [404]],
     ['/mirror/stable/amd64-usr', [404]],
     ['/mirror/', [404]],
     ['/mirror/bad%zzescape', [400]],
@@ -111,6 +116,7 @@ test('traversal, encoded traversal, NUL, hidden names and escaping symlinks are 
     assert.ok(statuses.includes(res.status), `${path} → ${res.status}`);
     const text = await res.text();
     assert.not.match(text, 'TOP-SECRET', path);
+    assert.not.match(text, 'STAGED-BYTES', path);
   }
 });
 

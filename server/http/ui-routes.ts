@@ -1,7 +1,8 @@
 // The dashboard (/ui): server-rendered pages and the fragments the page script polls for
 // live updates, sign-in, and the reprovision form. View models come from ui/dashboard.ts;
-// these handlers only translate HTTP. UI routes never set the request's `mac`: the
-// operator's browser must not be taken for the machine's address.
+// these handlers only translate HTTP. Who may read is decided by ui-auth.ts (mounted in
+// app.ts). UI routes never set the request's `mac`: the operator's browser must not be
+// taken for the machine's address.
 import type { Context, Hono } from 'hono';
 import { NotFoundError } from '../errors.ts';
 import { verifyAdminToken } from '../installer/tokens.ts';
@@ -9,13 +10,25 @@ import { canonicalMac } from '../machines/identity.ts';
 import type { Dashboard } from '../ui/dashboard.ts';
 import type { UiTemplates } from '../ui/templates.ts';
 import type { AppEnv } from './app.ts';
-import { isSignedIn, safeNext, sameOrigin, signIn, signOut } from './ui-auth.ts';
+import { limitBody } from './body-limit.ts';
+import { clientAddress } from './client.ts';
+import {
+  type Access,
+  isSignedIn,
+  refuseIfLimited,
+  safeNext,
+  sameOrigin,
+  signIn,
+  signOut,
+} from './ui-auth.ts';
 
 export interface UiRouteDeps {
   dashboard: Dashboard;
   templates: UiTemplates;
-  adminToken: string | undefined;
+  access: Access;
 }
+
+type Status = 200 | 401 | 403 | 404 | 429;
 
 const HTML_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
@@ -32,12 +45,14 @@ const NOTICES: Record<string, string> = {
   reprovision: 'Reprovision requested: the next PXE boot installs again.',
 };
 
+type PageRenderer = (c: Context, name: string, view: object, status?: Status) => Promise<Response>;
+
 export function uiRoutes(app: Hono<AppEnv>, deps: UiRouteDeps): void {
-  const { dashboard, templates } = deps;
-  const html = (c: Context, name: string, view: object, status: 200 | 401 | 403 | 404 = 200) =>
+  const { dashboard, templates, access } = deps;
+  const html = (c: Context, name: string, view: object, status: Status = 200) =>
     c.body(templates.render(name, view), status, HTML_HEADERS);
-  const page = (c: Context, name: string, view: object, status: 200 | 401 | 403 | 404 = 200) =>
-    html(c, name, { ...view, signedIn: isSignedIn(c, deps.adminToken), path: c.req.path }, status);
+  const page: PageRenderer = async (c, name, view, status = 200) =>
+    html(c, name, { ...view, signedIn: await isSignedIn(c, access), path: c.req.path }, status);
   const machinePage = async (c: Context, render: (mac: string) => Promise<Response>) => {
     try {
       return await render(c.req.param('mac') ?? '');
@@ -46,6 +61,7 @@ export function uiRoutes(app: Hono<AppEnv>, deps: UiRouteDeps): void {
       return page(c, 'page-message', { title: 'No such machine', message: err.message }, 404);
     }
   };
+  const pageNumber = (c: Context) => Number.parseInt(c.req.query('page') ?? '1', 10) || 1;
 
   app.get('/', (c) => c.redirect('/ui', 302));
   app.get('/ui/static/:file', (c) => {
@@ -56,9 +72,16 @@ export function uiRoutes(app: Hono<AppEnv>, deps: UiRouteDeps): void {
     return c.body(file.body, 200, headers);
   });
   app.get('/ui', async (c) =>
-    page(c, 'page-overview', { title: 'Fleet', refresh: true, ...(await dashboard.overview()) }),
+    page(c, 'page-overview', { title: 'Fleet', refresh: true, ...(await dashboard.overview(pageNumber(c))) }),
   );
-  app.get('/ui/live', async (c) => html(c, 'overview', await dashboard.overview()));
+  // The fragment is rendered once per cached model (Dashboard.overview reuses models briefly).
+  const fragments = new WeakMap<object, string>();
+  app.get('/ui/live', async (c) => {
+    const model = await dashboard.overview(pageNumber(c));
+    const text = fragments.get(model) ?? templates.render('overview', model);
+    fragments.set(model, text);
+    return c.body(text, 200, HTML_HEADERS);
+  });
   app.get('/ui/machines/:mac', (c) =>
     machinePage(c, async (mac) => {
       const model = await dashboard.machine(mac);
@@ -72,33 +95,51 @@ export function uiRoutes(app: Hono<AppEnv>, deps: UiRouteDeps): void {
   authRoutes(app, deps, page);
 }
 
-type PageRenderer = (c: Context, name: string, view: object, status?: 200 | 401 | 403 | 404) => Response;
-
 function authRoutes(app: Hono<AppEnv>, deps: UiRouteDeps, page: PageRenderer): void {
-  const login = (c: Context, next: string, error?: string) =>
-    page(c, 'page-login', { title: 'Sign in', next, error, disabled: !deps.adminToken }, error ? 401 : 200);
+  const { access } = deps;
+  const login = (c: Context, view: { next: string; link?: string; error?: string }, status: Status = 200) =>
+    page(c, 'page-login', { title: 'Sign in', disabled: !access.adminToken, ...view }, status);
   const forbidden = (c: Context) =>
     page(c, 'page-message', { title: 'Refused', message: 'Cross-site request refused.' }, 403);
 
-  app.get('/ui/login', (c) => login(c, safeNext(c.req.query('next'))));
+  app.use('/ui/*', async (c, next) => (c.req.method === 'POST' ? limitBody()(c, next) : next()));
+  app.get('/ui/login', (c) => {
+    const link = c.req.query('link');
+    return login(c, { next: safeNext(c.req.query('next')), ...(link ? { link } : {}) });
+  });
   app.post('/ui/login', async (c) => {
     if (!sameOrigin(c)) return forbidden(c);
+    const client = clientAddress(c);
     const form = await c.req.parseBody();
     const next = safeNext(form['next']);
-    const token = typeof form['token'] === 'string' ? form['token'] : '';
-    if (!verifyAdminToken(deps.adminToken, token)) return login(c, next, 'Wrong admin token.');
-    signIn(c, token);
+    const field = (name: string) => (typeof form[name] === 'string' ? (form[name] as string) : undefined);
+    const link = field('link');
+    try {
+      refuseIfLimited(access, client);
+    } catch (err) {
+      c.header('Retry-After', String((err as { retryAfterSec?: number }).retryAfterSec ?? 60));
+      return login(c, { next, error: (err as Error).message }, 429);
+    }
+    const ok = link !== undefined ? access.links.consume(link) : checkToken(access, field('token'));
+    if (!ok) {
+      access.limiter.fail(client);
+      const error =
+        link !== undefined ? 'This sign-in link was already used or has expired.' : 'Wrong admin token.';
+      return login(c, { next, error }, 401);
+    }
+    access.limiter.succeed(client);
+    await signIn(c, access);
     return c.redirect(next, 303);
   });
-  app.post('/ui/logout', (c) => {
+  app.post('/ui/logout', async (c) => {
     if (!sameOrigin(c)) return forbidden(c);
-    signOut(c);
-    return c.redirect('/ui', 303);
+    await signOut(c, access);
+    return c.redirect('/ui/login', 303);
   });
   app.post('/ui/machines/:mac/reprovision', async (c) => {
     if (!sameOrigin(c)) return forbidden(c);
     const mac = c.req.param('mac');
-    if (!isSignedIn(c, deps.adminToken)) {
+    if (!(await isSignedIn(c, access))) {
       return page(
         c,
         'page-message',
@@ -109,4 +150,8 @@ function authRoutes(app: Hono<AppEnv>, deps: UiRouteDeps, page: PageRenderer): v
     await deps.dashboard.reprovision(mac);
     return c.redirect(`/ui/machines/${canonicalMac(mac)}?notice=reprovision`, 303);
   });
+}
+
+function checkToken(access: Access, token: string | undefined): boolean {
+  return verifyAdminToken(access.adminToken, token);
 }

@@ -70,9 +70,10 @@ export class InstallerCache {
 }
 
 /**
- * (mac, profile revision, install and hand-off script template revisions, resolved version,
- * keyring hash), plus a hash of the rest of the inputs (view, report URL, token, hand-off
- * plan), so a changed fact, group metadata or kexecDeny entry can never serve a stale installer.
+ * (mac, attempt, profile revision, install and hand-off script template revisions, resolved
+ * version, keyring hash), plus a hash of the rest of the inputs (view, report URL, tokens,
+ * hand-off plan), so a changed fact, group metadata or kexecDeny entry can never serve a
+ * stale installer.
  */
 export function cacheKey(input: InstallerRequest): string {
   const template = input.scriptTemplate ?? installScriptTemplate();
@@ -83,6 +84,7 @@ export function cacheKey(input: InstallerRequest): string {
       input.view,
       input.reportUrl,
       input.token,
+      input.firstBootToken,
       input.profile.installDisk,
       input.profile.phoneHome,
       input.handoff,
@@ -91,6 +93,7 @@ export function cacheKey(input: InstallerRequest): string {
   const keyring = input.keyring === undefined ? 'stock' : hash(input.keyring);
   return [
     input.view.mac,
+    input.attemptId,
     input.profile.revision,
     `${template.revision}+${handoffTemplate.revision}`,
     input.version,

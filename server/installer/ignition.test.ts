@@ -10,19 +10,29 @@ import type { Profile } from '../machines/model.ts';
 import { assertGolden } from '../testing/golden.ts';
 import { assertValidIgnition } from '../testing/ignition-validate.ts';
 import { decodeInstaller } from './fixtures/decode.ts';
-import { fixedView, KEXEC_PLAN, MAC, PUBLIC_URL, TOKEN } from './fixtures/views.ts';
+import {
+  ATTEMPT_ID,
+  FIRST_BOOT_TOKEN,
+  fixedView,
+  KEXEC_PLAN,
+  MAC,
+  PUBLIC_URL,
+  TOKEN,
+} from './fixtures/views.ts';
 import { buildInstallerIgnition, type InstallerInput } from './ignition.ts';
 import { reportUrl } from './script.ts';
 
 const EXAMPLES = new URL('../../examples', import.meta.url).pathname;
 const profiles = loadMachines(EXAMPLES).profiles;
 const profile = (id: string) => profiles.get(id) as Profile;
-const REPORT = reportUrl(PUBLIC_URL, MAC);
+const REPORT = reportUrl(PUBLIC_URL, MAC, ATTEMPT_ID);
 const input = (id: string, extra: Partial<InstallerInput> = {}): InstallerInput => ({
   profile: profile(id),
   view: fixedView({ profile: id }),
   version: '4230.2.3',
+  attemptId: ATTEMPT_ID,
   token: TOKEN,
+  firstBootToken: FIRST_BOOT_TOKEN,
   reportUrl: REPORT,
   handoff: KEXEC_PLAN,
   ...extra,
@@ -106,8 +116,12 @@ test('the script: flatcar-install arguments, reports, the hand-off', () => {
     `INSTALL_ARGS=(-s -b 'http://10.0.0.5:8080/mirror/stable/amd64-usr' -V 4230.2.3 -i "$DIR/target.ign")`,
   );
   assert.not.match(stable, '-k "$DIR/keyring.asc"');
-  assert.match(stable, `REPORT_URL='http://10.0.0.5:8080/api/v1/machines/52:54:00:00:00:01/events'`);
+  assert.match(
+    stable,
+    `REPORT_URL='http://10.0.0.5:8080/api/v1/machines/52:54:00:00:00:01/attempts/7/events'`,
+  );
   assert.match(stable, `TOKEN='${TOKEN}'`);
+  assert.not.match(stable, FIRST_BOOT_TOKEN, 'the installer script holds only the install token');
   assert.match(stable, /set -uo pipefail/);
   assert.match(stable, /"\$DIR\/handoff.sh" prepare 2>&1 \| tee -a "\$LOG"\n/);
   assert.match(stable, /exec "\$DIR\/handoff.sh" run "\$status"\n$/);
@@ -127,6 +141,10 @@ test('the target Ignition: rendered per machine, first-boot unit when phoneHome'
     target.systemd?.units.map((u) => u.name),
     ['railyard-first-boot.service'],
   );
+  const unit = target.systemd?.units[0] ?? { contents: '' };
+  assert.match(unit.contents, `Bearer ${FIRST_BOOT_TOKEN}`);
+  assert.not.match(unit.contents, TOKEN, 'the installed system holds only the one-time first-boot token');
+  assert.match(unit.contents, '/attempts/7/events');
   const off = decodeInstaller(
     buildInstallerIgnition(
       input('flatcar-stable', { profile: { ...profile('flatcar-stable'), phoneHome: false } }),

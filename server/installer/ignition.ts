@@ -3,7 +3,7 @@
 // installed system's Ignition, the mirror keyring when it is not the stock Flatcar key) and a
 // oneshot unit that runs the install script once the network is online.
 
-import { moveKernelArguments } from '../machines/kernel-args.ts';
+import { type MovedKernelArguments, moveKernelArguments } from '../machines/kernel-args.ts';
 import type { Profile } from '../machines/model.ts';
 import type { MachineView } from '../render/views.ts';
 import type { HandoffPlan } from './handoff-plan.ts';
@@ -19,9 +19,13 @@ export interface InstallerInput {
   view: MachineView;
   /** The resolved release version (X.Y.Z); also what `{{version}}` renders to in the target template. */
   version: string;
-  /** This machine's report token (tokens.ts). */
+  /** The install attempt (its id names it in the script; its tokens are below). */
+  attemptId: number;
+  /** The attempt's install token (credentials.ts): the installer's reports. */
   token: string;
-  /** `<publicUrl>/api/v1/machines/<mac>/events` (script.ts reportUrl). */
+  /** The attempt's first-boot token: the installed system's one `first-boot` report. */
+  firstBootToken: string;
+  /** `<publicUrl>/api/v1/machines/<mac>/attempts/<id>/events` (script.ts reportUrl). */
   reportUrl: string;
   /** Armored public key text, when the mirror's keyring is not the stock Flatcar key. */
   keyring?: string | undefined;
@@ -40,12 +44,13 @@ interface IgnitionFile {
   contents: { source: string };
 }
 
-/** An Ignition 3.3.0 config object. It embeds the machine token: never log it. */
+/** An Ignition 3.3.0 config object. It embeds the attempt's tokens: never log it. */
 export function buildInstallerIgnition(input: InstallerInput): Record<string, unknown> {
   const { profile, view, version, token, reportUrl, keyring } = input;
   const script = renderInstallScript(
     {
       mac: view.mac,
+      attemptId: input.attemptId,
       reportUrl,
       token,
       installDisk: profile.installDisk,
@@ -55,12 +60,7 @@ export function buildInstallerIgnition(input: InstallerInput): Record<string, un
     },
     input.scriptTemplate,
   );
-  const rendered = renderTarget(
-    profile.ignitionTemplate,
-    { ...view, version },
-    profile.phoneHome ? { reportUrl, token } : undefined,
-  );
-  const target = moveKernelArguments(rendered);
+  const target = targetConfig(input);
   const handoff = renderHandoffScript(
     {
       mac: view.mac,
@@ -83,6 +83,28 @@ export function buildInstallerIgnition(input: InstallerInput): Record<string, un
     storage: { files },
     systemd: { units: [{ name: INSTALL_UNIT, enabled: true, contents: installUnit() }] },
   };
+}
+
+type TargetInput = Pick<InstallerInput, 'profile' | 'view' | 'version' | 'reportUrl' | 'firstBootToken'>;
+
+/**
+ * The installed system's Ignition (`/opt/railyard/target.ign`, which flatcar-install puts
+ * on the OEM partition), byte for byte. It carries the first-boot token when phoneHome; its
+ * `kernelArguments` are not in it (handoff.sh writes them into the OEM grub.cfg).
+ */
+export function targetIgnition(input: TargetInput): string {
+  return `${JSON.stringify(targetConfig(input).config)}\n`;
+}
+
+/** The rendered target config with its kernelArguments moved out (kernel-args.ts). */
+function targetConfig(input: TargetInput): MovedKernelArguments {
+  const { profile, view, version, reportUrl } = input;
+  const rendered = renderTarget(
+    profile.ignitionTemplate,
+    { ...view, version },
+    profile.phoneHome ? { reportUrl, token: input.firstBootToken } : undefined,
+  );
+  return moveKernelArguments(rendered);
 }
 
 function file(path: string, mode: number, text: string): IgnitionFile {

@@ -13,8 +13,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,6 +22,7 @@ import * as assert from 'uvu/assert';
 import { listenHttp } from '../http/listener.ts';
 import type { StateStore, StoredEvent } from '../store/state-store.ts';
 import { testApp } from '../testing/fixtures.ts';
+import { freePort } from '../testing/spawn-railyard.ts';
 import { CONFIG_PATH } from './cache.ts';
 import { decodeInstaller } from './fixtures/decode.ts';
 import { IMAGE, MARKER, makeRelease } from './fixtures/release.ts';
@@ -157,17 +156,6 @@ async function withInstall(tamper: boolean, check: (r: Run) => Promise<void>): P
     release.cleanup();
     rmSync(work, { recursive: true, force: true });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function reportsFor(store: StateStore): Promise<StoredEvent[]> {

@@ -1,32 +1,70 @@
-// Installer reports (POST /api/v1/machines/<mac>/events): the token check, the allow-list
-// and the store write in one place, so the HTTP route stays a thin adapter. The token is
-// checked before the body is looked at; it is never logged or echoed.
+// Installer reports (POST /api/v1/machines/<mac>/attempts/<id>/events): the credential
+// check, the allow-list, the attempt's rule and the store write in one place, so the HTTP
+// route stays a thin adapter. The token is checked before the body is read (401 before
+// 400); it is never logged or echoed. A report that does not fit its attempt is a 409
+// (ConflictError, from report-rules.ts inside the store's transaction) and changes nothing.
 import { UnauthorizedError } from '../errors.ts';
 import { canonicalMac } from '../machines/identity.ts';
 import { parseReport } from '../machines/report.ts';
-import type { Recorded, StateStore } from '../store/state-store.ts';
-import { bearerToken, type MachineTokens } from './tokens.ts';
+import { type Credential, REPORT_RULES, reportStep } from '../machines/report-rules.ts';
+import type { Recorded, StateStore, StoredAttempt } from '../store/state-store.ts';
+import { matchCredential } from './credentials.ts';
+import { bearerToken } from './tokens.ts';
 
 export interface ReportDeps {
   store: StateStore;
-  tokens: MachineTokens;
+}
+
+export interface Authenticated {
+  attempt: StoredAttempt;
+  credential: Credential;
 }
 
 /**
- * Verify `Authorization: Bearer <machine token>`, validate the body against the report
- * allow-list and record it. Throws InvalidRequestError (bad MAC or body) or
- * UnauthorizedError (missing or wrong token: any other machine's token included).
+ * The attempt the bearer token belongs to: attempt `attemptId` of `mac`, or (no id: the
+ * legacy URL) the machine's open attempt. UnauthorizedError for a missing or wrong token,
+ * another machine's or another attempt's included; which of those it was is not said.
+ */
+export async function authenticateReport(
+  store: StateStore,
+  rawMac: string,
+  attemptId: number | undefined,
+  authorization: string | undefined,
+): Promise<Authenticated> {
+  const mac = canonicalMac(rawMac);
+  const attempt =
+    attemptId === undefined ? await store.openAttemptOf(mac) : await store.getAttempt(attemptId);
+  const credential =
+    attempt && attempt.mac === mac ? matchCredential(attempt.secrets, bearerToken(authorization)) : undefined;
+  if (!attempt || !credential) {
+    const which = attemptId === undefined ? 'its open install attempt' : `install attempt ${attemptId}`;
+    throw new UnauthorizedError(`report for ${mac}: missing or wrong token for ${which}`);
+  }
+  return { attempt, credential };
+}
+
+/**
+ * Authenticate, then read and validate the body, then record it if the attempt accepts it.
+ * Throws UnauthorizedError (401), InvalidRequestError (400: bad MAC or body), or
+ * ConflictError (409: the report does not fit the attempt's state).
  */
 export async function acceptReport(
   deps: ReportDeps,
   rawMac: string,
+  attemptId: number | undefined,
   authorization: string | undefined,
-  body: unknown,
+  readBody: () => Promise<unknown>,
 ): Promise<Recorded> {
-  const mac = canonicalMac(rawMac);
-  if (!deps.tokens.verify(mac, bearerToken(authorization))) {
-    throw new UnauthorizedError(`installer report for ${mac}: missing or wrong machine token`);
-  }
-  const report = parseReport(body);
-  return deps.store.recordEvent(mac, { type: report.type, source: report.source, data: report.data });
+  const { attempt, credential } = await authenticateReport(deps.store, rawMac, attemptId, authorization);
+  const report = parseReport(await readBody());
+  const needed = REPORT_RULES[report.type].credential;
+  if (needed !== credential)
+    throw new UnauthorizedError(
+      `report for ${attempt.mac}: ${report.type} needs attempt ${attempt.id}'s ${needed} token, not its ${credential} token`,
+    );
+  return deps.store.recordReport(
+    attempt.id,
+    { type: report.type, source: report.source, data: report.data },
+    (current) => reportStep(report.type, current),
+  );
 }

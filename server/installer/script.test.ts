@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { decodeInstaller } from './fixtures/decode.ts';
 import { type Receiver, startReceiver } from './fixtures/receiver.ts';
 import { writeShims } from './fixtures/shims.ts';
-import { fixedView, KEXEC_PLAN, MAC, TOKEN } from './fixtures/views.ts';
+import { ATTEMPT_ID, FIRST_BOOT_TOKEN, fixedView, KEXEC_PLAN, MAC, TOKEN } from './fixtures/views.ts';
 import { buildInstallerIgnition } from './ignition.ts';
 import { reportUrl } from './script.ts';
 
@@ -48,8 +48,10 @@ async function install(
     },
     view: fixedView({ mirrorBase: 'http://127.0.0.1:9/mirror/stable/amd64-usr' }),
     version: '4230.2.3',
+    attemptId: ATTEMPT_ID,
     token: TOKEN,
-    reportUrl: reportUrl(receiver.url, MAC),
+    firstBootToken: FIRST_BOOT_TOKEN,
+    reportUrl: reportUrl(receiver.url, MAC, ATTEMPT_ID),
     keyring,
     handoff: KEXEC_PLAN,
   });
@@ -87,7 +89,9 @@ test('success: install-started, flatcar-install args, installed, the hand-off (r
   );
   assert.ok(
     receiver.received.every(
-      (r) => r.authorization === `Bearer ${TOKEN}` && r.path === `/api/v1/machines/${MAC}/events`,
+      (r) =>
+        r.authorization === `Bearer ${TOKEN}` &&
+        r.path === `/api/v1/machines/${MAC}/attempts/${ATTEMPT_ID}/events`,
     ),
   );
   assert.is(readFileSync(join(dir, 'calls', 'udevadm.log'), 'utf8'), 'settle\n');

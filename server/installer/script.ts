@@ -18,6 +18,8 @@ const VERSION_PATTERN = /^\d+\.\d+\.\d+$/;
 
 export interface ScriptValues {
   mac: string;
+  /** The install attempt this installer belongs to. */
+  attemptId: number;
   reportUrl: string;
   token: string;
   /** `/dev/...` or `smallest` (flatcar-install -s). */
@@ -63,8 +65,11 @@ function scriptView(v: ScriptValues): Record<string, unknown> {
   check('install disk', v.installDisk, DISK_PATTERN);
   check('version', v.version, VERSION_PATTERN);
   check('token', v.token, TOKEN_PATTERN);
+  if (!Number.isSafeInteger(v.attemptId) || v.attemptId < 1)
+    throw new InvalidRequestError(`installer: invalid attempt id ${v.attemptId}`);
   return {
     mac,
+    attemptId: v.attemptId,
     version: v.version,
     reportUrl: shellQuote(v.reportUrl),
     token: shellQuote(v.token),
@@ -86,7 +91,9 @@ export function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-/** `<publicUrl>/api/v1/machines/<mac>/events`: where installer reports go. */
-export function reportUrl(publicUrl: string, mac: string): string {
-  return `${publicUrl.replace(/\/+$/, '')}/api/v1/machines/${canonicalMac(mac)}/events`;
+/** `<publicUrl>/api/v1/machines/<mac>/attempts/<id>/events`: where the attempt's reports go. */
+export function reportUrl(publicUrl: string, mac: string, attemptId: number): string {
+  if (!Number.isSafeInteger(attemptId) || attemptId < 1)
+    throw new InvalidRequestError(`installer: invalid attempt id ${attemptId}`);
+  return `${publicUrl.replace(/\/+$/, '')}/api/v1/machines/${canonicalMac(mac)}/attempts/${attemptId}/events`;
 }

@@ -61,20 +61,50 @@ function addUnit(
 }
 
 /**
+ * The `first-boot` report's fields after `type`, one row each: `setup` (shell, run in
+ * order) leaves the value in `$variable`. A value must need no JSON escaping (hex, ids).
+ */
+export interface FirstBootField {
+  name: string;
+  variable: string;
+  setup: string[];
+}
+
+export const FIRST_BOOT_FIELDS: readonly FirstBootField[] = [
+  {
+    name: 'ignitionSha256',
+    variable: 'sum',
+    setup: [
+      `f=; for c in ${CONFIG_PATHS.join(' ')}; do if [ -r "$c" ]; then f=$c; break; fi; done`,
+      'sum=; if [ -n "$f" ]; then sum=$(sha256sum "$f" | cut -d " " -f 1); fi',
+    ],
+  },
+];
+
+/**
  * A oneshot unit that posts `first-boot` once (stamp file), best effort: curl retries
  * briefly and never fails the unit. Its ExecStart is self-contained (a stand-in image can
  * run the same line) and free of backslashes, so it means the same under systemd's
  * unquoting and under a plain `bash -c` of the line after `$$`→`$`: the JSON's quotes come
- * from base64-decoded constants. `reportUrl` and `token` must not need quoting.
+ * from base64-decoded constants. `reportUrl` and `token` (the attempt's first-boot
+ * credential) must not need quoting.
  */
-export function firstBootUnit(reportUrl: string, token: string): string {
+export function firstBootUnit(
+  reportUrl: string,
+  token: string,
+  fields: readonly FirstBootField[] = FIRST_BOOT_FIELDS,
+): string {
   if (!/^[A-Za-z0-9._~%/:@+=,[\]-]+$/.test(reportUrl + token))
     throw new ConfigError('first-boot unit: unsafe report URL or token');
   const b64 = (text: string) => `$(echo ${Buffer.from(text).toString('base64')} | base64 -d)`;
+  const body = [
+    b64('{"type":"first-boot"'),
+    ...fields.map((f) => `${b64(`,"${f.name}":"`)}$${f.variable}${b64('"')}`),
+    b64('}'),
+  ].join('');
   const sh = [
-    `f=; for c in ${CONFIG_PATHS.join(' ')}; do if [ -r "$c" ]; then f=$c; break; fi; done`,
-    'sum=; if [ -n "$f" ]; then sum=$(sha256sum "$f" | cut -d " " -f 1); fi',
-    `body=${b64('{"type":"first-boot","ignitionSha256":"')}$sum${b64('"}')}`,
+    ...fields.flatMap((f) => f.setup),
+    `body=${body}`,
     'curl -fsS --retry 10 --retry-delay 3 --retry-connrefused --max-time 10 -X POST -H "Content-Type: application/json"' +
       ` -H "Authorization: Bearer ${token}" --data-binary "$body" "${reportUrl}" || true`,
     `mkdir -p ${STAMP.replace(/\/[^/]+$/, '')} && touch ${STAMP}`,

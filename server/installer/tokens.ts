@@ -1,8 +1,8 @@
-// Per-machine installer-report tokens: HMAC-SHA256(server secret, canonical MAC), base64url.
-// The secret is generated once into `<dataDir>/secret` (0600, created atomically: write a
-// temp file, then link() it into place, so two starting processes agree on one secret).
-// Tokens and the secret are never logged: the class hides them from inspection.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+// Token plumbing shared by the installer credentials (credentials.ts) and the admin API:
+// the server secret, generated once into `<dataDir>/secret` (0600, created atomically:
+// write a temp file, then link() it into place, so two starting processes agree on one
+// secret), the admin token check and Bearer parsing. Tokens and the secret are never logged.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   closeSync,
   fsyncSync,
@@ -15,46 +15,11 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
 import { ConfigError, errorMessage } from '../errors.ts';
 
 const SECRET_BYTES = 32;
-/** A token as presented: base64url of a SHA-256 HMAC (43 characters). */
+/** A token as presented: base64url of a SHA-256 HMAC (43 characters, 256 bits). */
 export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-
-export class MachineTokens {
-  readonly #secret: Buffer;
-
-  constructor(secret: Buffer) {
-    if (secret.length < SECRET_BYTES)
-      throw new ConfigError(`token secret too short: ${secret.length} bytes, need ${SECRET_BYTES}`);
-    this.#secret = Buffer.from(secret);
-  }
-
-  /** Load `<dataDir>/secret`, creating it (0600) on first start. */
-  static open(dataDir: string): MachineTokens {
-    return new MachineTokens(loadOrCreateSecret(join(dataDir, 'secret')));
-  }
-
-  /** The token embedded in this machine's installer; `mac` must be canonical. */
-  tokenFor(mac: string): string {
-    return createHmac('sha256', this.#secret).update(`railyard-installer-report:${mac}`).digest('base64url');
-  }
-
-  /** Constant-time check of a presented token (undefined/malformed → false). */
-  verify(mac: string, presented: string | undefined): boolean {
-    if (presented === undefined || !TOKEN_PATTERN.test(presented)) return false;
-    return timingSafeEqual(Buffer.from(this.tokenFor(mac)), Buffer.from(presented));
-  }
-
-  [inspect.custom](): string {
-    return 'MachineTokens { secret: [hidden] }';
-  }
-
-  toJSON(): string {
-    return '[MachineTokens]';
-  }
-}
 
 /** Constant-time admin token check; hashing first makes lengths equal without leaking them. */
 export function verifyAdminToken(expected: string | undefined, presented: string | undefined): boolean {

@@ -55,4 +55,41 @@ test('factsFromQuery refuses values that could inject iPXE syntax', () => {
   assert.throws(() => factsFromQuery({ 'Bad Label': 'x' }), /invalid label name/);
 });
 
+test('factsFromQuery bounds: 32 labels, label names, value length, RFC 1123 hostnames, one value each', () => {
+  const labels = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`l${i}`, 'x']));
+  assert.is(
+    Object.keys(factsFromQuery({ mac: '52:54:00:00:00:01', arch: 'x86_64', ...labels(32) })).length,
+    34,
+  );
+  assert.throws(() => factsFromQuery(labels(33)), /too many labels: at most 32/);
+  assert.throws(
+    () => factsFromQuery({ ['a'.repeat(33)]: 'x' }),
+    /invalid label name .*\[a-z\]\[a-z0-9_-\]\{0,31\}/,
+  );
+  assert.throws(() => factsFromQuery({ Role: 'db' }), /invalid label name "Role"/);
+  assert.is(factsFromQuery({ role: 'x'.repeat(128) })['role']?.length, 128);
+  assert.throws(
+    () => factsFromQuery({ role: 'x'.repeat(129) }),
+    /invalid value for role: .*1-128 characters/,
+  );
+  for (const ok of ['node1', 'node-1.rack2.example.com', 'A1', `${'a'.repeat(63)}.b`])
+    assert.is(factsFromQuery({ hostname: ok })['hostname'], ok);
+  for (const bad of [
+    '-node',
+    'node-',
+    'a..b',
+    'node_1',
+    `${'a'.repeat(64)}.b`,
+    `${'a.'.repeat(127)}a`,
+    'node.',
+  ])
+    assert.throws(() => factsFromQuery({ hostname: bad }), /invalid value for hostname: .*RFC 1123/, bad);
+  assert.throws(
+    () => factsFromQuery({ mac: ['52:54:00:00:00:01', '52:54:00:00:00:02'] }),
+    /parameter "mac" given 2 times/,
+  );
+  assert.throws(() => factsFromQuery({ role: ['db', 'web'] }), /parameter "role" given 2 times/);
+  assert.equal(factsFromQuery({ role: ['db'], uuid: [''] }), { role: 'db' });
+});
+
 test.run();

@@ -44,32 +44,57 @@ export function isMac(input: string): boolean {
 /** Fact values go into iPXE scripts and file names: keep them to a safe, printable set. */
 const SAFE_VALUE = /^[A-Za-z0-9][A-Za-z0-9._:@+=,/-]{0,127}$/;
 const LABEL_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+/** RFC 1123 host name: dot-separated labels of 1-63 letters, digits, hyphens (not at either end). */
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const RESERVED = new Set(['mac', 'uuid', 'hostname', 'serial', 'arch', 'platform']);
+/** Labels (parameters other than the reserved facts) one request may carry. */
+export const MAX_LABELS = 32;
 
 /**
- * Parse facts from an `/ipxe` query string. Empty values (iPXE sends `uuid=` when it has
- * none) are dropped; unsafe values are refused, never passed on.
+ * Parse facts from an `/ipxe` query string (`c.req.queries()`: every value of each
+ * parameter). Empty values (iPXE sends `uuid=` when it has none) are dropped; anything else
+ * out of bounds is refused with a message naming the parameter and the rule, never passed on.
  */
-export function factsFromQuery(query: Record<string, string>): Facts {
+export function factsFromQuery(query: Record<string, string | readonly string[]>): Facts {
   const facts: Facts = {};
-  for (const [key, raw] of Object.entries(query)) {
-    const value = raw.trim();
+  let labels = 0;
+  for (const [key, given] of Object.entries(query)) {
+    const values = typeof given === 'string' ? [given] : given;
+    if (values.length > 1)
+      throw new InvalidRequestError(
+        `parameter ${JSON.stringify(key)} given ${values.length} times: expected once`,
+      );
+    const value = (values[0] ?? '').trim();
     if (value === '') continue;
     if (!RESERVED.has(key) && !LABEL_NAME.test(key)) {
       throw new InvalidRequestError(
-        `invalid label name ${JSON.stringify(key)}: expected lower-case letters, digits, - or _`,
+        `invalid label name ${JSON.stringify(key.slice(0, 64))}: expected ${LABEL_NAME.source} (lower-case letters, digits, - or _, at most 32)`,
       );
     }
-    if (key === 'mac') {
-      facts.mac = canonicalMac(value);
-      continue;
-    }
-    if (!SAFE_VALUE.test(value)) {
+    if (!RESERVED.has(key) && ++labels > MAX_LABELS)
       throw new InvalidRequestError(
-        `invalid value for ${key}: ${JSON.stringify(value)} (letters, digits and ._:@+=,/- only)`,
+        `too many labels: at most ${MAX_LABELS} parameters besides ${[...RESERVED].join(', ')}`,
       );
-    }
-    facts[key] = key === 'uuid' ? value.toLowerCase() : value;
+    facts[key] = factValue(key, value);
   }
   return facts;
+}
+
+function factValue(key: string, value: string): string {
+  if (key === 'mac') return canonicalMac(value);
+  const shown = JSON.stringify(value.slice(0, 140));
+  if (key === 'hostname') {
+    if (!HOSTNAME.test(value))
+      throw new InvalidRequestError(
+        `invalid value for hostname: ${shown} (expected an RFC 1123 host name: labels of letters, digits and inner hyphens, at most 63 each, 253 in all)`,
+      );
+    return value;
+  }
+  if (!SAFE_VALUE.test(value)) {
+    throw new InvalidRequestError(
+      `invalid value for ${key}: ${shown} (expected 1-128 characters: letters, digits and ._:@+=,/-, starting with a letter or digit)`,
+    );
+  }
+  return key === 'uuid' ? value.toLowerCase() : value;
 }

@@ -1,35 +1,63 @@
-// Installer reports: the only events a node may post (POST /api/v1/machines/<mac>/events).
-// Parsed once at the edge into a validated event; anything else is an InvalidRequestError.
+// Installer reports: the only events a node may post (POST …/attempts/<id>/events). Parsed
+// once at the edge into a validated event; anything else is an InvalidRequestError. What an
+// attempt accepts, and when, is report-rules.ts.
 import { z } from 'zod';
 import { InvalidRequestError } from '../errors.ts';
 import { HANDOFF_METHODS, HANDOFF_REASONS, reasonCode } from './handoff.ts';
-import type { EventData, EventSource, EventType } from './state.ts';
+import type { EventData, EventSource } from './state.ts';
 
 const MAX_OUTPUT = 16 * 1024;
+/** No control characters: these values end up in logs, the dashboard and console scripts. */
+const printable = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^\P{Cc}*$/u, 'expected printable text');
+
+// `progress` is open-ended on purpose (the installer may report phases, bytes, rates): a
+// few flat fields with short keys and bounded values.
+const PROGRESS_KEY = /^[a-z][A-Za-z0-9_]{0,31}$/;
+const MAX_PROGRESS_FIELDS = 16;
+const progressValue = z.union([z.number().finite(), printable(256), z.boolean(), z.null()]);
 
 const reportSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('install-started') }),
   z.strictObject({ type: z.literal('installed') }),
   z.strictObject({
     type: z.literal('install-failed'),
-    exitCode: z.number().int().min(0).max(255),
+    exitCode: z.number().int().min(0).max(255).optional(),
     output: z.string().max(MAX_OUTPUT).default(''),
+    reason: printable(1024).optional(),
   }),
   z.strictObject({
     type: z.literal('first-boot'),
     ignitionSha256: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{64}$/)]).default(''),
   }),
-  z.strictObject({ type: z.literal('progress'), bytes: z.number().int().nonnegative() }),
-  z.strictObject({
-    type: z.literal('handoff'),
-    method: z.enum(HANDOFF_METHODS),
-    reason: z
-      .string()
-      .refine((r) => reasonCode(r) !== undefined, {
-        message: `expected "<code>" or "<code>: <printable detail>", code one of ${HANDOFF_REASONS.join(', ')}`,
-      })
-      .optional(),
-  }),
+  z
+    .object({ type: z.literal('progress'), bytes: z.number().int().nonnegative().optional() })
+    .catchall(progressValue)
+    .refine((o) => Object.keys(o).length <= MAX_PROGRESS_FIELDS + 1, {
+      message: `at most ${MAX_PROGRESS_FIELDS} fields`,
+    })
+    .refine((o) => Object.keys(o).every((k) => k === 'type' || PROGRESS_KEY.test(k)), {
+      message: `field names must match ${PROGRESS_KEY.source}`,
+    }),
+  // handoff.sh: how the installer left the live system; a reboot says why (handoff.ts codes)
+  z
+    .strictObject({
+      type: z.literal('handoff'),
+      method: z.enum(HANDOFF_METHODS),
+      reason: z
+        .string()
+        .refine((r) => reasonCode(r) !== undefined, {
+          message: `expected "<code>" or "<code>: <printable detail>", code one of ${HANDOFF_REASONS.join(', ')}`,
+        })
+        .optional(),
+    })
+    .refine((o) => (o.method === 'reboot') === (o.reason !== undefined), {
+      message: 'a reboot needs a reason, a kexec has none',
+      path: ['reason'],
+    }),
 ]);
 
 export const REPORT_TYPES = [
@@ -40,9 +68,14 @@ export const REPORT_TYPES = [
   'progress',
   'handoff',
 ] as const;
+export type ReportType = (typeof REPORT_TYPES)[number];
+
+export function isReportType(type: unknown): type is ReportType {
+  return typeof type === 'string' && (REPORT_TYPES as readonly string[]).includes(type);
+}
 
 export interface ParsedReport {
-  type: EventType;
+  type: ReportType;
   source: EventSource;
   data: EventData;
 }
@@ -53,14 +86,13 @@ export function parseReport(body: unknown): ParsedReport {
   if (!result.success) {
     const type =
       typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['type'] : undefined;
-    const known = typeof type === 'string' && (REPORT_TYPES as readonly string[]).includes(type);
-    const detail = known
+    const detail = isReportType(type)
       ? result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')
       : `type must be one of ${REPORT_TYPES.join(', ')}`;
     throw new InvalidRequestError(`invalid installer report: ${detail}`);
   }
   const { type, ...fields } = result.data;
   const data: EventData = {};
-  for (const [k, v] of Object.entries(fields)) if (v !== undefined) data[k] = v;
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) data[k] = v as EventData[string];
   return { type, source: type === 'first-boot' ? 'node' : 'installer', data };
 }

@@ -98,6 +98,12 @@ test('parseReport: the allow-list and sources', () => {
   assert.equal(parseReport({ type: 'first-boot', ignitionSha256: 'a'.repeat(64) }).source, 'node');
   assert.equal(parseReport({ type: 'first-boot', ignitionSha256: '' }).data, { ignitionSha256: '' });
   assert.equal(parseReport({ type: 'progress', bytes: 10 }).data, { bytes: 10 });
+  assert.equal(parseReport({ type: 'progress', phase: 'write', bytes: 5, mbps: 812.5, done: false }).data, {
+    phase: 'write',
+    bytes: 5,
+    mbps: 812.5,
+    done: false,
+  });
   assert.equal(parseReport({ type: 'handoff', method: 'kexec' }), {
     type: 'handoff',
     source: 'installer',
@@ -111,6 +117,10 @@ test('parseReport: the allow-list and sources', () => {
     }).data,
     { method: 'reboot', reason: 'kexec-load-disabled: /proc/sys/kernel/kexec_load_disabled is 1' },
   );
+  assert.equal(parseReport({ type: 'install-failed', reason: 'digest mismatch' }).data, {
+    output: '',
+    reason: 'digest mismatch',
+  });
 });
 
 test('parseReport refuses anything else', () => {
@@ -121,12 +131,22 @@ test('parseReport refuses anything else', () => {
     { type: 'reprovision-requested' },
     { type: 'disk-boot-script-served' },
     { type: 'installed', state: 'provisioned' },
-    { type: 'install-failed' },
+    { type: 'install-failed', exitCode: 256 },
     { type: 'install-failed', exitCode: 'x' },
+    { type: 'install-failed', reason: 'bell\u0007' },
+    { type: 'handoff' },
+    { type: 'handoff', method: 'teleport' },
+    { type: 'handoff', method: 'kexec', extra: 1 },
+    { type: 'progress', nested: { a: 1 } },
+    { type: 'progress', list: [1] },
+    { type: 'progress', Phase: 'write' },
+    { type: 'progress', note: 'x'.repeat(257) },
+    { type: 'progress', ...Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`f${i}`, i])) },
     { type: 'first-boot', ignitionSha256: 'zz' },
     { type: 'progress', bytes: -1 },
-    { type: 'handoff' },
     { type: 'handoff', method: 'pxe' },
+    { type: 'handoff', method: 'reboot' },
+    { type: 'handoff', method: 'kexec', reason: 'profile' },
     { type: 'handoff', method: 'reboot', reason: 'because' },
     { type: 'handoff', method: 'reboot', reason: 'profile: line\nbreak' },
     { type: 'handoff', method: 'reboot', reason: `profile: ${'x'.repeat(401)}` },

@@ -16,9 +16,9 @@ export function registerMachineGauge(metrics: RailyardMetrics, store: StateStore
     labelNames: ['state'],
     registers: [metrics.registry],
     async collect() {
-      const counts = new Map<string, number>(MACHINE_STATES.map((s) => [s, 0]));
-      for (const m of await store.listMachines()) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
-      for (const [state, n] of counts) this.set({ state }, n);
+      // One GROUP BY query, not a read of every machine per scrape.
+      const counts = await store.fleet.countByState();
+      for (const state of MACHINE_STATES) this.set({ state }, counts[state]);
     },
   });
 }

@@ -26,10 +26,10 @@ function value(text: string, series: string): number | undefined {
 
 test('requests by route pattern and status, bytes by kind, machines by state', async () => {
   const t = testApp();
-  const report = (type: string) =>
+  const report = async (type: string) =>
     t.app.request(`/api/v1/machines/${MAC}/events`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${t.tokens.tokenFor(MAC)}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${await t.installToken(MAC)}`, 'content-type': 'application/json' },
       body: JSON.stringify({ type }),
     });
   const script = await (await t.app.request(`/ipxe?mac=${HYP}`)).text();

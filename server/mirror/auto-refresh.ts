@@ -3,7 +3,7 @@
 // exponential backoff (capped at the interval); the server keeps serving meanwhile. Uses
 // the same code and lock as `railyard mirror refresh`, so cron and the server never clash.
 import type { Config } from '../config.ts';
-import { errorMessage } from '../errors.ts';
+import { errorMessage, redactSecrets } from '../errors.ts';
 import type { Stoppable } from '../lifecycle.ts';
 import type { Logger } from '../log.ts';
 import { LockBusyError } from './lock.ts';
@@ -95,7 +95,7 @@ export function startMirrorJob(
   if (!config.mirror.autoRefresh) return undefined;
   const releases = config.mirror.releases.map((r) => `${r.channel}/${r.board}:${r.versions.join(',')}`);
   log.info(
-    { upstream: config.mirror.upstream, releases, intervalMs: config.mirror.interval },
+    { upstream: redactSecrets(config.mirror.upstream), releases, intervalMs: config.mirror.interval },
     'mirror auto-refresh on (set mirror.autoRefresh: false to leave it to cron)',
   );
   return new AutoRefresh({

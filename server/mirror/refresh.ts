@@ -3,18 +3,27 @@
 // retention, record the result. Shared by `railyard mirror refresh` and the server's
 // background job. Per-version failures are reported in the summary (ok=false), not thrown;
 // config problems (ConfigError) and a busy lock (LockBusyError) are thrown.
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import type { ReleaseConfig } from '../config-schema.ts';
 import { errorMessage, UpstreamError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { emptyTrash, pruneStaging } from './housekeeping.ts';
-import { DEFAULT_FILES, isLinkName, isVersionName, MirrorLayout, parseVersionTxt } from './layout.ts';
+import {
+  DEFAULT_FILES,
+  isLinkName,
+  isVersionName,
+  MANIFEST,
+  MirrorLayout,
+  parseVersionTxt,
+} from './layout.ts';
 import { acquireLock } from './lock.ts';
 import { noProgress, type ProgressSink } from './progress.ts';
-import { publishDir, switchLink } from './publish.ts';
+import { publishDir, readLinkTarget, switchLink } from './publish.ts';
+import { recordPublished, refuseDowngrade, refuseReplay, signedDigests } from './replay.ts';
 import { applyRetention, type VersionsInUse } from './retention.ts';
-import { stageVersion } from './stage.ts';
+import { type Manifest, stageVersion } from './stage.ts';
 import {
   type MirrorStatus,
   type RefreshRecord,
@@ -172,6 +181,7 @@ async function syncVersion(
   const final = run.layout.versionDir(channel, board, version);
   const published = await isDir(final);
   try {
+    await checkLinkMoves(run, release, version, specs);
     if (!published && run.o.dryRun) return { ...result('new', 0, 'would download'), dryRun: true };
     let bytes = 0;
     if (!published) {
@@ -189,7 +199,17 @@ async function syncVersion(
         [...DEFAULT_FILES, ...release.files],
         staging,
       );
+      const manifest = JSON.parse(await readFile(join(staging, MANIFEST), 'utf8')) as Manifest;
+      if (!run.o.mirror.allowDuplicateRelease)
+        await refuseReplay(run.layout, { channel, board, version }, manifest);
       await publishDir(staging, final);
+      await recordPublished(run.layout, {
+        channel,
+        board,
+        version,
+        publishedAt: manifest.verifiedAt,
+        files: signedDigests(manifest),
+      });
     }
     if (!run.o.dryRun) await switchLinks(run, release, version, specs);
     return result(published ? 'unchanged' : 'new', bytes);
@@ -205,6 +225,25 @@ async function freeSpaceAfter(run: Run, err: unknown, staging: string): Promise<
   if (code !== 'ENOSPC' && code !== 'EDQUOT') return;
   run.o.log.warn({ staging }, 'disk full: discarding the partial download');
   await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+}
+
+/** `current*` never moves to a lower version unless mirror.allowDowngrade. */
+async function checkLinkMoves(
+  run: Run,
+  release: ReleaseConfig,
+  version: string,
+  specs: string[],
+): Promise<void> {
+  if (run.o.mirror.allowDowngrade) return;
+  const boardDir = run.layout.boardDir(release.channel, release.board);
+  for (const spec of specs.filter(isLinkName)) {
+    refuseDowngrade(
+      `${release.channel}/${release.board}`,
+      spec,
+      await readLinkTarget(boardDir, spec),
+      version,
+    );
+  }
 }
 
 async function switchLinks(

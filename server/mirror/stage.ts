@@ -120,7 +120,8 @@ async function verifyGroup(
     const asc = await readFile(`${file}.DIGESTS.asc`, 'utf8');
     lists.push([`${name}.DIGESTS.asc`, (await verifier.verifyClearsigned(`${name}.DIGESTS.asc`, asc)).text]);
   }
-  const sha512 = await checkDigests(file, name, lists);
+  // Every signed artifact's SHA-512 goes into the manifest: the replay check compares them.
+  const sha512 = (await checkDigests(file, name, lists)) ?? (signer ? await sha512File(file) : undefined);
   if (name === 'version.txt') await checkVersionTxt(file, version);
   return { name, size: (await stat(file)).size, sha512, signer };
 }

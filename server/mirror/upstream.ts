@@ -42,13 +42,19 @@ export class TransientError extends UpstreamError {}
 
 export class Upstream {
   readonly #o: UpstreamOptions;
+  /** Basic credentials from the template's user info; URLs (and so messages) never carry them. */
+  readonly #auth: Record<string, string>;
+  readonly #template: string;
 
   constructor(options: UpstreamOptions) {
     this.#o = options;
+    const { template, authorization } = splitCredentials(options.template);
+    this.#template = template;
+    this.#auth = authorization ? { Authorization: authorization } : {};
   }
 
   baseUrl(channel: string, board: string): string {
-    return this.#o.template
+    return this.#template
       .replaceAll('{channel}', encodeURIComponent(channel))
       .replaceAll('{board}', encodeURIComponent(board))
       .replace(/\/+$/, '');
@@ -57,7 +63,7 @@ export class Upstream {
   /** GET a small text file; `undefined` for a 404 when `optional`. Honors a cached validator. */
   async fetchText(url: string, optional = false, cached?: CachedText): Promise<CachedText | undefined> {
     return this.#withRetries(url, async (signal) => {
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...this.#auth };
       if (cached?.etag) headers['If-None-Match'] = cached.etag;
       if (cached?.lastModified) headers['If-Modified-Since'] = cached.lastModified;
       const res = await request(url, { headers, signal });
@@ -88,7 +94,7 @@ export class Upstream {
     const result = await this.#withRetries(url, async (signal, touch) => {
       let got = 0; // bytes of this attempt, counted even when it fails half-way
       try {
-        return await downloadOnce(url, dest, signal, optional, (done, total, n) => {
+        return await downloadOnce(url, dest, signal, optional, this.#auth, (done, total, n) => {
           got = n;
           touch();
           onProgress?.(done, total, received + n);
@@ -130,10 +136,11 @@ async function downloadOnce(
   dest: string,
   signal: AbortSignal,
   optional: boolean,
+  auth: Record<string, string>,
   onProgress?: ProgressFn,
 ): Promise<DownloadResult | undefined> {
   const have = await sizeOf(dest);
-  const res = await request(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, signal });
+  const res = await request(url, { headers: have > 0 ? { ...auth, Range: `bytes=${have}-` } : auth, signal });
   if (res.status === 404 && optional) return undefined;
   if (res.status === 416 && have > 0) {
     await res.body?.cancel();
@@ -203,6 +210,15 @@ async function readChunk(
   } catch (err) {
     throw new TransientError(`${url}: connection lost (${causeOf(err)})`, { cause: err });
   }
+}
+
+/** `https://user:pass@host/{board}` → the template without user info + a Basic header. */
+export function splitCredentials(template: string): { template: string; authorization?: string } {
+  const m = /^(https?:\/\/)([^/@]*)@(.*)$/i.exec(template);
+  if (!m) return { template };
+  const [user = '', pass = ''] = (m[2] as string).split(/:(.*)/s);
+  const pair = `${decodeURIComponent(user)}:${decodeURIComponent(pass)}`;
+  return { template: `${m[1]}${m[3]}`, authorization: `Basic ${Buffer.from(pair).toString('base64')}` };
 }
 
 async function request(url: string, init: { headers: Record<string, string>; signal: AbortSignal }) {

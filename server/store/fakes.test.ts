@@ -2,8 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { brokenStore, memoryStore } from './fakes.ts';
 import { storeContract } from './fixtures/contract.ts';
+import { fleetContract } from './fixtures/fleet-contract.ts';
 
-storeContract(test, () => memoryStore());
+storeContract(test, (limits) => memoryStore(undefined, limits));
+fleetContract(test, () => memoryStore());
 
 test('brokenStore rejects every call', async () => {
   const store = brokenStore();

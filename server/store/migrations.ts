@@ -27,6 +27,47 @@ export const MIGRATIONS: readonly string[] = [
      state TEXT NOT NULL
    ) STRICT;
    CREATE INDEX events_by_mac ON events(mac, id);`,
+  // 2: install attempts (at most one open per machine), events attributed to them, and a
+  // per-machine event count for retention.
+  `CREATE TABLE attempts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     mac TEXT NOT NULL REFERENCES machines(mac),
+     state TEXT NOT NULL,
+     grp TEXT NOT NULL,
+     profile TEXT NOT NULL,
+     profile_revision TEXT NOT NULL,
+     group_revision TEXT NOT NULL,
+     channel TEXT NOT NULL,
+     board TEXT NOT NULL,
+     version TEXT NOT NULL,
+     install_disk TEXT NOT NULL,
+     phone_home INTEGER NOT NULL,
+     facts TEXT NOT NULL,
+     client_ip TEXT,
+     opened_at TEXT NOT NULL,
+     closed_at TEXT,
+     nonce TEXT NOT NULL,
+     install_token_hash TEXT NOT NULL,
+     first_boot_token_hash TEXT NOT NULL
+   ) STRICT;
+   CREATE UNIQUE INDEX attempts_open_per_machine ON attempts(mac) WHERE closed_at IS NULL;
+   CREATE INDEX attempts_by_mac ON attempts(mac, id);
+   ALTER TABLE events ADD COLUMN attempt_id INTEGER;
+   ALTER TABLE machines ADD COLUMN event_count INTEGER NOT NULL DEFAULT 0;
+   UPDATE machines SET event_count = (SELECT count(*) FROM events e WHERE e.mac = machines.mac);`,
+  // 3: dashboard sign-in sessions (store/sessions.ts); indexes for the dashboard's
+  // per-page queries (store/sqlite-fleet.ts): machines per state, the events of an attempt,
+  // the latest attempts that ended provisioned.
+  `CREATE TABLE sessions (
+     id TEXT PRIMARY KEY,
+     binding TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+   CREATE INDEX machines_by_state ON machines(state, mac);
+   CREATE INDEX events_by_attempt ON events(attempt_id, id);
+   CREATE INDEX attempts_provisioned ON attempts(closed_at, id) WHERE state = 'provisioned';`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

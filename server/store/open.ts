@@ -1,12 +1,14 @@
 // Choose the state store backend from config (`state.driver`); main.ts calls this once.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { openSqliteStore } from './sqlite.ts';
-import type { StateStore } from './state-store.ts';
+import { DEFAULT_LIMITS, type StateStore, type StoreLimits } from './state-store.ts';
 
-export function openStateStore(state: Config['state']): StateStore {
+export function openStateStore(
+  state: Pick<Config['state'], 'driver' | 'path'> & Partial<StoreLimits>,
+): StateStore {
   switch (state.driver) {
     case 'sqlite':
       try {
@@ -17,6 +19,31 @@ export function openStateStore(state: Config['state']): StateStore {
           key: 'state.path',
         });
       }
-      return openSqliteStore(state.path);
+      ownerOnly(state.path);
+      return openSqliteStore(state.path, undefined, {
+        eventsPerMachine: state.eventsPerMachine ?? DEFAULT_LIMITS.eventsPerMachine,
+        attemptsPerMachine: state.attemptsPerMachine ?? DEFAULT_LIMITS.attemptsPerMachine,
+      });
+  }
+}
+
+/**
+ * state.db holds facts, installer output and sessions: owner-only (0600). SQLite creates
+ * its -wal and -shm files with the database file's mode, so creating the file 0600 first
+ * covers them; files left looser by an older railyard are tightened.
+ */
+function ownerOnly(file: string): void {
+  if (file === ':memory:') return;
+  try {
+    closeSync(openSync(file, 'a', 0o600));
+  } catch {
+    return; // openSqliteStore reports why it cannot open the file
+  }
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(f, 0o600);
+    } catch {
+      // not there (no WAL yet), or not ours: SQLite will say if it matters
+    }
   }
 }

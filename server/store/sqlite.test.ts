@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../errors.ts';
 import { storeContract } from './fixtures/contract.ts';
+import { fleetContract } from './fixtures/fleet-contract.ts';
 import { SCHEMA_VERSION } from './migrations.ts';
 import { openStateStore } from './open.ts';
 import { openSqliteStore } from './sqlite.ts';
@@ -21,7 +22,8 @@ const tempDb = () => {
   return join(dir, 'state.db');
 };
 
-storeContract(test, () => openSqliteStore(':memory:'));
+storeContract(test, (limits) => openSqliteStore(':memory:', undefined, limits));
+fleetContract(test, () => openSqliteStore(':memory:'));
 
 test.after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });

@@ -2,13 +2,33 @@
 // may share it (busy timeout + BEGIN IMMEDIATE). Calls are synchronous and sub-millisecond,
 // exposed as promises to fit the StateStore interface.
 import Database from 'better-sqlite3';
-import { ConfigError, errorMessage } from '../errors.ts';
+import { ConfigError, errorMessage, NotFoundError, StorageError } from '../errors.ts';
 import type { Facts } from '../machines/identity.ts';
 import { applyEvent, type EventData, type Machine, newMachine } from '../machines/state.ts';
+import type { FleetQueries } from './fleet.ts';
 import { migrate } from './migrations.ts';
-import type { Clock, NewEvent, Recorded, Sighting, StateStore, StoredEvent } from './state-store.ts';
+import type { SessionStore } from './sessions.ts';
+import { withSighting } from './sighting.ts';
+import { AttemptStatements } from './sqlite-attempts.ts';
+import { sqliteFleet } from './sqlite-fleet.ts';
+import { sqliteSessions } from './sqlite-sessions.ts';
+import {
+  type AttemptStep,
+  type Clock,
+  DEFAULT_LIMITS,
+  type NewAttempt,
+  type NewEvent,
+  type OpenAttemptStep,
+  type Opened,
+  type Recorded,
+  type Sighting,
+  type StateStore,
+  type StoredAttempt,
+  type StoredEvent,
+  type StoreLimits,
+} from './state-store.ts';
 
-interface MachineRow {
+export interface MachineRow {
   mac: string;
   state: Machine['state'];
   failures: number;
@@ -28,10 +48,15 @@ interface EventRow {
   at: string;
   data: string;
   state: StoredEvent['state'];
+  attempt_id: number | null;
 }
 
 /** Open (creating and migrating) the database at `file` (`:memory:` for tests). */
-export function openSqliteStore(file: string, clock: Clock = () => new Date()): StateStore {
+export function openSqliteStore(
+  file: string,
+  clock: Clock = () => new Date(),
+  limits: StoreLimits = DEFAULT_LIMITS,
+): StateStore {
   let db: Database.Database;
   try {
     db = new Database(file);
@@ -51,79 +76,198 @@ export function openSqliteStore(file: string, clock: Clock = () => new Date()): 
     db.close();
     throw err;
   }
-  return new SqliteStateStore(db, clock);
+  return new SqliteStateStore(db, clock, limits);
+}
+
+/** A store on a database the caller opened and configured (tests: a size-limited one). */
+export function sqliteStoreOn(
+  db: Database.Database,
+  clock: Clock = () => new Date(),
+  limits: StoreLimits = DEFAULT_LIMITS,
+): StateStore {
+  migrate(db, db.name);
+  return new SqliteStateStore(db, clock, limits);
 }
 
 class SqliteStateStore implements StateStore {
+  readonly fleet: FleetQueries;
+  readonly sessions: SessionStore;
   readonly #db: Database.Database;
   readonly #clock: Clock;
   readonly #get;
+  readonly #all;
   readonly #upsert;
   readonly #insertEvent;
-  readonly #record;
   readonly #events;
+  readonly #attempts: AttemptStatements;
+  readonly #record;
+  readonly #open;
+  readonly #report;
 
-  constructor(db: Database.Database, clock: Clock) {
+  constructor(db: Database.Database, clock: Clock, limits: StoreLimits) {
     this.#db = db;
     this.#clock = clock;
+    this.fleet = sqliteFleet(db);
+    this.sessions = sqliteSessions(db);
     this.#get = db.prepare<[string], MachineRow>('SELECT * FROM machines WHERE mac = ?');
-    this.#upsert = db.prepare(
-      `INSERT INTO machines (mac, state, failures, failure_reason, facts, profile, grp, first_seen, last_seen)
-       VALUES (@mac, @state, @failures, @failure_reason, @facts, @profile, @grp, @first_seen, @last_seen)
+    this.#all = db.prepare<[], MachineRow>('SELECT * FROM machines ORDER BY mac');
+    // Every upsert comes with one event: it counts it (retention) and returns the count.
+    this.#upsert = db.prepare<MachineRow, { event_count: number }>(
+      `INSERT INTO machines (mac, state, failures, failure_reason, facts, profile, grp, first_seen, last_seen, event_count)
+       VALUES (@mac, @state, @failures, @failure_reason, @facts, @profile, @grp, @first_seen, @last_seen, 1)
        ON CONFLICT(mac) DO UPDATE SET state = excluded.state, failures = excluded.failures,
          failure_reason = excluded.failure_reason, facts = excluded.facts, profile = excluded.profile,
-         grp = excluded.grp, last_seen = excluded.last_seen`,
+         grp = excluded.grp, last_seen = excluded.last_seen, event_count = event_count + 1
+       RETURNING event_count`,
     );
-    this.#insertEvent = db.prepare<[string, string, string, string, string, string]>(
-      'INSERT INTO events (mac, type, source, at, data, state) VALUES (?, ?, ?, ?, ?, ?)',
+    this.#insertEvent = db.prepare<[string, string, string, string, string, string, number | null]>(
+      'INSERT INTO events (mac, type, source, at, data, state, attempt_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
-    // Prepared once: installerInputs() reads events on every installer request.
+    // Prepared once: the boot path reads events on every installer request.
     this.#events = db.prepare<[string, number], EventRow>(
       'SELECT * FROM (SELECT * FROM events WHERE mac = ? ORDER BY id DESC LIMIT ?) ORDER BY id',
     );
-    this.#record = db.transaction((mac: string, event: NewEvent, seen: Sighting): Recorded => {
-      const at = event.at ?? this.#clock().toISOString();
-      const row = this.#get.get(mac);
-      const before = row ? toMachine(row) : newMachine(mac, at);
-      const data: EventData = event.data ?? {};
-      const machine = withSighting(
-        applyEvent(before, { type: event.type, source: event.source, at, data }),
-        seen,
-      );
-      this.#upsert.run(toRow(machine));
-      const { lastInsertRowid } = this.#insertEvent.run(
-        mac,
-        event.type,
-        event.source,
-        at,
-        JSON.stringify(data),
-        machine.state,
-      );
-      const id = Number(lastInsertRowid);
-      return {
-        machine,
-        event: { id, mac, type: event.type, source: event.source, at, data, state: machine.state },
-      };
+    this.#attempts = new AttemptStatements(db, limits);
+    this.#record = db.transaction(
+      (mac: string, event: NewEvent, seen: Sighting, step?: OpenAttemptStep): Recorded => {
+        const at = this.#at(event);
+        const open = step ? this.#attempts.openOf(mac) : undefined;
+        const next = open && step ? step(open) : undefined;
+        if (open && next !== undefined) {
+          this.#attempts.setState(open, next, at);
+          return this.#append(mac, { ...event, at, attemptId: open.id }, seen, open.id);
+        }
+        return this.#append(mac, { ...event, at }, seen);
+      },
+    );
+    this.#open = db.transaction(
+      (mac: string, attempt: NewAttempt, event: NewEvent, seen: Sighting): Opened => {
+        const at = this.#at(event);
+        const superseded = this.#attempts.openOf(mac);
+        if (superseded) this.#attempts.setState(superseded, 'superseded', at);
+        // The attempt row goes in once the machine row exists (foreign key), before its event.
+        const recorded = this.#append(mac, { ...event, at }, seen, () =>
+          this.#attempts.insert(mac, attempt, at),
+        );
+        this.#attempts.pruneAttempts(mac);
+        return {
+          ...recorded,
+          attempt: recorded.attempt as StoredAttempt,
+          superseded: superseded && this.#attempts.get(superseded.id),
+        };
+      },
+    );
+    this.#report = db.transaction((attemptId: number, event: NewEvent, step: AttemptStep) => {
+      const attempt = this.#attempts.get(attemptId);
+      if (!attempt) throw new NotFoundError(`no install attempt ${attemptId}`);
+      const at = this.#at(event);
+      const next = step(attempt);
+      this.#attempts.setState(attempt, next, at);
+      return this.#append(attempt.mac, { ...event, at, attemptId }, {}, attemptId);
     });
   }
 
-  async getMachine(mac: string): Promise<Machine | undefined> {
+  #at(event: NewEvent): string {
+    return event.at ?? this.#clock().toISOString();
+  }
+
+  /**
+   * Append an event (its `at` set), apply the transition, upsert the machine, count for
+   * retention. `attemptOf`: the attempt to return with it, or a function that stores the
+   * attempt (after the machine row, before the event) and returns its id.
+   */
+  #append(
+    mac: string,
+    event: NewEvent & { at: string },
+    seen: Sighting,
+    attemptOf?: number | (() => number),
+  ): Recorded {
     const row = this.#get.get(mac);
+    const before = row ? toMachine(row) : newMachine(mac, event.at);
+    const data: EventData = event.data ?? {};
+    const machine = withSighting(
+      applyEvent(before, { type: event.type, source: event.source, at: event.at, data }),
+      seen,
+    );
+    const { event_count: count } = this.#upsert.get(toRow(machine)) as { event_count: number };
+    const owner = typeof attemptOf === 'function' ? attemptOf() : attemptOf;
+    const attemptId = typeof attemptOf === 'function' ? (owner as number) : (event.attemptId ?? null);
+    const { lastInsertRowid } = this.#insertEvent.run(
+      mac,
+      event.type,
+      event.source,
+      event.at,
+      JSON.stringify(data),
+      machine.state,
+      attemptId,
+    );
+    this.#attempts.pruneEvents(mac, count);
+    const stored: StoredEvent = {
+      id: Number(lastInsertRowid),
+      mac,
+      type: event.type,
+      source: event.source,
+      at: event.at,
+      data,
+      state: machine.state,
+      attemptId,
+    };
+    const attempt = owner === undefined ? undefined : this.#attempts.get(owner);
+    return attempt ? { machine, event: stored, attempt } : { machine, event: stored };
+  }
+
+  async getMachine(mac: string): Promise<Machine | undefined> {
+    const row = guard(() => this.#get.get(mac));
     return row ? toMachine(row) : undefined;
   }
 
   async listMachines(): Promise<Machine[]> {
-    return this.#db.prepare<[], MachineRow>('SELECT * FROM machines ORDER BY mac').all().map(toMachine);
+    return guard(() => this.#all.all()).map(toMachine);
   }
 
-  async recordEvent(mac: string, event: NewEvent, seen: Sighting = {}): Promise<Recorded> {
-    return this.#record.immediate(mac, event, seen);
+  async recordEvent(
+    mac: string,
+    event: NewEvent,
+    seen: Sighting = {},
+    step?: OpenAttemptStep,
+  ): Promise<Recorded> {
+    return guard(() => this.#record.immediate(mac, event, seen, step));
+  }
+
+  async openAttempt(mac: string, attempt: NewAttempt, event: NewEvent, seen: Sighting = {}): Promise<Opened> {
+    return guard(() => this.#open.immediate(mac, attempt, event, seen));
+  }
+
+  async recordReport(attemptId: number, event: NewEvent, step: AttemptStep) {
+    return guard(() => this.#report.immediate(attemptId, event, step)) as Recorded & {
+      attempt: StoredAttempt;
+    };
+  }
+
+  async getAttempt(id: number): Promise<StoredAttempt | undefined> {
+    return guard(() => this.#attempts.get(id));
+  }
+
+  async openAttemptOf(mac: string): Promise<StoredAttempt | undefined> {
+    return guard(() => this.#attempts.openOf(mac));
+  }
+
+  async attempts(mac: string, options: { limit?: number } = {}): Promise<StoredAttempt[]> {
+    return guard(() => this.#attempts.ofMachine(mac, options.limit ?? -1));
+  }
+
+  async openAttempts(): Promise<StoredAttempt[]> {
+    return guard(() => this.#attempts.allOpen());
   }
 
   async events(mac: string, options: { limit?: number } = {}): Promise<StoredEvent[]> {
     const limit = options.limit ?? -1;
-    const rows = this.#events.all(mac, limit);
-    return rows.map((r) => ({ ...r, data: JSON.parse(r.data) as EventData }));
+    const rows = guard(() => this.#events.all(mac, limit));
+    return rows.map(({ attempt_id, ...r }) => ({
+      ...r,
+      data: JSON.parse(r.data) as EventData,
+      attemptId: attempt_id,
+    }));
   }
 
   async close(): Promise<void> {
@@ -131,16 +275,18 @@ class SqliteStateStore implements StateStore {
   }
 }
 
-function withSighting(machine: Machine, seen: Sighting): Machine {
-  return {
-    ...machine,
-    facts: seen.facts ? { ...machine.facts, ...seen.facts } : machine.facts,
-    profile: seen.profile ?? machine.profile,
-    group: seen.group ?? machine.group,
-  };
+/** SQLite's own failures (disk full, I/O, locked) become a StorageError; ours pass through. */
+function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof Database.SqliteError)
+      throw new StorageError(`state database: ${err.message} (${err.code})`, { cause: err });
+    throw err;
+  }
 }
 
-function toMachine(row: MachineRow): Machine {
+export function toMachine(row: MachineRow): Machine {
   return {
     mac: row.mac,
     state: row.state,

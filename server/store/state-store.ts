@@ -1,6 +1,14 @@
-// The state store seam: what routes, /ipxe and the CLI need to persist machines and their
-// events. SQLite (sqlite.ts) is the default; another backend (PostgreSQL) implements the
-// same interface and is chosen in main.ts, without touching routes.
+// The state store seam: what routes, /ipxe and the CLI need to persist machines, their
+// install attempts and their events. SQLite (sqlite.ts) is the default; another backend
+// (PostgreSQL) implements the same interface and is chosen in open.ts, without touching
+// routes. The contract tests (fixtures/contract.ts) take a store factory: run them against
+// every implementation.
+//
+// Exclusive decisions live behind these methods and must be made inside one transaction
+// with the write they guard: one open attempt per machine (openAttempt supersedes), and a
+// report's transition checked against the attempt's current state (recordReport runs the
+// caller's pure `step` on the row it then updates).
+import type { AttemptSpec, AttemptState, InstallAttempt } from '../machines/attempt.ts';
 import type { Facts } from '../machines/identity.ts';
 import type {
   EventData,
@@ -10,6 +18,8 @@ import type {
   MachineEvent,
   MachineState,
 } from '../machines/state.ts';
+import type { FleetQueries } from './fleet.ts';
+import type { SessionStore } from './sessions.ts';
 
 export interface NewEvent {
   type: EventType;
@@ -17,10 +27,13 @@ export interface NewEvent {
   data?: EventData;
   /** Defaults to the store's clock. */
   at?: string;
+  /** The install attempt the event belongs to (it must be this machine's). */
+  attemptId?: number;
 }
 
-/** What the request that caused the event tells us about the machine (merged into the record). */
+/** What the request that caused the event tells us about the machine. */
 export interface Sighting {
+  /** Replaces the stored facts (facts are per boot: never merged). */
   facts?: Facts;
   profile?: string;
   group?: string;
@@ -32,24 +45,94 @@ export interface StoredEvent extends MachineEvent {
   mac: string;
   /** The machine's state after this event. */
   state: MachineState;
+  /** The install attempt it belongs to; null for events outside any attempt. */
+  attemptId: number | null;
+}
+
+/** Credential material of an attempt: only hashes, plus the nonce tokens are derived from. */
+export interface AttemptSecrets {
+  /** Random per attempt; with the server secret it derives the tokens (installer/credentials.ts). */
+  nonce: string;
+  /** SHA-256 (hex) of the install token and of the first-boot token. */
+  installTokenHash: string;
+  firstBootTokenHash: string;
+}
+
+export interface StoredAttempt extends InstallAttempt {
+  secrets: AttemptSecrets;
+}
+
+export interface NewAttempt extends AttemptSpec {
+  secrets: AttemptSecrets;
 }
 
 export interface Recorded {
   machine: Machine;
   event: StoredEvent;
+  /** The attempt the event belongs to, as it is after the event. */
+  attempt?: StoredAttempt;
 }
 
+export interface Opened extends Recorded {
+  attempt: StoredAttempt;
+  /** The attempt this one closed, if the machine had one open. */
+  superseded: StoredAttempt | undefined;
+}
+
+/**
+ * A pure decision the store runs inside its transaction, on the attempt as stored: the
+ * attempt's next state. Throwing (ConflictError) refuses the write; nothing is recorded.
+ */
+export type AttemptStep = (attempt: InstallAttempt) => AttemptState;
+/** As AttemptStep; undefined means "the event is not part of this attempt" (no change). */
+export type OpenAttemptStep = (attempt: InstallAttempt) => AttemptState | undefined;
+
+/** Retention per machine: the oldest events and closed attempts beyond these are deleted. */
+export interface StoreLimits {
+  eventsPerMachine: number;
+  attemptsPerMachine: number;
+}
+
+export const DEFAULT_LIMITS: StoreLimits = { eventsPerMachine: 2000, attemptsPerMachine: 100 };
+
 export interface StateStore {
+  /** Fleet-wide reads in O(1) queries (the dashboard). */
+  readonly fleet: FleetQueries;
+  /** Dashboard sign-in sessions. */
+  readonly sessions: SessionStore;
   /** undefined when the machine was never seen. */
   getMachine(mac: string): Promise<Machine | undefined>;
   /** All machines, ordered by MAC. */
   listMachines(): Promise<Machine[]>;
   /**
    * Atomically: append the event, apply the transition (machines/state.ts applyEvent), and
-   * upsert the machine with the sighting's facts, profile and group and a new lastSeen.
-   * `mac` must already be canonical.
+   * upsert the machine with the sighting's facts (replaced), profile and group and a new
+   * lastSeen. With `step`, the machine's open attempt (if any) gets the state it returns,
+   * and the event is attributed to it; a closed state closes it. `mac` must be canonical.
    */
-  recordEvent(mac: string, event: NewEvent, seen?: Sighting): Promise<Recorded>;
+  recordEvent(mac: string, event: NewEvent, seen?: Sighting, step?: OpenAttemptStep): Promise<Recorded>;
+  /**
+   * Atomically: close the machine's open attempt (state superseded), store the new one
+   * (open, state served), and record `event` (attributed to it) with the sighting.
+   */
+  openAttempt(mac: string, attempt: NewAttempt, event: NewEvent, seen?: Sighting): Promise<Opened>;
+  /**
+   * Atomically: run `step` on the attempt as stored (it throws to refuse), set its state
+   * (closing it when the state is closed), and record `event` for its machine, attributed
+   * to it. NotFoundError when there is no such attempt.
+   */
+  recordReport(
+    attemptId: number,
+    event: NewEvent,
+    step: AttemptStep,
+  ): Promise<Recorded & { attempt: StoredAttempt }>;
+  getAttempt(id: number): Promise<StoredAttempt | undefined>;
+  /** The machine's open attempt; undefined when none is open. */
+  openAttemptOf(mac: string): Promise<StoredAttempt | undefined>;
+  /** The machine's attempts, newest first; `limit` keeps the newest N. */
+  attempts(mac: string, options?: { limit?: number }): Promise<StoredAttempt[]>;
+  /** Every open attempt (mirror retention keeps their releases). */
+  openAttempts(): Promise<StoredAttempt[]>;
   /** The machine's events, oldest first; `limit` keeps the newest N. */
   events(mac: string, options?: { limit?: number }): Promise<StoredEvent[]>;
   close(): Promise<void>;

@@ -8,10 +8,12 @@ import { DownloadRecorder } from '../boot/downloads.ts';
 import { BootService } from '../boot/service.ts';
 import { PACKAGE_ROOT } from '../config.ts';
 import { createApp } from '../http/app.ts';
+import { HostAllowList } from '../http/host-check.ts';
 import { opsHooks } from '../http/ops-hooks.ts';
+import { type Access, createAccess, SESSION_COOKIE } from '../http/ui-auth.ts';
 import { InstallerCache } from '../installer/cache.ts';
-import { MachineTokens } from '../installer/tokens.ts';
-import { silentLogger } from '../log.ts';
+import { AttemptCredentials } from '../installer/credentials.ts';
+import { type Logger, silentLogger } from '../log.ts';
 import { loadMachines } from '../machines/load.ts';
 import { observeHandoffs, observeProvisioning, registerMachineGauge } from '../metrics/machine-metrics.ts';
 import { createMetrics, type RailyardMetrics } from '../metrics/metrics.ts';
@@ -50,12 +52,26 @@ export function publishRelease(
   return dir;
 }
 
+/** The admin token of every testApp() that does not set its own. */
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
 export interface TestApp {
   app: ReturnType<typeof createApp>;
+  access: Access;
+  /** `Authorization: Bearer <admin token>`, for API reads and writes. */
+  adminHeaders: Record<string, string>;
+  /** A `Cookie` header with a fresh dashboard session. */
+  sessionHeaders(): Promise<Record<string, string>>;
   store: StateStore;
-  tokens: MachineTokens;
+  credentials: AttemptCredentials;
+  /** The install token of the machine's open attempt (what its installer carries). */
+  installToken: (mac: string) => Promise<string>;
+  /** The first-boot token of the machine's open attempt. */
+  firstBootToken: (mac: string) => Promise<string>;
   dataDir: string;
   boot: BootService;
+  /** Load machinesDir again (as a file change or SIGHUP would). */
+  reloadMachines: () => void;
   metrics: RailyardMetrics;
   progress: ImageProgress;
   cleanup: () => void;
@@ -70,11 +86,22 @@ export interface TestAppOptions {
   keyring?: string;
   /** installer.kexecDeny (default none). */
   kexecDeny?: readonly Record<string, string>[];
+  /** installer.bindClientIp (default true). */
+  bindClientIp?: boolean;
   /** Node process metrics on /metrics (off by default in tests). */
   processMetrics?: boolean;
   /** mirror.staleAfter for the dashboard (default 2 days). */
   staleAfterMs?: number;
   now?: () => number;
+  /** The app's logger (default: silent). */
+  log?: Logger;
+  /** ui.public (default false: reads need a sign-in). */
+  publicRead?: boolean;
+  sessionTtlMs?: number;
+  /** http.allowedHosts, besides publicUrl's host. */
+  allowedHosts?: string[];
+  /** How long the dashboard reuses a fleet page (default: its own, 1 s); set: no pacing either. */
+  dashboardCacheMs?: number;
 }
 
 export function testApp(options: TestAppOptions = {}): TestApp {
@@ -83,7 +110,8 @@ export function testApp(options: TestAppOptions = {}): TestApp {
   mkdirSync(join(dir, 'assets'), { recursive: true });
   mkdirSync(mirrorDir, { recursive: true });
   if (options.mirrored !== false) publishRelease(mirrorDir);
-  const machines = loadMachines(options.machinesDir ?? EXAMPLES_DIR);
+  const machinesDir = options.machinesDir ?? EXAMPLES_DIR;
+  let machines = loadMachines(machinesDir);
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
   const rawStore = options.store ?? memoryStore();
   registerMachineGauge(metrics, rawStore);
@@ -94,15 +122,17 @@ export function testApp(options: TestAppOptions = {}): TestApp {
   const publicUrl = options.publicUrl ?? 'http://192.0.2.10:8080';
   const catalog = new MirrorCatalog(mirrorDir);
   registerMirrorGauges(metrics, async () => (await catalog.list()).status);
+  const credentials = new AttemptCredentials(Buffer.alloc(32, 7));
   const boot = new BootService({
     machines: () => machines,
     releases: catalog,
     renderer: new IpxeRenderer(),
     publicUrl,
     store,
+    credentials,
     failedRetries: 2,
+    bindClientIp: options.bindClientIp ?? true,
   });
-  const tokens = new MachineTokens(Buffer.alloc(32, 7));
   const downloads = new DownloadRecorder(store, silentLogger());
   const progress = new ImageProgress(options.now);
   const dashboard = new Dashboard({
@@ -111,26 +141,59 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     mirror: catalog,
     progress,
     staleAfterMs: options.staleAfterMs ?? 2 * 86_400_000,
+    ...(options.dashboardCacheMs === undefined ? {} : { cacheMs: options.dashboardCacheMs, busyShare: 1 }),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const adminToken = options.adminToken ?? TEST_ADMIN_TOKEN;
+  const access = createAccess({
+    sessions: store.sessions,
+    adminToken,
+    sessionTtlMs: options.sessionTtlMs ?? 12 * 3_600_000,
+    publicRead: options.publicRead ?? false,
+    hosts: new HostAllowList([new URL(publicUrl).hostname, ...(options.allowedHosts ?? [])]),
     ...(options.now ? { now: options.now } : {}),
   });
   const app = createApp({
-    log: silentLogger(),
+    log: options.log ?? silentLogger(),
     boot,
     installer: {
       cache: new InstallerCache({ maxEntries: 10 }),
-      tokens,
+      credentials,
       publicUrl,
       keyring: options.keyring,
       kexecDeny: options.kexecDeny ?? [],
-      onServed: (mac, bytes, durationMs) =>
-        downloads.record(mac, { path: '/installer/', bytes, durationMs, complete: true, status: 200 }),
+      onServed: (mac, bytes, durationMs, attemptId) =>
+        downloads.recordInstaller(mac, attemptId, bytes, durationMs),
     },
-    api: { store, tokens, adminToken: options.adminToken },
+    api: { store, attempts: boot.attempts, credentials, publicUrl },
+    access,
     ...opsHooks({ downloads, metrics, progress }),
     metrics,
-    ui: { dashboard, templates: new UiTemplates(), adminToken: options.adminToken },
+    ui: { dashboard, templates: new UiTemplates() },
     mirrorRoot: new FileRoot(mirrorDir),
     assetsRoot: new FileRoot(join(dir, 'assets')),
   });
-  return { app, dataDir: dir, cleanup, store, tokens, boot, metrics, progress };
+  const tokenOf = async (mac: string) => {
+    const open = await store.openAttemptOf(mac);
+    if (!open) throw new Error(`test: ${mac} has no open attempt`);
+    return credentials.tokens(open.secrets.nonce);
+  };
+  return {
+    app,
+    access,
+    adminHeaders: { authorization: `Bearer ${adminToken}` },
+    sessionHeaders: async () => ({ cookie: `${SESSION_COOKIE}=${await access.sessions.issue()}` }),
+    dataDir: dir,
+    cleanup,
+    store,
+    credentials,
+    installToken: async (mac) => (await tokenOf(mac)).install,
+    firstBootToken: async (mac) => (await tokenOf(mac)).firstBoot,
+    boot,
+    reloadMachines: () => {
+      machines = loadMachines(machinesDir);
+    },
+    metrics,
+    progress,
+  };
 }

@@ -322,8 +322,29 @@ async function expectErrorFrom(to: number, request: Buffer) {
   assert.is((await probe.next())?.packet?.op, 'error');
 }
 
-test('limits: beyond maxPerClient a request gets ERROR 3 busy', async () => {
+test('limits: beyond maxPerClient a request gets ERROR 3 busy (when the others answer)', async () => {
   const limited = await startTestServer(rootSource(dir), { maxPerClient: 2, retries: 1 });
+  const probes = [await UdpProbe.open(), await UdpProbe.open(), await UdpProbe.open()];
+  try {
+    for (const p of probes.slice(0, 2)) {
+      await p.send(encodeRequest('rrq', 'f5120'), limited.port);
+      const data = await p.next();
+      assert.is(data?.packet?.op, 'data');
+      await p.send(encodeAck(1), data?.port as number); // answered: a live client, never evicted
+      assert.is((await p.next())?.packet?.op, 'data');
+    }
+    await probes[2]?.send(encodeRequest('rrq', 'f513'), limited.port);
+    const r = await probes[2]?.next();
+    assert.is(r?.packet?.op === 'error' && r.packet.code, ErrorCode.DISK_FULL);
+    assert.is(limited.server.activeTransfers, 2);
+  } finally {
+    for (const p of probes) p.close();
+    await limited.server.stop(Date.now());
+  }
+});
+
+test('limits: when full, a new request takes the slot of the oldest client that never answered', async () => {
+  const limited = await startTestServer(rootSource(dir), { maxPerClient: 2, retries: 6 });
   const probes = [await UdpProbe.open(), await UdpProbe.open(), await UdpProbe.open()];
   try {
     for (const p of probes.slice(0, 2)) {
@@ -331,9 +352,9 @@ test('limits: beyond maxPerClient a request gets ERROR 3 busy', async () => {
       assert.is((await p.next())?.packet?.op, 'data');
     }
     await probes[2]?.send(encodeRequest('rrq', 'f513'), limited.port);
-    const r = await probes[2]?.next();
-    assert.is(r?.packet?.op === 'error' && r.packet.code, ErrorCode.DISK_FULL);
+    assert.is((await probes[2]?.next())?.packet?.op, 'data');
     assert.is(limited.server.activeTransfers, 2);
+    assert.is(limited.server.evictions, 1);
   } finally {
     for (const p of probes) p.close();
     await limited.server.stop(Date.now());

@@ -36,8 +36,11 @@ export interface TftpObserver {
 
 /** One admitted request: `transfer` is set once the file is open and the socket bound. */
 interface Slot {
+  key: string;
+  ip: string;
   file: string;
   transfer?: Transfer;
+  released?: boolean;
 }
 
 interface LogFields {
@@ -59,6 +62,7 @@ export class TftpServer implements Stoppable {
   readonly #transfers = new Map<string, Slot>();
   readonly #perClient = new Map<string, number>();
   #stopping = false;
+  #evictions = 0;
 
   constructor(source: TftpSource, limits: TftpLimits, log: Logger, observer: TftpObserver = {}) {
     this.#source = source;
@@ -69,6 +73,11 @@ export class TftpServer implements Stoppable {
 
   get activeTransfers(): number {
     return this.#transfers.size;
+  }
+
+  /** Transfers aborted to make room for a new request (their clients never answered). */
+  get evictions(): number {
+    return this.#evictions;
   }
 
   /** Bind one listener; rejects with the bind error (EACCES, EADDRINUSE...) for the caller to explain. */
@@ -163,24 +172,47 @@ export class TftpServer implements Stoppable {
       retries: this.#limits.retries,
       onErrorSent,
     });
+    // Eviction goes by when transfers started: move this slot to the back (newest).
+    if (!slot.released && this.#transfers.get(slot.key) === slot) {
+      this.#transfers.delete(slot.key);
+      this.#transfers.set(slot.key, slot);
+    }
     slot.transfer.start();
     const result = await slot.transfer.done;
     this.#logResult(fields, file.size, negotiated.blksize, negotiated.windowsize, result);
     this.#observer.transferEnded?.(result);
   }
 
+  /**
+   * A slot for a new request. When the server (or this client) is full, the oldest transfer
+   * whose client never answered gives its slot up: forged or silent requests, however many
+   * source addresses they come from, cannot keep a real client out.
+   */
   #reserve(key: string, ip: string, file: string): Slot | undefined {
-    const perClient = this.#perClient.get(ip) ?? 0;
-    if (this.#transfers.size >= this.#limits.maxTransfers || perClient >= this.#limits.maxPerClient) {
+    if (this.#transfers.size >= this.#limits.maxTransfers && !this.#evictSilent(() => true)) return undefined;
+    if ((this.#perClient.get(ip) ?? 0) >= this.#limits.maxPerClient && !this.#evictSilent((s) => s.ip === ip))
       return undefined;
-    }
-    const slot: Slot = { file };
+    const slot: Slot = { key, ip, file };
     this.#transfers.set(key, slot);
-    this.#perClient.set(ip, perClient + 1);
+    this.#perClient.set(ip, (this.#perClient.get(ip) ?? 0) + 1);
     return slot;
   }
 
+  /** Abort the oldest running transfer (matching `which`) that never heard from its client. */
+  #evictSilent(which: (slot: Slot) => boolean): boolean {
+    for (const slot of this.#transfers.values()) {
+      if (!slot.transfer || slot.transfer.answered || !which(slot)) continue;
+      this.#release(slot.key, slot.ip, slot);
+      slot.transfer.abort('evicted: the server is full and this client never answered', false);
+      this.#evictions++;
+      return true;
+    }
+    return false;
+  }
+
   #release(key: string, ip: string, slot: Slot): void {
+    if (slot.released) return;
+    slot.released = true;
     if (this.#transfers.get(key) === slot) this.#transfers.delete(key);
     const left = (this.#perClient.get(ip) ?? 1) - 1;
     if (left > 0) this.#perClient.set(ip, left);

@@ -2,7 +2,7 @@
 // `tftp.listen` a bind failure stops startup with a message naming the setting and the fixes;
 // with the built-in default (plain `npm start`) we fall back to an unprivileged port and warn.
 import { type ListenAddress, parseListen } from '../config.ts';
-import { ConfigError } from '../errors.ts';
+import { StartupError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type TftpLimits, type TftpObserver, TftpServer } from './server.ts';
 import type { TftpSource } from './source.ts';
@@ -61,7 +61,7 @@ async function listenOrFallBack(server: TftpServer, at: ListenAddress, explicit:
   }
 }
 
-export function bindError(at: ListenAddress, err: NodeJS.ErrnoException): ConfigError {
+export function bindError(at: ListenAddress, err: NodeJS.ErrnoException): StartupError {
   const where = `${at.host}:${at.port}`;
   const fixes =
     err.code === 'EADDRINUSE'
@@ -72,7 +72,11 @@ export function bindError(at: ListenAddress, err: NodeJS.ErrnoException): Config
           `AmbientCapabilities=CAP_NET_BIND_SERVICE in the systemd unit), or set tftp.listen to an ` +
           `unprivileged port such as 0.0.0.0:6969 and redirect UDP 69 to it (PXE firmware always asks port 69)`
         : 'check that the address belongs to this host (tftp.listen)';
-  return new ConfigError(`tftp.listen: cannot bind TFTP to ${where} (${err.code ?? err.message}): ${fixes}`, {
-    key: 'tftp.listen',
-  });
+  return new StartupError(
+    `tftp.listen: cannot bind TFTP to ${where} (${err.code ?? err.message}): ${fixes}`,
+    {
+      key: 'tftp.listen',
+      cause: err,
+    },
+  );
 }

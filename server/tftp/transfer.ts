@@ -11,6 +11,9 @@
 //   MIN_RTO_MS and that base, so one lost packet on a LAN costs milliseconds, not a second.
 //   Consecutive timeouts double the wait; after `retries` retransmits at or above the base
 //   interval the client is considered gone.
+// - A client that has never answered (no ACK of the OACK or of any DATA) is dropped at
+//   FIRST_ANSWER_BUDGET_MS after the transfer started, whatever `retries` and `timeout`
+//   say: a forged or silent request frees its slot within 10 s.
 import type { RemoteInfo, Socket } from 'node:dgram';
 import type { Negotiated } from './options.ts';
 import { allocData, decodePacket, ErrorCode, encodeError, encodeOack } from './packets.ts';
@@ -19,6 +22,7 @@ import type { TftpClient, TftpFile } from './source.ts';
 const BASE_RTO_MS = 1000;
 const MIN_RTO_MS = 10;
 const MAX_WAIT_MS = 16_000;
+export const FIRST_ANSWER_BUDGET_MS = 10_000;
 
 export type Outcome = 'complete' | 'client-error' | 'timeout' | 'aborted' | 'failed';
 
@@ -73,6 +77,7 @@ export class Transfer {
   #rttvar = 0;
   #sentAt = 0;
   #clean = true;
+  #answered = false;
 
   constructor(options: TransferOptions) {
     this.done = new Promise((resolve) => {
@@ -97,6 +102,11 @@ export class Transfer {
     }
     this.#socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
     this.#socket.on('error', (err) => this.#finish('failed', `socket error: ${err.message}`));
+  }
+
+  /** True once the client acknowledged anything: a real peer, not a forged source. */
+  get answered(): boolean {
+    return this.#answered;
   }
 
   start(): void {
@@ -146,6 +156,7 @@ export class Transfer {
 
   /** The client acknowledged something new: reset the back-off, learn the round trip. */
   #progress(): void {
+    this.#answered = true;
     this.#clearTimer();
     // Karn: no sample from a retransmitted window, but keep the backed-off timeout until a
     // clean sample says otherwise (a slow client must not be flooded at the old estimate).
@@ -220,13 +231,22 @@ export class Transfer {
 
   #armTimer(): void {
     this.#clearTimer();
-    const wait = Math.min(this.#rto * 2 ** this.#timeouts, MAX_WAIT_MS);
+    let wait = Math.min(this.#rto * 2 ** this.#timeouts, MAX_WAIT_MS);
+    if (!this.#answered)
+      wait = Math.max(0, Math.min(wait, this.#startedAt + FIRST_ANSWER_BUDGET_MS - Date.now()));
     this.#timer = setTimeout(() => this.#onTimeout(), wait);
   }
 
   #onTimeout(): void {
     this.#timer = undefined;
     if (this.#phase === 'done') return;
+    if (!this.#answered && Date.now() - this.#startedAt >= FIRST_ANSWER_BUDGET_MS) {
+      this.#finish(
+        'timeout',
+        `no answer within ${FIRST_ANSWER_BUDGET_MS / 1000} s (${this.#timeouts} retransmits)`,
+      );
+      return;
+    }
     if (this.#timeouts === 0) {
       // Fast retransmits below the base interval do not count against `retries`.
       const fast = Math.max(0, Math.ceil(Math.log2(this.#baseRto / this.#rto)));

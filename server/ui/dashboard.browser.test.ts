@@ -1,8 +1,9 @@
 // The dashboard in a real browser: Debian's chromium driven by playwright-core (no browser
 // download) against a real railyard HTTP server on 127.0.0.1, seeded with machines in every
-// state. Rows, timeline segments, a live update without reload, an in-progress image
-// download, sign-in + reprovision through the plain HTML forms with JavaScript off, and a
-// screenshot for the README (docs/dashboard.png).
+// state. Sign-in through a one-time link, rows, timeline segments, a live update without
+// reload, an in-progress image download; with JavaScript off: sign-in with the token,
+// reprovision and sign-out through the plain HTML forms; a screenshot for the README
+// (docs/dashboard.png).
 import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { get, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -64,11 +65,11 @@ function browserTests(): void {
   };
 
   test.before(async () => {
-    await seedMachines(t.store, Date.now());
+    await seedMachines(t.store, Date.now(), t.credentials);
     seedMirror(t.dataDir);
     listener = await listenHttp(t.app, { host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${listener.address.port}`;
-    download = await startImageDownload(base, installing.mac, t.tokens.tokenFor(installing.mac));
+    download = await startImageDownload(base, installing.mac, await t.installToken(installing.mac));
   });
 
   test.after(async () => {
@@ -84,6 +85,13 @@ function browserTests(): void {
     try {
       const page = await context.newPage();
       await page.goto(`${base}/ui`);
+      assert.is(new URL(page.url()).pathname, '/ui/login', 'reading needs a sign-in');
+      await page.goto(`${base}/ui/login?link=${t.access.links.create(60_000)}&next=/ui`);
+      await page.getByRole('button', { name: 'Sign in with this link' }).click();
+      assert.is(new URL(page.url()).pathname, '/ui');
+      const [cookie] = await context.cookies(base);
+      assert.is(cookie?.name, 'railyard_session');
+      assert.not.match(cookie?.value ?? '', ADMIN);
       for (const m of SEEDED) {
         const row = page.locator(`table.machines tr[data-mac="${m.mac}"]`);
         assert.is(await row.locator('.state').textContent(), m.state);
@@ -133,27 +141,31 @@ function browserTests(): void {
     const context = await open(false);
     try {
       const page = await context.newPage();
-      await page.goto(`${base}/ui`);
-      assert.is(await page.locator('table.machines tbody tr').count(), SEEDED.length);
-      assert.is(await page.locator('noscript meta[http-equiv="refresh"]').count(), 1);
       await page.goto(`${base}/ui/machines/${provisioned.mac}`);
-      assert.is(await page.locator('#reprovision').count(), 0);
-      assert.match((await page.locator('#ipxe-script').textContent()) ?? '', 'sanboot');
-      await page.getByRole('link', { name: 'Sign in with the admin token' }).click();
+      assert.is(new URL(page.url()).pathname, '/ui/login', 'redirected to sign in');
       await page.getByLabel('Admin token').fill('not-the-token');
       await page.getByRole('button', { name: 'Sign in' }).click();
       assert.match((await page.locator('[role=alert]').textContent()) ?? '', 'Wrong admin token');
       await page.getByLabel('Admin token').fill(ADMIN);
       await page.getByRole('button', { name: 'Sign in' }).click();
       assert.is(new URL(page.url()).pathname, `/ui/machines/${provisioned.mac}`);
+      assert.match((await page.locator('#ipxe-script').textContent()) ?? '', 'sanboot');
       const [cookie] = await context.cookies(base);
-      assert.is(cookie?.name, 'railyard_admin');
+      assert.is(cookie?.name, 'railyard_session');
       assert.ok(cookie?.httpOnly);
       assert.is(cookie?.sameSite, 'Strict');
+      assert.ok((cookie?.expires ?? 0) > Date.now() / 1000, 'the cookie expires');
       await page.getByRole('button', { name: `Reprovision ${provisioned.mac}` }).click();
       assert.match((await page.locator('.notice').textContent()) ?? '', 'Reprovision requested');
       assert.is(await page.locator('#machine-state').textContent(), 'reprovision-requested');
       assert.is((await t.store.getMachine(provisioned.mac))?.state, 'reprovision-requested');
+      await page.goto(`${base}/ui`);
+      assert.is(await page.locator('table.machines tbody tr').count(), SEEDED.length);
+      assert.is(await page.locator('noscript meta[http-equiv="refresh"]').count(), 1);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      assert.is(new URL(page.url()).pathname, '/ui/login');
+      await page.goto(`${base}/ui`);
+      assert.is(new URL(page.url()).pathname, '/ui/login', 'signed out: reading needs a sign-in again');
     } finally {
       await context.close();
     }

@@ -33,15 +33,29 @@ export interface InProgressRow {
     | undefined;
 }
 
+export interface Pagination {
+  page: number;
+  pages: number;
+  /** 1-based positions of the first and last machine shown. */
+  from: number;
+  to: number;
+  prev: string | undefined;
+  next: string | undefined;
+  several: boolean;
+}
+
 export interface OverviewModel {
   generatedAt: string;
   machines: MachineRow[];
   noMachines: boolean;
+  pagination: Pagination;
   counts: Array<{ state: string; count: number }>;
   total: number;
   provisioned: { installs: number; median: string; p90: string; window: number };
   inProgress: InProgressRow[];
   noneInProgress: boolean;
+  /** Machines installing beyond the ones listed. */
+  moreInProgress: number;
   mirror: MirrorModel;
 }
 
@@ -52,28 +66,51 @@ export interface OverviewInputs {
   /** How many of the latest finished installs the median and p90 cover. */
   window: number;
   now: number;
+  /** 1-based page of the machine table. */
+  page?: number;
 }
 
+/** Machines per page of the fleet table; installs in progress listed at most. */
+export const PAGE_SIZE = 100;
+export const IN_PROGRESS_SHOWN = 50;
+/** Events read per machine, of its latest attempt: enough for its timeline. */
+const EVENTS_PER_MACHINE = 200;
+
+/**
+ * A constant number of store queries whatever the fleet size: counts, one page of
+ * machines, the installs in progress and their open attempts, the events of their latest
+ * attempts in one batch, and the latest provisioned attempts (with their events) for the
+ * figures.
+ */
 export async function buildOverview(inputs: OverviewInputs): Promise<OverviewModel> {
   const { store, now } = inputs;
-  const machines = await store.listMachines();
-  const histories = await Promise.all(machines.map((m) => store.events(m.mac, { limit: 200 })));
-  const spans = histories.map((events) => timeline(events));
-  const rows = machines.map((m, i) => machineRow(m, spans[i] ?? [], now, latestHandoff(histories[i] ?? [])));
-  const finished = spans.flatMap((s) => timeToProvisioned(s) ?? []);
-  const recent = latest(finished, inputs.window).map((f) => f.seconds);
-  const inProgress = machines.flatMap((m, i) =>
-    m.state === 'installing' ? [inProgressRow(m, spans[i] ?? [], inputs.progress.forMachine(m.mac))] : [],
+  const counts = await store.fleet.countByState();
+  const total = MACHINE_STATES.reduce((n, s) => n + counts[s], 0);
+  const pagination = paginate(total, inputs.page ?? 1);
+  const offset = (pagination.page - 1) * PAGE_SIZE;
+  const machines = await store.fleet.machinePage({ offset, limit: PAGE_SIZE });
+  const installing = await store.fleet.machinePage({
+    offset: 0,
+    limit: IN_PROGRESS_SHOWN,
+    state: 'installing',
+  });
+  const events = await store.fleet.attemptEvents(
+    [...new Set([...machines, ...installing].map((m) => m.mac))],
+    EVENTS_PER_MACHINE,
+  );
+  const spans = (mac: string) => timeline(events.get(mac) ?? []);
+  const open = await store.fleet.openAttemptsOf(installing.map((m) => m.mac));
+  const recent = (await finishedInstalls(store, inputs.window)).map((f) => f.seconds);
+  const inProgress = installing.map((m) =>
+    inProgressRow(m, spans(m.mac), inputs.progress.forAttempt(open.get(m.mac))),
   );
   return {
     generatedAt: formatTime(new Date(now).toISOString()),
-    machines: rows,
-    noMachines: rows.length === 0,
-    counts: MACHINE_STATES.map((state) => ({
-      state,
-      count: machines.filter((m) => m.state === state).length,
-    })),
-    total: machines.length,
+    machines: machines.map((m) => machineRow(m, spans(m.mac), now, latestHandoff(events.get(m.mac) ?? []))),
+    noMachines: total === 0,
+    pagination,
+    counts: MACHINE_STATES.map((state) => ({ state, count: counts[state] })),
+    total,
     provisioned: {
       installs: recent.length,
       median: duration(percentile(recent, 50)),
@@ -82,7 +119,33 @@ export async function buildOverview(inputs: OverviewInputs): Promise<OverviewMod
     },
     inProgress,
     noneInProgress: inProgress.length === 0,
+    moreInProgress: Math.max(0, counts.installing - inProgress.length),
     mirror: inputs.mirror,
+  };
+}
+
+/** The latest `window` finished installs: the attempts that ended provisioned most recently. */
+async function finishedInstalls(store: StateStore, window: number) {
+  const found: Array<{ seconds: number; at: string }> = [];
+  for (const events of await store.fleet.provisionedInstalls(window, EVENTS_PER_MACHINE)) {
+    const t = timeToProvisioned(timeline(events));
+    if (t) found.push(t);
+  }
+  return latest(found, window);
+}
+
+function paginate(total: number, requested: number): Pagination {
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const page = Math.min(Math.max(1, Math.floor(requested)), pages);
+  const from = (page - 1) * PAGE_SIZE + 1;
+  return {
+    page,
+    pages,
+    from: total === 0 ? 0 : from,
+    to: Math.min(total, page * PAGE_SIZE),
+    prev: page > 1 ? `/ui?page=${page - 1}` : undefined,
+    next: page < pages ? `/ui?page=${page + 1}` : undefined,
+    several: pages > 1,
   };
 }
 

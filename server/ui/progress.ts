@@ -1,9 +1,10 @@
 // Live progress of installs: bytes of the Flatcar image (`flatcar_production_image.bin.bz2`)
 // sent so far. flatcar-install downloads the image without `?mac=`, so transfers are kept
-// per client IP and tied to a machine through the IP its last MAC-carrying request (an
-// installer report, /ipxe, the installer cpio) came from. What this measures: bytes railyard
-// has handed to the socket for the newest image download from that IP — not bytes the
-// node has written to disk.
+// per client IP and tied to a machine only through its open install attempt: the IP of the
+// attempt's latest authenticated request (a report with its install token, its installer
+// cpio), else the IP its install script went to. A request that merely names a MAC (/ipxe,
+// `?mac=`) ties nothing. What this measures: bytes railyard has handed to the socket for the
+// newest image download from that IP — not bytes the node has written to disk.
 const IMAGE = /flatcar_production_image\.bin\.bz2$/;
 const MAX_ENTRIES = 10_000;
 
@@ -20,7 +21,7 @@ export interface ImageTransfer {
 
 export class ImageProgress {
   readonly #byIp = new Map<string, ImageTransfer>();
-  readonly #ipByMac = new Map<string, string>();
+  readonly #ipByAttempt = new Map<number, string>();
   readonly #now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -31,9 +32,9 @@ export class ImageProgress {
     return IMAGE.test(path);
   }
 
-  /** A request carrying this machine's MAC came from `ip`. */
-  sawMachine(mac: string, ip: string): void {
-    remember(this.#ipByMac, mac, ip);
+  /** A request authenticated for install attempt `attemptId` came from `ip`. */
+  sawAttempt(attemptId: number, ip: string): void {
+    remember(this.#ipByAttempt, attemptId, ip);
   }
 
   /** `sent` bytes of `total` have been sent to `ip` so far (cumulative per response). */
@@ -54,15 +55,19 @@ export class ImageProgress {
     remember(this.#byIp, ip, { path, sent, total, startedAt, updatedAt: now, done: true, complete });
   }
 
-  /** The newest image transfer to the IP this machine was last seen at. */
-  forMachine(mac: string): ImageTransfer | undefined {
-    const ip = this.#ipByMac.get(mac);
-    return ip === undefined ? undefined : this.#byIp.get(ip);
+  /**
+   * The newest image transfer to the IP of this open attempt's latest authenticated request,
+   * else to the IP that received its install script. undefined without an open attempt.
+   */
+  forAttempt(attempt: { id: number; clientIp: string | null } | undefined): ImageTransfer | undefined {
+    if (!attempt) return undefined;
+    const ip = this.#ipByAttempt.get(attempt.id) ?? attempt.clientIp;
+    return ip === null ? undefined : this.#byIp.get(ip);
   }
 }
 
 /** Map insertion order doubles as age: refresh the key, drop the oldest beyond the cap. */
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
   map.delete(key);
   map.set(key, value);
   if (map.size > MAX_ENTRIES) {

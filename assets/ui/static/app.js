@@ -14,6 +14,8 @@
     if (document.hidden) return;
     try {
       const res = await fetch(live.dataset.live, { cache: 'no-store', credentials: 'same-origin' });
+      // The session ended (expired, signed out elsewhere): reloading leads to the sign-in page.
+      if (res.status === 401) return window.location.reload();
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       live.innerHTML = await res.text();
       live.dataset.updated = String(Date.now());
