@@ -23,6 +23,12 @@ export interface NodeSpec {
   accel?: string;
   /** SMBIOS type 1 strings (what /sys/class/dmi/id shows the guest), e.g. for installer.kexecDeny. */
   smbios?: { manufacturer: string; product: string };
+  /**
+   * uefi: `bootindex` on the NIC (1) and the disk (2), so OVMF rebuilds BootOrder from QEMU's
+   * list on every boot and ignores the installer's entry (the lab before issue 13, or a BMC's
+   * boot override): bench/handoff.ts uses it as the reference for the disk-boot phase.
+   */
+  bootindex?: boolean;
 }
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
@@ -34,7 +40,7 @@ export function qemuArgs(n: NodeSpec): string[] {
   args.push('-chardev', 'stdio,id=s0,signal=off', '-serial', 'chardev:s0');
   args.push(...firmwareArgs(n), ...netArgs(n));
   args.push('-drive', `file=${n.disk},if=none,id=d0,format=qcow2`);
-  args.push('-device', 'virtio-blk-pci,drive=d0');
+  args.push('-device', `virtio-blk-pci,drive=d0${n.bootindex ? ',bootindex=2' : ''}`);
   if (n.smbios) {
     const { manufacturer, product } = n.smbios;
     if (/[,\n]/.test(manufacturer + product)) throw new Error(`${n.name}: no commas in SMBIOS strings`);
@@ -66,7 +72,8 @@ function firmwareArgs(n: NodeSpec): string[] {
 
 function netArgs(n: NodeSpec): string[] {
   const rom = n.noNicRom ? ',romfile=' : '';
-  const device = ['-device', `virtio-net-pci,netdev=n0,mac=${n.mac}${rom}`];
+  const index = n.bootindex ? ',bootindex=1' : '';
+  const device = ['-device', `virtio-net-pci,netdev=n0,mac=${n.mac}${rom}${index}`];
   if (n.net.kind === 'tap') {
     return ['-netdev', `tap,id=n0,ifname=${n.net.ifname},script=no,downscript=no`, ...device];
   }

@@ -10,11 +10,12 @@ import type { NodeRun } from './node-run.ts';
 export type NodeField = (node: NodeRun, detail: MachineDetail | undefined) => string | undefined;
 
 /**
- * A firmware POST on the serial console: SeaBIOS's banner, or the first boot-manager line of
- * OVMF, which OVMF prefixes with its console reset (ESC [ = 3 h, set 80x25 mode) once per POST.
+ * A firmware POST on the serial console: SeaBIOS's banner, or OVMF's console reset (ESC [ = 3 h,
+ * set 80x25 mode), which it prints on one line once per POST, before its boot manager's first
+ * line (on the same line when that entry fails at once, alone when it is the network).
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: OVMF's reset is an escape sequence
-export const POST_BANNER = /SeaBIOS \(version |\x1b\[=3h.*BdsDxe: (loading|failed to load) /;
+export const POST_BANNER = /SeaBIOS \(version |\x1b\[=3h/;
 
 export function postCount(node: NodeRun): number {
   return node.lines.filter((l) => POST_BANNER.test(l.text)).length;
