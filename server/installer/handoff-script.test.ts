@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { parseReport } from '../machines/report.ts';
 import { type DiskOptions, type FlatcarDisk, makeFlatcarDisk, USR_A_GUID } from './fixtures/flatcar-disk.ts';
 import { type Fakes, type HandoffRun, runHandoff } from './fixtures/handoff-run.ts';
 import { startReceiver } from './fixtures/receiver.ts';
@@ -38,6 +39,8 @@ interface Case {
   plan?: Partial<HandoffPlan>;
   kernelArgs?: string[];
   args?: string[];
+  /** The profile's installDisk (default: the test disk). */
+  installDisk?: string;
   /** Run `prepare` first (as install.sh does). */
   prepare?: boolean;
 }
@@ -83,7 +86,7 @@ async function handoff(c: Case, check: (r: Result) => void): Promise<void> {
       mac: MAC,
       reportUrl: `${receiver.url}/api/v1/machines/${MAC}/events`,
       token: TOKEN,
-      installDisk: disk.device,
+      installDisk: c.installDisk ?? disk.device,
       plan: { ...KEXEC_PLAN, ...c.plan },
       kernelArgs: c.kernelArgs ?? [],
     });
@@ -91,6 +94,8 @@ async function handoff(c: Case, check: (r: Result) => void): Promise<void> {
     const commands = [...(c.prepare ? [['prepare']] : []), c.args ?? ['run', '0']];
     const run = await runHandoff(join(work, 'run'), script, commands, fakes);
     assert.is(run.leftMounts, '', 'handoff.sh unmounts everything it mounted');
+    // what railyard accepts at its edge: a reboot always names a reason code
+    for (const body of receiver.received.map((r) => r.body)) parseReport(body);
     check({ run, disk, reports: receiver.received.map((r) => r.body) });
   } finally {
     if (own) disk.detach();
@@ -187,6 +192,12 @@ test('GRUB would boot USR-B, or would count a try down on USR-A: reboot', async 
   );
   await handoff({ disk: { usrAAttrs: [48, 52] } }, (r) =>
     assertRebooted(r, /^gpt-slot: USR-A is not marked successful/),
+  );
+});
+
+test('the installed disk or its partitions cannot be found: reboot', async () => {
+  await handoff({ installDisk: '/dev/railyard-no-such-disk' }, (r) =>
+    assertRebooted(r, /^disk: no EFI-SYSTEM partition on \/dev\/railyard-no-such-disk$/),
   );
 });
 
