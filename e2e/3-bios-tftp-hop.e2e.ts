@@ -5,7 +5,9 @@
 // the UNDI driver. Its kernelArgs add standin.kexec_load_disabled=1 (the stand-in sets
 // /proc/sys/kernel/kexec_load_disabled, as a locked-down kernel would): handoff.sh falls back
 // to a plain reboot and says why; the machine still boots its disk (sanboot), is provisioned
-// and reported, after two firmware POSTs.
+// and reported, after two firmware POSTs. At that first boot the installed system checks
+// railyard for updates (Omaha, the update payloads mirrored) and gets 9999.1.0 offered
+// (docs/updates.md).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -19,9 +21,10 @@ import { REPO_ROOT } from './lib/paths.ts';
 import { missingPrerequisite } from './lib/prereq.ts';
 import { bootNode } from './lib/slirp.ts';
 import { log, openLab } from './lib/suite.ts';
+import { assertUpdated } from './lib/updates.ts';
 
 const NAME =
-  'scenario 3: BIOS, chain undionly.kpxe from railyard TFTP once; kexec refused: reboot, sanboot, first boot';
+  'scenario 3: BIOS, chain undionly.kpxe from railyard TFTP once; kexec refused: reboot, sanboot, first boot, update offer';
 const skip = missingPrerequisite() ?? lanUnavailable();
 
 if (skip) {
@@ -32,6 +35,7 @@ if (skip) {
     const lab = await openLab('undi');
     try {
       const mac = labMac(3, 1);
+      const updates = { version: '9999.1.0', maxConcurrent: 1 }; // installs current (9999.0.0), offered 9999.1.0
       const template = await readFile(join(REPO_ROOT, 'e2e/fixtures/undionly-once.ipxe'), 'utf8');
       const lan = await startLanRailyard(
         lab,
@@ -40,12 +44,20 @@ if (skip) {
             undi: labProfile({
               ipxeTemplate: 'undionly-once.ipxe',
               kernelArgs: [CONSOLE, 'standin.kexec_load_disabled=1'],
+              updates,
             }),
           },
           groups: { node: macGroup('undi', mac, { tftpServer: SRV_IP }) },
           files: { 'undionly-once.ipxe': template },
         },
         1,
+        { extraVersions: ['9999.1.0'], updates: true },
+      );
+      assert.ok(
+        lab.upstream.requests.some((r) =>
+          r.endsWith('/update/amd64-usr/9999.1.0/flatcar_production_update.gz'),
+        ),
+        'mirror refresh fetched the update payload',
       );
       const node = await bootNode(lab, lanNode(lan, 0, 'undi1', mac, 'bios'), { netns: SW_NS });
       await node.waitFor('ROM iPXE', /e2e: nic driver virtio-net/, 180 * SCALE);
@@ -62,6 +74,7 @@ if (skip) {
         eventsOf(d, 'handoff').at(-1)?.data['reason'],
         'kexec-load-disabled: /proc/sys/kernel/kexec_load_disabled is 1',
       );
+      await assertUpdated(lan.ry, node, d, '9999.0.0', '9999.1.0');
       log(`scenario 3 done in ${((Date.now() - lab.t0) / 1000).toFixed(0)} s`);
     } finally {
       await lab.cleanup.run();

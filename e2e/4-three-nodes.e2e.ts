@@ -75,7 +75,7 @@ if (skip) {
           groups: Object.fromEntries(macs.map((m, i) => [`node${i + 1}`, macGroup(NODES[i]!.profile, m)])),
         },
         [],
-        { kexecDeny: [HANGS] },
+        { installer: { kexecDeny: [HANGS] } },
       );
       const specs: NodeSpec[] = NODES.map((n, i) => ({
         ...slirpNode(ry, `n${i + 1}-${n.firmware}`, macs[i]!, n.firmware),

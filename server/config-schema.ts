@@ -117,6 +117,18 @@ const mirrorSchema = z.strictObject({
   releases: z
     .array(releaseSchema)
     .default([{ channel: 'stable', board: 'amd64-usr', versions: ['current'], keep: 3, files: [] }]),
+  /** Also mirror the update payloads of the mirrored versions (docs/updates.md). */
+  updates: z.boolean().default(false),
+  updateUpstream: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, 'expected an http(s) URL template such as https://update.example/{board}')
+    .default('https://update.release.flatcar-linux.net/{board}'),
+  /** Extension payloads published beside flatcar_production_update.gz (oem-<id>.gz, flatcar-<name>.gz). */
+  updateFiles: z
+    .array(
+      z.string().regex(/^(oem|flatcar)-[A-Za-z0-9._-]+\.gz$/, 'expected oem-<id>.gz or flatcar-<name>.gz'),
+    )
+    .default([]),
 });
 
 /** A DNS name (or a `.example.com` suffix) the Host header may carry; IP literals are always allowed. */
@@ -187,6 +199,13 @@ const kexecDenyEntrySchema = z
     'mac: expected a MAC address such as 52:54:00:12:34:56',
   );
 
+const updatesSchema = z.strictObject({
+  /** A rollout slot frees when its machine shows no progress for this long (docs/updates.md). */
+  slotTimeout: durationIn('1m', '30d', 'age').default(3_600_000),
+  /** Machine-ids railyard never installed that it keeps a record of (least recently seen go first). */
+  maxUnknown: intIn(0, 1_000_000).default(1000),
+});
+
 const installerSchema = z.strictObject({
   cacheEntries: intIn(1, 100_000).default(1000),
   failedRetries: intIn(0, 100).default(3),
@@ -212,6 +231,7 @@ export const configSchema = z.strictObject({
   admin: adminSchema.default(adminSchema.parse({})),
   ui: uiSchema.default(uiSchema.parse({})),
   installer: installerSchema.default(installerSchema.parse({})),
+  updates: updatesSchema.default(updatesSchema.parse({})),
 });
 
 /** Keys whose values are secrets: never echoed in errors or logs. */

@@ -39,6 +39,7 @@ import { startTftp } from './tftp/start.ts';
 import { Dashboard } from './ui/dashboard.ts';
 import { ImageProgress } from './ui/progress.ts';
 import { UiTemplates } from './ui/templates.ts';
+import { wireUpdates } from './updates/wire.ts';
 
 export interface RunningServer {
   lifecycle: Lifecycle;
@@ -68,13 +69,17 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   lifecycle.addFinal({ name: 'state', stop: () => rawStore.close() });
   registerMachineGauge(metrics, rawStore);
   // Every recorded event: one log line with the MAC, then the provisioning histograms.
+  const updates = wireUpdates(config, metrics, log.child({ sub: 'updates' }));
+  lifecycle.add({ name: 'updates', stop: () => updates.store.close() });
   const store = observeStore(rawStore, stateLog, [
     observeProvisioning(metrics, rawStore, stateLog),
     observeHandoffs(metrics),
+    updates.onRecorded,
   ]);
   const machines = new MachineRegistry(config.machinesDir, log.child({ sub: 'machines' }));
   machines.watch();
   lifecycle.add(machines);
+  const updateService = updates.service(() => machines.current, store);
   installScriptTemplate(); // fail at startup, not at the first install, if a template is broken
   handoffScriptTemplate();
   const credentials = AttemptCredentials.open(config.dataDir);
@@ -111,6 +116,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     mirror: catalog,
     progress,
     staleAfterMs: config.mirror.staleAfter,
+    updates: updateService.dashboard,
   });
   const app = createApp({
     log: log.child({ sub: 'http' }),
@@ -139,6 +145,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     ...opsHooks({ downloads, metrics, progress }),
     metrics,
     ui: { dashboard, templates: new UiTemplates() },
+    updates: updateService.http,
   });
   const http = await listenHttp(
     app,
@@ -165,7 +172,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   const mirrorJob = startMirrorJob(
     config,
     log.child({ sub: 'mirror' }),
-    versionsInstalling(store),
+    updates.keepInUse(versionsInstalling(store)),
     (outcome) => recordMirrorRefresh(metrics, outcome),
   );
   if (mirrorJob) lifecycle.add(mirrorJob);

@@ -30,6 +30,8 @@ export interface RailyardOptions {
   extraVersions?: string[];
   /** The config's `installer` section (e.g. kexecDeny). */
   installer?: Record<string, unknown>;
+  /** Also mirror the update payloads (and the stand-in's extension payload) from the fake upstream. */
+  updates?: boolean;
   /** profiles/ and groups/ (id → body), and other files (templates) by relative path. */
   machines: {
     profiles: Record<string, object>;
@@ -92,6 +94,13 @@ async function writeConfig(o: RailyardOptions): Promise<string> {
       releases: [
         { channel: 'stable', board: 'amd64-usr', versions: ['current', ...(o.extraVersions ?? [])], keep: 3 },
       ],
+      ...(o.updates
+        ? {
+            updates: true,
+            updateUpstream: `${o.upstreamUrl}/update/{board}`,
+            updateFiles: ['flatcar-standin.gz'],
+          }
+        : {}),
     },
   };
   const file = join(o.workDir, 'railyard.yaml');

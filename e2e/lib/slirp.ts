@@ -13,7 +13,7 @@ export async function startSlirpRailyard(
   lab: Lab,
   machines: RailyardOptions['machines'],
   extraVersions: string[] = [],
-  installer?: Record<string, unknown>,
+  extra: Pick<RailyardOptions, 'updates' | 'installer'> = {},
 ): Promise<Railyard> {
   const port = await freePort();
   return startRailyard(lab.cleanup, {
@@ -24,7 +24,7 @@ export async function startSlirpRailyard(
     publicUrl: `http://${GUEST_ADDR}:${port}`,
     extraVersions,
     machines,
-    ...(installer ? { installer } : {}),
+    ...extra,
   });
 }
 

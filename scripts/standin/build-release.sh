@@ -5,7 +5,8 @@
 #   Builds into the cache ${RAILYARD_FIXTURE_CACHE:-/var/cache/railyard-fixtures}/<inputs-hash>/
 #   unless that entry exists, then copies the release tree into OUTDIR if given (tests may then
 #   corrupt or re-point their copy; never modify the cache). Prints shell assignments on stdout:
-#     STANDIN_RELEASE_DIR  root to serve over HTTP (holds stable/amd64-usr/...)
+#     STANDIN_RELEASE_DIR  root to serve over HTTP (holds stable/amd64-usr/..., and update/amd64-usr/<v>/
+#                          with the update payloads, as the update server lays them out)
 #     STANDIN_BASE_PATH    stable/amd64-usr   (flatcar-install -b http://HOST/$STANDIN_BASE_PATH)
 #     STANDIN_VERSIONS     "9999.0.0 9999.1.0"; STANDIN_CURRENT = where current/ points
 #     STANDIN_KEY          armored public test key; STANDIN_FINGERPRINT its primary fingerprint
@@ -135,6 +136,7 @@ build() {
     for f in $ARTIFACTS; do
       sign_artifact "$work/gnupg" "$vdir/$f"
     done
+    "$HERE/mkpayload.sh" "$root/update/$BOARD/$v" "$v" # the update server's tree (update payloads)
   done
   ln -s "$CURRENT" "$root/$CHANNEL/$BOARD/current"
   gpg --homedir "$work/gnupg" --batch --armor --export "$FPR" > "$root/test-signing-key.asc"

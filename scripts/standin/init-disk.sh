@@ -11,9 +11,11 @@
 # On a first boot: /etc seeded like Flatcar's baselayout (root, core), the OEM config.ign copied
 # to /usr/lib/ignition/user.ign, the real Ignition run with --root=/sysroot (a failure stops the
 # boot here), then /flatcar/first_boot removed from the ESP (bootengine's ignition-quench).
-# Every boot: the stand-in's programs bind-mounted into /sysroot (/usr, /bin, /lib...), and
-# standin-units runs the enabled units chrooted there. Then RAILYARD FIRST BOOT DONE (or
-# RAILYARD BOOT DONE), and power off unless /etc/standin/after says otherwise.
+# Every boot: the stand-in's programs bind-mounted into /sysroot (/usr, /bin, /lib...),
+# /etc/machine-id made once (standin-machine-id, systemd's part), standin-units runs the
+# enabled units chrooted there, then standin-update-client (update_engine's part) checks the
+# update server once. Then RAILYARD FIRST BOOT DONE (or RAILYARD BOOT DONE), and power off
+# unless /etc/standin/after says otherwise.
 # shellcheck disable=SC2154 # VERSION, CMDLINE come from init.sh
 USR_BLOCKS=512
 say "BOOTED FROM DISK (Flatcar stand-in $VERSION)"
@@ -145,7 +147,10 @@ done
 for d in proc sys dev run; do mkdir -p "/sysroot/$d" && mount --rbind "/$d" "/sysroot/$d"; done
 mkdir -p /sysroot/oem && mount --bind /usr/share/oem /sysroot/oem
 cp /etc/resolv.conf /sysroot/etc/resolv.conf 2>/dev/null
+standin-machine-id /sysroot # systemd's part: the first-boot report (a unit) carries it
 chroot /sysroot /usr/bin/standin-units -f "$FIRST_BOOT"
+mkdir -p /sysroot/var/tmp
+chroot /sysroot /usr/bin/standin-update-client # update_engine's part: check railyard for an update (omaha-client.sh)
 [ -s /sysroot/etc/standin/after ] && cp /sysroot/etc/standin/after /etc/standin/after
 sync
 umount -l /sysroot 2>/dev/null

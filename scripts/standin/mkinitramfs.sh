@@ -27,7 +27,8 @@ BINARIES_PXE="/usr/bin/wget /usr/bin/gpgv /usr/bin/partx /usr/bin/lsblk /usr/sbi
 OWN_FILES="init.sh:/init:all init-pxe.sh:/usr/lib/standin/init-pxe.sh:all init-disk.sh:/usr/lib/standin/init-disk.sh:all
   udhcpc.script:/etc/standin/udhcpc.script:all standin-units.sh:/usr/bin/standin-units:all
   systemctl:/usr/bin/systemctl:all udevadm:/usr/bin/udevadm:all setfiles:/usr/sbin/setfiles:all
-  flatcar-install:/usr/bin/flatcar-install:pxe kexec:/usr/sbin/kexec:pxe"
+  flatcar-install:/usr/bin/flatcar-install:pxe kexec:/usr/sbin/kexec:pxe
+  machine-id.sh:/usr/bin/standin-machine-id:disk omaha-client.sh:/usr/bin/standin-update-client:disk"
 ROLE=pxe
 if [[ ${1:-} == --list-binaries ]]; then
   for b in /bin/busybox $BINARIES_COMMON $BINARIES_PXE; do echo "${b%%:*}"; done

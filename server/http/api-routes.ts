@@ -52,7 +52,8 @@ export function apiRoutes(app: Hono<AppEnv>, deps: ApiDeps, access: Access): voi
   reportRoutes(app, deps, access);
 }
 
-function queryInt(c: Context, name: string, fallback: number, min: number, max: number): number {
+/** An integer query parameter in [min, max]; absent: `fallback`; anything else is a 400. */
+export function queryInt(c: Context, name: string, fallback: number, min: number, max: number): number {
   const raw = c.req.query(name);
   if (raw === undefined) return fallback;
   const n = Number(raw);

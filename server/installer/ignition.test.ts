@@ -45,7 +45,7 @@ interface TargetShape {
 const dir = mkdtempSync(join(tmpdir(), 'railyard-ign-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-for (const id of ['flatcar-stable', 'flatcar-debug']) {
+for (const id of ['flatcar-stable', 'flatcar-debug', 'flatcar-updates']) {
   test(`golden installer Ignition for examples/profiles/${id}.yaml (UPDATE_GOLDEN=1 regenerates)`, () => {
     const golden = new URL(`./fixtures/${id}.golden.json`, import.meta.url).pathname;
     const text = `${JSON.stringify(buildInstallerIgnition(input(id)), null, 2)}\n`;
@@ -198,7 +198,7 @@ test('bash -n and shellcheck pass on the generated scripts', () => {
     ['plain', {}],
     ['keyring', { keyring: 'K' }],
   ] as const) {
-    for (const id of ['flatcar-stable', 'flatcar-debug']) {
+    for (const id of ['flatcar-stable', 'flatcar-debug', 'flatcar-updates']) {
       const file = join(dir, `${id}-${name}.sh`);
       writeFileSync(
         file,

@@ -6,6 +6,7 @@
 import { type MovedKernelArguments, moveKernelArguments } from '../machines/kernel-args.ts';
 import type { Profile } from '../machines/model.ts';
 import type { MachineView } from '../render/views.ts';
+import { withUpdateConf } from '../updates/update-conf.ts';
 import type { HandoffPlan } from './handoff-plan.ts';
 import { renderHandoffScript } from './handoff-script.ts';
 import { renderInstallScript, type ScriptTemplate } from './script.ts';
@@ -15,7 +16,8 @@ export const INSTALLER_DIR = '/opt/railyard';
 export const INSTALL_UNIT = 'railyard-install.service';
 
 export interface InstallerInput {
-  profile: Pick<Profile, 'installDisk' | 'phoneHome' | 'ignitionTemplate'>;
+  profile: Pick<Profile, 'installDisk' | 'phoneHome' | 'ignitionTemplate'> &
+    Partial<Pick<Profile, 'updates'>>;
   view: MachineView;
   /** The resolved release version (X.Y.Z); also what `{{version}}` renders to in the target template. */
   version: string;
@@ -89,7 +91,8 @@ type TargetInput = Pick<InstallerInput, 'profile' | 'view' | 'version' | 'report
 
 /**
  * The installed system's Ignition (`/opt/railyard/target.ign`, which flatcar-install puts
- * on the OEM partition), byte for byte. It carries the first-boot token when phoneHome; its
+ * on the OEM partition), byte for byte. It carries the first-boot token when phoneHome,
+ * /etc/flatcar/update.conf when the profile has `updates` (updates/update-conf.ts); its
  * `kernelArguments` are not in it (handoff.sh writes them into the OEM grub.cfg).
  */
 export function targetIgnition(input: TargetInput): string {
@@ -99,10 +102,15 @@ export function targetIgnition(input: TargetInput): string {
 /** The rendered target config with its kernelArguments moved out (kernel-args.ts). */
 function targetConfig(input: TargetInput): MovedKernelArguments {
   const { profile, view, version, reportUrl } = input;
-  const rendered = renderTarget(
-    profile.ignitionTemplate,
-    { ...view, version },
-    profile.phoneHome ? { reportUrl, token: input.firstBootToken } : undefined,
+  const rendered = withUpdateConf(
+    renderTarget(
+      profile.ignitionTemplate,
+      { ...view, version },
+      profile.phoneHome ? { reportUrl, token: input.firstBootToken } : undefined,
+    ),
+    profile.updates,
+    view.channel,
+    view.publicUrl,
   );
   return moveKernelArguments(rendered);
 }

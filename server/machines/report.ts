@@ -32,6 +32,8 @@ const reportSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('first-boot'),
     ignitionSha256: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{64}$/)]).default(''),
+    /** /etc/machine-id of the installed system: its Omaha machineid (docs/updates.md). */
+    machineId: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{32}$/)]).optional(),
   }),
   z
     .object({ type: z.literal('progress'), bytes: z.number().int().nonnegative().optional() })
@@ -92,7 +94,7 @@ export function parseReport(body: unknown): ParsedReport {
     throw new InvalidRequestError(`invalid installer report: ${detail}`);
   }
   const { type, ...fields } = result.data;
-  const data: EventData = {};
-  for (const [k, v] of Object.entries(fields)) if (v !== undefined) data[k] = v as EventData[string];
+  // Optional fields a report left out stay out of the event (older first-boot units send no machineId).
+  const data = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as EventData;
   return { type, source: type === 'first-boot' ? 'node' : 'installer', data };
 }

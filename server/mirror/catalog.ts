@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { isLinkName, isVersionName, MANIFEST, MirrorLayout } from './layout.ts';
 import { listBoard } from './retention.ts';
 import { type MirrorStatus, readStatus } from './status.ts';
+import { UPDATE_DIR } from './update-payloads.ts';
 
 export interface VersionInfo {
   version: string;
@@ -51,7 +52,7 @@ export class MirrorCatalog {
 
   async list(): Promise<CatalogListing> {
     const boards: BoardInfo[] = [];
-    for (const channel of await dirNames(this.layout.root)) {
+    for (const channel of (await dirNames(this.layout.root)).filter((c) => c !== UPDATE_DIR)) {
       for (const board of await dirNames(join(this.layout.root, channel))) {
         boards.push(await this.#board(channel, board));
       }

@@ -31,6 +31,7 @@ import {
   type VersionResult,
   writeStatus,
 } from './status.ts';
+import { type PayloadJob, payloadJob } from './update-payloads.ts';
 import { Upstream } from './upstream.ts';
 import { SignatureVerifier } from './verify.ts';
 
@@ -62,6 +63,8 @@ interface Run {
   upstream: Upstream;
   verifier: SignatureVerifier;
   status: MirrorStatus;
+  /** Update payloads of each synced version (mirror.updates), see update-payloads.ts. */
+  payloads: PayloadJob | undefined;
 }
 
 export async function refreshMirror(o: RefreshOptions): Promise<RefreshRecord> {
@@ -80,6 +83,7 @@ export async function refreshMirror(o: RefreshOptions): Promise<RefreshRecord> {
       upstream: makeUpstream(o),
       verifier,
       status: await readStatus(layout.statusFile),
+      payloads: payloadJob({ ...o, layout, progress: o.progress ?? noProgress }),
     };
     const versions: VersionResult[] = [];
     const removed: string[] = [];
@@ -88,6 +92,7 @@ export async function refreshMirror(o: RefreshOptions): Promise<RefreshRecord> {
       versions.push(...results);
       if (!o.dryRun) removed.push(...(await retain(run, release, results)));
     }
+    if (!o.dryRun && run.payloads) removed.push(...(await run.payloads.retain()));
     const record = summarize(started, versions, removed);
     if (!o.dryRun) await saveStatus(run, record);
     return record;
@@ -212,6 +217,7 @@ async function syncVersion(
       });
     }
     if (!run.o.dryRun) await switchLinks(run, release, version, specs);
+    if (!run.o.dryRun && run.payloads) bytes += await run.payloads.sync(board, version);
     return result(published ? 'unchanged' : 'new', bytes);
   } catch (err) {
     await freeSpaceAfter(run, err, run.layout.stagingDir(channel, board, version));
