@@ -1,4 +1,6 @@
-// flock /tmp/railyard-heavy.lock node --import tsx bench/handoff.ts [--runs 3] [--only bios,uefi]
+// flock /tmp/railyard-heavy.lock node --import tsx bench/handoff.ts [--runs 3] [--only bios,uefi,uefi-disk]
+// (--only splits the work into lock holds: bios, uefi = the UEFI installs kexec vs reboot,
+// uefi-disk = UEFI kexec installs, each followed by the two disk boots compared below)
 // Issue 13 in the QEMU lab (the E2E harness, e2e/lib): power-on → first boot with the kexec
 // hand-off against the reboot hand-off (the reference) on the same railyard, interleaved,
 // for BIOS (SeaBIOS + iPXE ROM, slirp) and UEFI (OVMF's own PXE → snponly.efi over
@@ -25,10 +27,16 @@ import { loadAverage, machineInfo } from './lib/machine.ts';
 import { REPO } from './lib/servers.ts';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '3' }, only: { type: 'string', default: 'bios,uefi' } },
+  options: {
+    runs: { type: 'string', default: '3' },
+    only: { type: 'string', default: 'bios,uefi,uefi-disk' },
+  },
 });
 const RUNS = Math.max(3, Number(values.runs));
 const ONLY = values.only.split(',');
+const PARTS = ['bios', 'uefi', 'uefi-disk'];
+for (const part of ONLY)
+  if (!PARTS.includes(part)) throw new Error(`--only: ${part}: expected a list of ${PARTS.join(', ')}`);
 const METHODS: Handoff[] = ['kexec', 'reboot'];
 
 interface Install {
@@ -131,11 +139,13 @@ async function uefi(): Promise<void> {
   try {
     const { macs, machines } = machinesFor(0xb2);
     const lan = await startLanRailyard(lab, machines, 1);
+    // uefi-disk alone: the kexec installs only (for their disks), without the reboot reference
+    const methods = (r: number): Handoff[] => (ONLY.includes('uefi') ? order(r) : ['kexec']);
     for (let r = 0; r < RUNS; r++)
-      for (const m of order(r)) {
+      for (const m of methods(r)) {
         const spec = lanNode(lan, 0, `u${r}${m}`, macs(r)[m], 'uefi', true);
         const node = await install(lan.ry, 'uefi', m, () => bootNode(lab, spec, { netns: SW_NS }));
-        if (!node || m !== 'kexec' || !spec.varsFile) continue;
+        if (!node || m !== 'kexec' || !spec.varsFile || !ONLY.includes('uefi-disk')) continue;
         // The same installed disk and firmware variables, twice: as the installer left them,
         // and with bootindex (OVMF rebuilds BootOrder: network entries, then the disk).
         const walk = { ...spec, varsFile: `${spec.varsFile}.walk`, bootindex: true };
@@ -168,7 +178,7 @@ function report(startLoad: string, started: Date): string {
     '## Hand-off: kexec vs reboot, and the UEFI disk boot (issue 13)',
     '',
     `${started.toISOString()}, ${((Date.now() - started.getTime()) / 60000).toFixed(1)} min; commit ${m.commit}${m.dirty ? ' (dirty)' : ''}, ${m.nproc} cores ${m.cpu}, ${m.ramGiB} GiB, QEMU TCG (no KVM); load average at start ${startLoad}, at end ${loadAverage()}.`,
-    `Command: \`flock /tmp/railyard-heavy.lock node --import tsx bench/handoff.ts --runs ${RUNS}\`. Median (min–max) of ${RUNS} runs per row, kexec and reboot interleaved on the same railyard (order alternating per run); ratios are kexec / reboot (the reference), medians. Power-on → first boot is QEMU's start → \`RAILYARD FIRST BOOT DONE\` on the serial console; POSTs are firmware banners on it. Profiles are the E2E's (\`kexecChecks: false\`).`,
+    `Command: \`flock /tmp/railyard-heavy.lock node --import tsx bench/handoff.ts --runs ${RUNS} --only ${values.only}\`. Median (min–max) of ${RUNS} runs per row, kexec and reboot interleaved on the same railyard (order alternating per run); ratios are kexec / reboot (the reference), medians. Power-on → first boot is QEMU's start → \`RAILYARD FIRST BOOT DONE\` on the serial console; POSTs are firmware banners on it. Profiles are the E2E's (\`kexecChecks: false\`).`,
     '',
     '| firmware | hand-off | power-on → first boot s | ratio | POSTs per install | phases (railyard timeline, medians s) | failed runs |',
     '| --- | --- | --- | --- | --- | --- | --- |',
@@ -217,7 +227,7 @@ function report(startLoad: string, started: Date): string {
 const started = new Date();
 const startLoad = loadAverage();
 if (ONLY.includes('bios')) await bios();
-if (ONLY.includes('uefi')) await uefi();
+if (ONLY.includes('uefi') || ONLY.includes('uefi-disk')) await uefi();
 const md = report(startLoad, started);
 await mkdir(join(REPO, 'bench/out'), { recursive: true });
 await writeFile(join(REPO, 'bench/out/handoff.md'), md);
