@@ -110,7 +110,7 @@ installCleanupHandlers();
 const dir = tempDir('dashboard-polling');
 try {
   const fixture = makeFixture(dir);
-  const store = openStateStore({ driver: 'sqlite', path: join(fixture.dataDir, 'state.db') });
+  const store = await openStateStore({ driver: 'sqlite', path: join(fixture.dataDir, 'state.db') });
   const t0 = Date.now();
   await seedFleet(store, MACHINES, Date.now());
   await store.close();

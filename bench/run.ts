@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--only throughput,storm,tftp,install,mirror] [--runs N] [--out FILE]
+// npm run bench [-- --quick] [--only throughput,storm,pgstorm,tftp,install,mirror,installer] [--runs N] [--out FILE]
 // Runs each part against railyard and its reference in the same run and writes BENCHMARKS.md
 // (quick mode: bench/out/BENCHMARKS.quick.md). Not a test: it reports, it asserts nothing.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,15 +7,25 @@ import { parseArgs } from 'node:util';
 import { bootStorm } from './boot-storm.ts';
 import { httpThroughput } from './http-throughput.ts';
 import { installPipeline } from './install-pipeline.ts';
+import { installerRun } from './installer-run.ts';
 import type { BenchContext, Part, PartReport } from './lib/context.ts';
 import { loadAverage, machineInfo } from './lib/machine.ts';
 import { cleanupAll, installCleanupHandlers, run } from './lib/procs.ts';
 import { REPO } from './lib/servers.ts';
 import { mirrorRefresh } from './mirror-refresh.ts';
+import { pgStorm } from './pg-storm.ts';
 import { renderReport } from './report.ts';
 import { tftpBench } from './tftp.ts';
 
-const PARTS: Part[] = [httpThroughput, bootStorm, tftpBench, installPipeline, mirrorRefresh];
+const PARTS: Part[] = [
+  httpThroughput,
+  bootStorm,
+  pgStorm,
+  tftpBench,
+  installPipeline,
+  mirrorRefresh,
+  installerRun,
+];
 
 const { values } = parseArgs({
   options: {

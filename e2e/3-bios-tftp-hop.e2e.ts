@@ -5,7 +5,9 @@
 // the UNDI driver. Its kernelArgs add standin.kexec_load_disabled=1 (the stand-in sets
 // /proc/sys/kernel/kexec_load_disabled, as a locked-down kernel would): handoff.sh falls back
 // to a plain reboot and says why; the machine still boots its disk (sanboot), is provisioned
-// and reported, after two firmware POSTs. At that first boot the installed system checks
+// and reported, after two firmware POSTs. Its profile asks for the stock image path (`image:
+// bz2`: flatcar-install -b, Flatcar's signature checked on the node); the other scenarios
+// install through railyard's .zst. At that first boot the installed system checks
 // railyard for updates (Omaha, the update payloads mirrored) and gets 9999.1.0 offered
 // (docs/updates.md).
 import { readFile } from 'node:fs/promises';
@@ -19,6 +21,7 @@ import { CONSOLE, labMac, labProfile, macGroup } from './lib/machines.ts';
 import { SRV_IP, SW_NS } from './lib/netns.ts';
 import { REPO_ROOT } from './lib/paths.ts';
 import { missingPrerequisite } from './lib/prereq.ts';
+import { imageFields } from './lib/report.ts';
 import { bootNode } from './lib/slirp.ts';
 import { log, openLab } from './lib/suite.ts';
 import { assertUpdated } from './lib/updates.ts';
@@ -43,6 +46,7 @@ if (skip) {
           profiles: {
             undi: labProfile({
               ipxeTemplate: 'undionly-once.ipxe',
+              image: 'bz2',
               kernelArgs: [CONSOLE, 'standin.kexec_load_disabled=1'],
               updates,
             }),
@@ -75,6 +79,8 @@ if (skip) {
         'kexec-load-disabled: /proc/sys/kernel/kexec_load_disabled is 1',
       );
       await assertUpdated(lan.ry, node, d, '9999.0.0', '9999.1.0');
+      assert.match(imageFields(d), /^image=bz2\/dense/, 'the bz2 path, as the profile asks');
+      assert.ok(node.saw(/gpgv: Good signature/), "flatcar-install checked Flatcar's signature");
       log(`scenario 3 done in ${((Date.now() - lab.t0) / 1000).toFixed(0)} s`);
     } finally {
       await lab.cleanup.run();

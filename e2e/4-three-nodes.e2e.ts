@@ -1,9 +1,11 @@
 // Scenario 4: three nodes at once (distinct MACs, BIOS and UEFI mixed, slirp): all reach
-// provisioned. n1 (BIOS) and n2 (UEFI, default kexecChecks: purgatory's SHA-256 check on)
-// kexec; n3 (BIOS) carries SMBIOS strings that railyard's installer.kexecDeny lists, so it
-// reboots instead (reason `denied`). Then the installed-machine rule: a power cycle boots from
-// disk without installing again, and without a second first-boot report (the installed
-// system's ROOT persists); after `railyard machines reprovision <mac>` the node installs again.
+// provisioned through railyard's .zst. n1 (BIOS) and n2 (UEFI, default kexecChecks: purgatory's
+// SHA-256 check on) kexec; n3 (BIOS) carries SMBIOS strings that railyard's installer.kexecDeny
+// lists, so it reboots instead (reason `denied`), and writes with the sparse writer (BLKZEROOUT
+// on the virtio disk, then only the mapped ranges). Then the installed-machine rule: a power
+// cycle boots from disk without installing again, and without a second first-boot report (the
+// installed system's ROOT persists); after `railyard machines reprovision <mac>` the node
+// installs again.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventsOf, machine } from './lib/api.ts';
@@ -20,25 +22,36 @@ import type { NodeRun } from './lib/node-run.ts';
 import { missingPrerequisite } from './lib/prereq.ts';
 import type { Firmware, NodeSpec } from './lib/qemu-args.ts';
 import type { Railyard } from './lib/railyard.ts';
-import { printNodeReport } from './lib/report.ts';
+import { imageFields, printNodeReport } from './lib/report.ts';
 import { bootNode, slirpNode, startSlirpRailyard } from './lib/slirp.ts';
 import { type Lab, log, openLab } from './lib/suite.ts';
 
 const NAME =
-  'scenario 4: three nodes (BIOS kexec, UEFI kexec, BIOS denied kexec) at once; power cycle; reprovision';
+  'scenario 4: three nodes (BIOS kexec, UEFI kexec, BIOS denied kexec + sparse writer) at once; power cycle; reprovision';
 const skip = missingPrerequisite();
 const HANGS = { manufacturer: 'RailyardLab', product: 'HangsAfterKexec' };
-const NODES: Array<{ firmware: Firmware; profile: string; handoff: Handoff; smbios?: typeof HANGS }> = [
-  { firmware: 'bios', profile: 'lab', handoff: 'kexec' },
-  { firmware: 'uefi', profile: 'checked', handoff: 'kexec' },
-  { firmware: 'bios', profile: 'lab', handoff: 'reboot', smbios: HANGS },
+const NODES: Array<{
+  firmware: Firmware;
+  profile: string;
+  handoff: Handoff;
+  writer: 'dense' | 'sparse';
+  smbios?: typeof HANGS;
+}> = [
+  { firmware: 'bios', profile: 'lab', handoff: 'kexec', writer: 'dense' },
+  { firmware: 'uefi', profile: 'checked', handoff: 'kexec', writer: 'dense' },
+  { firmware: 'bios', profile: 'sparse', handoff: 'reboot', writer: 'sparse', smbios: HANGS },
 ];
 
-async function provision(ry: Railyard, node: NodeRun, handoff: Handoff): Promise<void> {
+async function provision(ry: Railyard, node: NodeRun, handoff: Handoff, writer = 'dense'): Promise<void> {
   await expectInstall(node);
   await expectHandoff(node, handoff);
   await expectFirstBoot(node);
-  await assertProvisioned(ry, node, handoff);
+  const d = await assertProvisioned(ry, node, handoff);
+  assert.match(
+    imageFields(d),
+    new RegExp(`^image=zstd/${writer} download .* write .* verify `),
+    imageFields(d),
+  );
 }
 
 async function powerCycle(lab: Lab, ry: Railyard, node: NodeRun): Promise<void> {
@@ -71,7 +84,11 @@ if (skip) {
       const ry = await startSlirpRailyard(
         lab,
         {
-          profiles: { lab: labProfile(), checked: labProfile({ kexecChecks: true }) },
+          profiles: {
+            lab: labProfile(),
+            checked: labProfile({ kexecChecks: true }),
+            sparse: labProfile({ imageWriter: 'sparse' }),
+          },
           groups: Object.fromEntries(macs.map((m, i) => [`node${i + 1}`, macGroup(NODES[i]!.profile, m)])),
         },
         [],
@@ -82,7 +99,7 @@ if (skip) {
         ...(n.smbios ? { smbios: n.smbios } : {}),
       }));
       const nodes = await Promise.all(specs.map((s) => bootNode(lab, s)));
-      await Promise.all(nodes.map((n, i) => provision(ry, n, NODES[i]!.handoff)));
+      await Promise.all(nodes.map((n, i) => provision(ry, n, NODES[i]!.handoff, NODES[i]!.writer)));
       const denied = await machine(ry, macs[2]!);
       assert.is(
         eventsOf(denied, 'handoff').at(-1)?.data['reason'],

@@ -114,6 +114,16 @@ const mirrorSchema = z.strictObject({
   allowDowngrade: z.boolean().default(false),
   /** Publish a version whose signed artifacts are byte-identical to another version's. */
   allowDuplicateRelease: z.boolean().default(false),
+  /** Derive the fast-install files (.zst, bmap, digests) of every verified release image. */
+  deriveImages: z.boolean().default(true),
+  /** zstd level of the derived .zst (measured in BENCHMARKS.md: 3 is as small as 9-15 on Flatcar-like images). */
+  zstdLevel: intIn(1, 19).default(3),
+  /** zstd --long window log, 0 = off (no gain measured; a window above 27 needs decoder flags). */
+  zstdLong: intIn(0, 27)
+    .refine((v) => v === 0 || v >= 10, 'expected 0 (off) or a window log from 10 to 27')
+    .default(0),
+  /** Threads for lbzip2 and zstd while deriving; 0 = one per core (the work runs at nice 19). */
+  deriveThreads: intIn(0, 256).default(0),
   releases: z
     .array(releaseSchema)
     .default([{ channel: 'stable', board: 'amd64-usr', versions: ['current'], keep: 3, files: [] }]),
@@ -159,8 +169,18 @@ const uiSchema = z.strictObject({
 });
 
 const stateSchema = z.strictObject({
-  driver: z.enum(['sqlite']).default('sqlite'),
+  driver: z.enum(['sqlite', 'postgres']).default('sqlite'),
   path: z.string().min(1).optional(),
+  /** driver postgres: a libpq-style URL, postgres://user:password@host:port/database (password never shown). */
+  url: z
+    .string()
+    .regex(
+      /^postgres(ql)?:\/\/\S+$/,
+      'expected a postgres:// URL such as postgres://railyard:…@db.example:5432/railyard',
+    )
+    .optional(),
+  /** driver postgres: connections per instance. */
+  poolSize: intIn(1, 500).default(10),
   /** Events kept per machine (oldest deleted first). */
   eventsPerMachine: intIn(100, 1_000_000).default(2000),
   /** Install attempts kept per machine, the open one included (oldest closed deleted first, with their events). */

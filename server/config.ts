@@ -185,11 +185,19 @@ function resolveConfig(p: ParsedConfig, ctx: ResolveContext): Config {
     },
     log: { level: p.log.level, format: p.log.format ?? defaultLogFormat() },
     mirror: { ...p.mirror, keyring, stockKeyring: keyring === DEFAULT_KEYRING },
-    state: {
-      ...p.state,
-      path: p.state.path ? resolve(ctx.baseDir, p.state.path) : join(dataDir, 'state.db'),
-    },
+    state: resolveState(p.state, dataDir, ctx),
   };
+}
+
+/** state.path resolved; driver postgres needs state.url (its password is never shown). */
+function resolveState(state: ParsedConfig['state'], dataDir: string, ctx: ResolveContext): Config['state'] {
+  if (state.driver === 'postgres' && state.url === undefined) {
+    throw new ConfigError(
+      `${ctx.source}: state.url: state.driver is postgres but no URL is set (state.url or RAILYARD_STATE_URL, e.g. postgres://railyard:…@db:5432/railyard)`,
+      { file: ctx.source, key: 'state.url' },
+    );
+  }
+  return { ...state, path: state.path ? resolve(ctx.baseDir, state.path) : join(dataDir, 'state.db') };
 }
 
 export function parseListen(listen: string): ListenAddress {

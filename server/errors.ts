@@ -77,11 +77,12 @@ export function errorMessage(err: unknown): string {
 
 /**
  * Mask secrets that may travel inside a message: the password of a URL's user info
- * (`https://user:***@host/`) and bearer tokens. Config values marked secret are never shown
+ * (`https://user:***@host/`, `?password=***`) and bearer tokens. Config values marked secret are never shown
  * at all (config.ts); this covers the ones embedded in other text (upstream URLs in errors).
  */
 export function redactSecrets(text: string): string {
   return text
     .replace(/([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^@\s/]*@/gi, '$1:***@')
-    .replace(/(Bearer\s+)[^\s"']+/gi, '$1[redacted]');
+    .replace(/(Bearer\s+)[^\s"']+/gi, '$1[redacted]')
+    .replace(/([?&](?:ssl)?password=)[^&\s"']*/gi, '$1***');
 }

@@ -27,9 +27,11 @@ import { createMetrics, type RailyardMetrics, recordMirrorRefresh } from './metr
 import { registerMirrorGauges } from './metrics/mirror-metrics.ts';
 import { startMirrorJob } from './mirror/auto-refresh.ts';
 import { MirrorCatalog } from './mirror/catalog.ts';
+import { readyDerived } from './mirror/derived.ts';
 import { SignatureVerifier } from './mirror/verify.ts';
 import { checkPublicUrl } from './public-url.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
+import { LastKnownMachines } from './store/last-known.ts';
 import { observeStore } from './store/observed.ts';
 import { openStateStore } from './store/open.ts';
 import { versionsInstalling } from './store/queries.ts';
@@ -65,16 +67,19 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   checkPublicUrl(config.publicUrl);
   const metrics = createMetrics();
   const stateLog = log.child({ sub: 'state' });
-  const rawStore = openStateStore(config.state);
+  const rawStore = await openStateStore(config.state);
   lifecycle.addFinal({ name: 'state', stop: () => rawStore.close() });
   registerMachineGauge(metrics, rawStore);
+  // Shared store (PostgreSQL): what this instance recorded, for disk boots while it is unreachable.
+  const lastKnown = rawStore.changes && new LastKnownMachines(rawStore.changes);
   // Every recorded event: one log line with the MAC, then the provisioning histograms.
-  const updates = wireUpdates(config, metrics, log.child({ sub: 'updates' }));
+  const updates = await wireUpdates(config, metrics, log.child({ sub: 'updates' }));
   lifecycle.add({ name: 'updates', stop: () => updates.store.close() });
   const store = observeStore(rawStore, stateLog, [
     observeProvisioning(metrics, rawStore, stateLog),
     observeHandoffs(metrics),
     updates.onRecorded,
+    ...(lastKnown ? [lastKnown.listener] : []),
   ]);
   const machines = new MachineRegistry(config.machinesDir, log.child({ sub: 'machines' }));
   machines.watch();
@@ -82,7 +87,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   const updateService = updates.service(() => machines.current, store);
   installScriptTemplate(); // fail at startup, not at the first install, if a template is broken
   handoffScriptTemplate();
-  const credentials = AttemptCredentials.open(config.dataDir);
+  const credentials = await AttemptCredentials.load(rawStore, config.dataDir);
   const mirrorDir = join(config.dataDir, 'mirror');
   const catalog = new MirrorCatalog(mirrorDir);
   registerMirrorGauges(metrics, async () => (await catalog.list()).status);
@@ -95,6 +100,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     credentials,
     failedRetries: config.installer.failedRetries,
     bindClientIp: config.installer.bindClientIp,
+    ...(lastKnown ? { lastKnown: (mac: string) => lastKnown.get(mac) } : {}),
   });
   const admin = adminCredential(config.admin.token, config.dataDir);
   const access = createAccess({
@@ -118,6 +124,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     staleAfterMs: config.mirror.staleAfter,
     updates: updateService.dashboard,
   });
+  rawStore.changes?.subscribe(() => dashboard.invalidate());
   const app = createApp({
     log: log.child({ sub: 'http' }),
     boot,
@@ -132,12 +139,15 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
       kexecDeny: config.installer.kexecDeny,
       onServed: (mac, bytes, durationMs, attemptId) =>
         downloads.recordInstaller(mac, attemptId, bytes, durationMs),
+      derivedImage: (channel, board, version) =>
+        readyDerived(catalog.layout.versionDir(channel, board, version)),
     },
     api: {
       store,
       attempts: boot.attempts,
       credentials,
       publicUrl: config.publicUrl,
+      mirror: catalog,
     },
     access,
     mirrorRoot: new FileRoot(mirrorDir),
@@ -145,6 +155,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     ...opsHooks({ downloads, metrics, progress }),
     metrics,
     ui: { dashboard, templates: new UiTemplates() },
+    ...(rawStore.ping ? { health: () => rawStore.ping?.() ?? Promise.resolve() } : {}),
     updates: updateService.http,
   });
   const http = await listenHttp(

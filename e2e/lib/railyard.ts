@@ -38,6 +38,8 @@ export interface RailyardOptions {
     groups: Record<string, object>;
     files?: Record<string, string>;
   };
+  /** Config sections merged over the suite's (e.g. `state` for PostgreSQL). */
+  config?: Record<string, unknown>;
 }
 
 export interface Railyard {
@@ -46,6 +48,8 @@ export interface Railyard {
   opts: RailyardOptions;
   cli(args: string[]): Promise<string>;
   stop(): Promise<void>;
+  /** kill -9 (a rack dying), resolved once it has exited. */
+  kill?(): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -64,7 +68,13 @@ export async function startRailyard(cleanup: Cleanup, opts: RailyardOptions): Pr
   await cli(['mirror', 'refresh', '--quiet']);
   const child = startServe(cleanup, opts, configFile);
   await waitReady(child, opts);
-  return { configFile, dataDir, opts, cli, stop: () => stopChild(child) };
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  return { configFile, dataDir, opts, cli, stop: () => stopChild(child), kill };
 }
 
 async function writeConfig(o: RailyardOptions): Promise<string> {
@@ -102,6 +112,7 @@ async function writeConfig(o: RailyardOptions): Promise<string> {
           }
         : {}),
     },
+    ...o.config,
   };
   const file = join(o.workDir, 'railyard.yaml');
   await writeFile(file, YAML.stringify(config));

@@ -1,6 +1,7 @@
 // Printed per node (one QEMU run): a summary line, then the serial console markers (seconds
 // since QEMU start) and railyard's phase timeline (seconds per phase), so slowdowns show which
-// phase grew. The summary line is a contract (issue 13), e.g.
+// phase grew, with the image path and its install phases as the installer reported them
+// (write-image.sh progress). The summary line is a contract (issue 13), e.g.
 //   n1 posts=1 handoff=kexec power-on→first-boot 31.2s
 // Its fields come from NODE_FIELDS, in order: to add one, push a function that returns the
 // field's text (or undefined to leave it out), e.g. `download 1.2s write 3.4s`.
@@ -55,5 +56,26 @@ export function printNodeReport(node: NodeRun, detail?: MachineDetail): void {
   const handoff = detail.events.filter((e) => e.type === 'handoff').at(-1);
   const reason =
     typeof handoff?.data['reason'] === 'string' ? ` | handoff reason: ${handoff.data['reason']}` : '';
-  console.log(`  ${node.spec.name} railyard timeline: ${phases} | total ${total.toFixed(1)}s${reason}`);
+  console.log(
+    `  ${node.spec.name} railyard timeline: ${phases} | total ${total.toFixed(1)}s | ${imageFields(detail)}${reason}`,
+  );
+}
+
+/**
+ * The latest attempt's image path and phases, e.g. `image=zstd/dense download 1.1s 28.3MB/s
+ * write 2.0s 17.4MB/s verify 0.4s 51.0MB/s` (`image=?` before any report).
+ */
+export function imageFields(detail: MachineDetail): string {
+  const start = detail.events.findLastIndex((e) => e.type === 'install-started');
+  const progress = detail.events.slice(start + 1).filter((e) => e.type === 'progress');
+  const plan = progress.findLast((e) => e.data['phase'] === 'plan');
+  const parts = [`image=${plan ? `${plan.data['image']}/${plan.data['writer']}` : '?'}`];
+  for (const phase of ['download', 'write', 'verify']) {
+    const done = progress.findLast((e) => e.data['phase'] === phase && typeof e.data['seconds'] === 'number');
+    if (done)
+      parts.push(
+        `${phase} ${Number(done.data['seconds']).toFixed(1)}s ${Number(done.data['mbps']).toFixed(1)}MB/s`,
+      );
+  }
+  return parts.join(' ');
 }

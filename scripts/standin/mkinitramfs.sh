@@ -9,7 +9,8 @@
 # the libraries ldd lists; the kernel modules for virtio/e1000/SATA/NVMe disks and NICs, ext4
 # (OEM, ROOT), vfat (the ESP), dm-verity and efivarfs; /init (init.sh), standin-units and the
 # systemctl/udevadm/setfiles shims. The PXE role adds GNU wget, gpgv, partx/lsblk/wipefs,
-# kexec-tools (behind the stand-in's kexec wrapper), efibootmgr and flatcar-install.
+# kexec-tools (behind the stand-in's kexec wrapper), efibootmgr, flatcar-install, and zstd,
+# openssl, GNU tee and blkdiscard (railyard's zstd image path, write-image.sh).
 # Usage: mkinitramfs.sh [--role pxe|disk] OUT.cpio.{gz,zst} KPKG_DIR VERSION   (default role pxe;
 #        the compressor follows OUT's suffix: gzip -9, or zstd -19)
 #   KPKG_DIR: an unpacked linux-image .deb after `depmod -b` (holds lib/modules/KVER)
@@ -22,7 +23,8 @@ BINARIES_COMMON="/bin/bash /usr/bin/curl /usr/bin/jq /usr/sbin/blkid /sbin/dmset
   /usr/sbin/useradd /usr/sbin/usermod /usr/sbin/groupadd
   /usr/lib/dracut/modules.d/30ignition/ignition:/usr/bin/ignition"
 BINARIES_PXE="/usr/bin/wget /usr/bin/gpgv /usr/bin/partx /usr/bin/lsblk /usr/sbin/wipefs /usr/bin/efibootmgr
-  /sbin/kexec:/usr/lib/standin/kexec"
+  /sbin/kexec:/usr/lib/standin/kexec
+  /usr/bin/zstd /usr/bin/openssl /usr/bin/tee /usr/sbin/blkdiscard"
 # The stand-in's own programs: "file:destination:role" (role all, pxe or disk).
 OWN_FILES="init.sh:/init:all init-pxe.sh:/usr/lib/standin/init-pxe.sh:all init-disk.sh:/usr/lib/standin/init-disk.sh:all
   udhcpc.script:/etc/standin/udhcpc.script:all standin-units.sh:/usr/bin/standin-units:all

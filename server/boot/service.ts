@@ -75,6 +75,8 @@ export interface BootServiceDeps {
   bindClientIp?: boolean;
   /** Seconds a node waits before asking again when there is nothing to boot yet. */
   retrySeconds?: number;
+  /** The machine as this instance last recorded it, when the store cannot be read (store/last-known.ts). */
+  lastKnown?: (mac: string) => Machine | undefined;
 }
 
 export class BootService {
@@ -215,11 +217,14 @@ export class BootService {
   }
 
   /**
-   * The store failed: an installed (or provisioned) machine, if it can still be read, gets
-   * its disk-boot script, unrecorded; everyone else a script that retries.
+   * The store failed: an installed (or provisioned) machine, if it can still be read (or
+   * this instance recorded it recently), gets its disk-boot script, unrecorded; everyone
+   * else a script that retries.
    */
   async #degraded(facts: Facts & { mac: string }, err: StorageError): Promise<BootDecision> {
-    const machine = await this.#deps.store.getMachine(facts.mac).catch(() => undefined);
+    const machine = await this.#deps.store
+      .getMachine(facts.mac)
+      .catch(() => this.#deps.lastKnown?.(facts.mac));
     if (machine?.state === 'installed' || machine?.state === 'provisioned') {
       const plan = await this.#plan(facts, async () => machine).catch(() => undefined);
       if (plan && 'decision' in plan && plan.decision.kind === 'local-boot')

@@ -6,8 +6,9 @@ import { dhcpConfigCommand } from './dhcp-config.ts';
 import { machinesCommand } from './machines.ts';
 import { mirrorCommand } from './mirror.ts';
 import { serveCommand } from './serve.ts';
+import { stateCommand } from './state.ts';
 
-const COMMANDS: Command[] = [serveCommand, mirrorCommand, machinesCommand, dhcpConfigCommand];
+const COMMANDS: Command[] = [serveCommand, mirrorCommand, machinesCommand, dhcpConfigCommand, stateCommand];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

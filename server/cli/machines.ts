@@ -35,7 +35,7 @@ ${CONFIG_HELP}`,
       throw new UsageError(`expected list, show or reprovision, got ${JSON.stringify(action ?? '')}`);
     }
     if (action !== 'list' && !mac) throw new UsageError(`machines ${action} needs a MAC address`);
-    const store = openStateStore(configFromFlags(values).state);
+    const store = await openStateStore(configFromFlags(values).state);
     try {
       const out = await runAction(store, action, mac ?? '', values.json === true);
       process.stdout.write(out.endsWith('\n') ? out : `${out}\n`);

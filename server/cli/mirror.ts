@@ -12,7 +12,7 @@ import { describe, refreshMirror } from '../mirror/refresh.ts';
 import { formatRecord, formatStatus } from '../mirror/report.ts';
 import { openStateStore } from '../store/open.ts';
 import { versionsInstalling } from '../store/queries.ts';
-import { openSqliteUpdateStore } from '../updates/sqlite-store.ts';
+import { openUpdateStore } from '../updates/open.ts';
 import { keepUpdateTargets } from '../updates/wire.ts';
 import { type Command, UsageError } from './command.ts';
 import { CONFIG_HELP, CONFIG_OPTIONS, configFromFlags, parseFlags } from './common.ts';
@@ -90,8 +90,11 @@ async function runRefresh(argv: string[]): Promise<number> {
       : logProgress(log);
   // Versions machines are installing right now are kept by retention (cron runs see the
   // server's state database in the same data dir; none is created here).
-  const store = existsSync(config.state.path) ? openStateStore(config.state) : undefined;
-  const updates = store && config.mirror.updates ? openSqliteUpdateStore(config.state.path) : undefined;
+  const store =
+    config.state.driver === 'postgres' || existsSync(config.state.path)
+      ? await openStateStore(config.state)
+      : undefined;
+  const updates = store && config.mirror.updates ? await openUpdateStore(config.state) : undefined;
   const installing = store ? versionsInstalling(store) : undefined;
   const inUse =
     updates && installing ? keepUpdateTargets(updates, config.updates.slotTimeout, installing) : installing;

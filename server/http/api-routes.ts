@@ -19,6 +19,8 @@ export interface ApiDeps {
   attempts: AttemptSource;
   credentials: TokenSource;
   publicUrl: string;
+  /** `GET /api/v1/mirror`: what is mirrored (versions, sizes, derived image files) and the last refresh. */
+  mirror?: { list(): Promise<unknown> };
 }
 
 /** GET /api/v1/machines pages: `?limit=` (default and maximum) and `?offset=`. */
@@ -40,6 +42,9 @@ export function apiRoutes(app: Hono<AppEnv>, deps: ApiDeps, access: Access): voi
     const machines = await deps.store.fleet.machinePage({ offset, limit });
     return c.json({ machines, total, offset, limit });
   });
+
+  const mirror = deps.mirror;
+  if (mirror) app.get('/api/v1/mirror', async (c) => c.json(await mirror.list()));
 
   app.get('/api/v1/machines/:mac', async (c) => c.json(await machineDetail(deps.store, c.req.param('mac'))));
 

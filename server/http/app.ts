@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { type FileRoot, segmentsFromUrlPath } from '../assets/file-root.ts';
 import type { BootService } from '../boot/service.ts';
+import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { RailyardMetrics } from '../metrics/metrics.ts';
 import type { UpdateService } from '../updates/service.ts';
@@ -43,6 +44,8 @@ export interface HttpDeps {
   /** The Omaha endpoint (/v1/update/) and the update API (docs/updates.md). */
   updates?: { service: UpdateService; api: UpdateApiDeps; onRejected?: () => void };
   startedAt?: number;
+  /** Rejects when the state store cannot answer: /healthz says unhealthy (503). */
+  health?: () => Promise<void>;
 }
 
 /**
@@ -68,9 +71,12 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
   for (const path of ['/ui', '/ui/*']) app.use(path, requireUiRead(deps.access));
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
-  app.get('/healthz', (c) =>
-    c.json({ status: 'ok', version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
-  );
+  app.get('/healthz', async (c) => {
+    const base = { version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) };
+    const state = await checkHealth(deps.health);
+    if (state === 'ok') return c.json({ status: 'ok', ...base, state });
+    return c.json({ status: 'unhealthy', ...base, state }, 503);
+  });
   bootRoutes(app, deps.boot, deps.log, deps.onBootDecision);
   installerRoutes(app, { ...deps.installer, boot: deps.boot });
   apiRoutes(app, deps.api, deps.access);
@@ -96,4 +102,23 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
     });
   }
   return app;
+}
+
+const HEALTH_TIMEOUT_MS = 2000;
+
+/** 'ok', or why the state store cannot answer (within 2 s). */
+async function checkHealth(health: (() => Promise<void>) | undefined): Promise<string> {
+  if (!health) return 'ok';
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([health(), timeout]);
+    return 'ok';
+  } catch (err) {
+    return `state store unavailable: ${errorMessage(err)}`;
+  } finally {
+    clearTimeout(timer);
+  }
 }

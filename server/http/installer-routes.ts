@@ -8,6 +8,7 @@ import { InvalidRequestError } from '../errors.ts';
 import type { InstallerCache } from '../installer/cache.ts';
 import type { AttemptTokens } from '../installer/credentials.ts';
 import { type KexecDenyEntry, planHandoff } from '../installer/handoff-plan.ts';
+import { type DerivedImage, planImage } from '../installer/image-plan.ts';
 import { reportUrl } from '../installer/script.ts';
 import { canonicalMac } from '../machines/identity.ts';
 import type { AppEnv } from './app.ts';
@@ -28,6 +29,8 @@ export interface InstallerRouteDeps {
   /** installer.kexecDeny: hardware that reboots instead of kexec'ing. */
   kexecDeny: readonly KexecDenyEntry[];
   onServed?: (mac: string, bytes: number, durationMs: number, attemptId: number) => void;
+  /** The mirror's derived fast-install files of a release, when ready (else installs use the .bz2). */
+  derivedImage?: (channel: string, board: string, version: string) => Promise<DerivedImage | undefined>;
 }
 
 /** `?attempt=N`: a positive integer, or absent. */
@@ -50,11 +53,14 @@ export function installerRoutes(app: Hono<AppEnv>, deps: InstallerRouteDeps): vo
       clientIp: clientAddress(c),
     });
     const tokens = deps.credentials.tokens(attempt.secrets.nonce);
+    // The image path is planned from the attempt's release: its derived files, when ready.
+    const derived = await deps.derivedImage?.(profile.channel, profile.board, attempt.version);
     const artifact = await deps.cache.get({
       view,
       profile,
       // decided from the attempt's pinned profile and facts, like everything else it serves
       handoff: planHandoff(profile, { ...attempt.facts, mac }, deps.kexecDeny),
+      image: planImage(profile, derived, `${view.mirrorBase}/${attempt.version}`),
       version: attempt.version,
       attemptId: attempt.id,
       token: tokens.install,

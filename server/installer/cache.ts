@@ -10,7 +10,7 @@ import type { Profile } from '../machines/model.ts';
 import { buildGzipCpio } from './cpio.ts';
 import { handoffScriptTemplate } from './handoff-script.ts';
 import { buildInstallerIgnition, type InstallerInput } from './ignition.ts';
-import { installScriptTemplate } from './script.ts';
+import { installScriptTemplate, writeImageTemplate } from './script.ts';
 
 /** Where the PXE initramfs picks up an embedded Ignition config (FLATCAR.md). */
 export const CONFIG_PATH = 'usr/share/oem/config.ign';
@@ -88,6 +88,7 @@ export function cacheKey(input: InstallerRequest): string {
       input.profile.installDisk,
       input.profile.phoneHome,
       input.handoff,
+      input.image ?? null,
     ]),
   );
   const keyring = input.keyring === undefined ? 'stock' : hash(input.keyring);
@@ -95,7 +96,7 @@ export function cacheKey(input: InstallerRequest): string {
     input.view.mac,
     input.attemptId,
     input.profile.revision,
-    `${template.revision}+${handoffTemplate.revision}`,
+    `${template.revision}+${handoffTemplate.revision}+${writeImageTemplate().revision}`,
     input.version,
     keyring,
     rest,

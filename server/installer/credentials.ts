@@ -31,6 +31,19 @@ export class AttemptCredentials {
     this.#secret = Buffer.from(secret);
   }
 
+  /**
+   * A store shared by several instances keeps the secret (every instance derives the same
+   * tokens); otherwise `<dataDir>/secret`.
+   */
+  static async load(
+    store: { tokenSecret?(): Promise<Buffer> },
+    dataDir: string,
+  ): Promise<AttemptCredentials> {
+    return store.tokenSecret
+      ? new AttemptCredentials(await store.tokenSecret())
+      : AttemptCredentials.open(dataDir);
+  }
+
   /** Load `<dataDir>/secret`, creating it (0600) on first start. */
   static open(dataDir: string): AttemptCredentials {
     return new AttemptCredentials(loadOrCreateSecret(join(dataDir, 'secret')));

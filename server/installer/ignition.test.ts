@@ -87,9 +87,15 @@ test('structure: Ignition 3.3.0, files with decimal modes, the install unit', ()
   const { files, units } = decodeInstaller(JSON.parse(JSON.stringify(config)));
   assert.equal(
     [...files.keys()],
-    ['/opt/railyard/install.sh', '/opt/railyard/handoff.sh', '/opt/railyard/target.ign'],
+    [
+      '/opt/railyard/install.sh',
+      '/opt/railyard/write-image.sh',
+      '/opt/railyard/handoff.sh',
+      '/opt/railyard/target.ign',
+    ],
   );
   assert.is(files.get('/opt/railyard/install.sh')?.mode, 493);
+  assert.is(files.get('/opt/railyard/write-image.sh')?.mode, 493);
   assert.is(files.get('/opt/railyard/handoff.sh')?.mode, 493);
   assert.is(files.get('/opt/railyard/target.ign')?.mode, 384);
   assert.equal(
@@ -107,15 +113,19 @@ test('structure: Ignition 3.3.0, files with decimal modes, the install unit', ()
   }
 });
 
-test('the script: flatcar-install arguments, reports, the hand-off', () => {
-  const stable =
-    decodeInstaller(buildInstallerIgnition(input('flatcar-stable'))).files.get('/opt/railyard/install.sh')
-      ?.text ?? '';
+const writer = (config: Record<string, unknown>) =>
+  decodeInstaller(config).files.get('/opt/railyard/write-image.sh')?.text ?? '';
+
+test('the script: flatcar-install arguments (in write-image.sh), reports, the hand-off', () => {
+  const config = buildInstallerIgnition(input('flatcar-stable'));
+  const stable = decodeInstaller(config).files.get('/opt/railyard/install.sh')?.text ?? '';
+  assert.match(stable, '"$DIR/write-image.sh" 2>&1 | tee "$LOG"');
   assert.match(
-    stable,
-    `INSTALL_ARGS=(-s -b 'http://10.0.0.5:8080/mirror/stable/amd64-usr' -V 4230.2.3 -i "$DIR/target.ign")`,
+    writer(config),
+    `BZ2_ARGS=(-s -b 'http://10.0.0.5:8080/mirror/stable/amd64-usr' -V 4230.2.3 -i "$DIR/target.ign")`,
   );
-  assert.not.match(stable, '-k "$DIR/keyring.asc"');
+  assert.match(writer(config), "FORMAT='bz2'");
+  assert.not.match(writer(config), '-k "$DIR/keyring.asc"');
   assert.match(
     stable,
     `REPORT_URL='http://10.0.0.5:8080/api/v1/machines/52:54:00:00:00:01/attempts/7/events'`,
@@ -125,10 +135,9 @@ test('the script: flatcar-install arguments, reports, the hand-off', () => {
   assert.match(stable, /set -uo pipefail/);
   assert.match(stable, /"\$DIR\/handoff.sh" prepare 2>&1 \| tee -a "\$LOG"\n/);
   assert.match(stable, /exec "\$DIR\/handoff.sh" run "\$status"\n$/);
-  const debug =
-    decodeInstaller(buildInstallerIgnition(input('flatcar-debug'))).files.get('/opt/railyard/install.sh')
-      ?.text ?? '';
-  assert.match(debug, `INSTALL_ARGS=(-d '/dev/sda' -b `);
+  const debug = writer(buildInstallerIgnition(input('flatcar-debug')));
+  assert.match(debug, `BZ2_ARGS=(-d '/dev/sda' -b `);
+  assert.match(debug, `DISK='/dev/sda'`);
 });
 
 test('the target Ignition: rendered per machine, first-boot unit when phoneHome', () => {
@@ -190,7 +199,7 @@ test('a keyring adds keyring.asc and -k', () => {
     buildInstallerIgnition(input('flatcar-stable', { keyring: 'KEY TEXT\n' })),
   ).files;
   assert.is(files.get('/opt/railyard/keyring.asc')?.text, 'KEY TEXT\n');
-  assert.match(files.get('/opt/railyard/install.sh')?.text ?? '', `INSTALL_ARGS+=(-k "$DIR/keyring.asc")`);
+  assert.match(files.get('/opt/railyard/write-image.sh')?.text ?? '', `BZ2_ARGS+=(-k "$DIR/keyring.asc")`);
 });
 
 test('bash -n and shellcheck pass on the generated scripts', () => {
@@ -199,14 +208,13 @@ test('bash -n and shellcheck pass on the generated scripts', () => {
     ['keyring', { keyring: 'K' }],
   ] as const) {
     for (const id of ['flatcar-stable', 'flatcar-debug', 'flatcar-updates']) {
-      const file = join(dir, `${id}-${name}.sh`);
-      writeFileSync(
-        file,
-        decodeInstaller(buildInstallerIgnition(input(id, extra))).files.get('/opt/railyard/install.sh')
-          ?.text ?? '',
-      );
-      execFileSync('bash', ['-n', file]);
-      execFileSync('shellcheck', ['--severity=style', file]);
+      for (const script of ['install.sh', 'write-image.sh']) {
+        const file = join(dir, `${id}-${name}-${script}`);
+        const files = decodeInstaller(buildInstallerIgnition(input(id, extra))).files;
+        writeFileSync(file, files.get(`/opt/railyard/${script}`)?.text ?? '');
+        execFileSync('bash', ['-n', file]);
+        execFileSync('shellcheck', ['--severity=style', file]);
+      }
     }
   }
   for (const id of ['flatcar-stable', 'flatcar-debug']) {

@@ -9,7 +9,8 @@ import type { MachineView } from '../render/views.ts';
 import { withUpdateConf } from '../updates/update-conf.ts';
 import type { HandoffPlan } from './handoff-plan.ts';
 import { renderHandoffScript } from './handoff-script.ts';
-import { renderInstallScript, type ScriptTemplate } from './script.ts';
+import type { ImagePlan } from './image-plan.ts';
+import { renderInstallScript, renderWriteImage, type ScriptTemplate, type ScriptValues } from './script.ts';
 import { renderTarget } from './target.ts';
 
 export const INSTALLER_DIR = '/opt/railyard';
@@ -37,6 +38,8 @@ export interface InstallerInput {
   scriptTemplate?: ScriptTemplate;
   /** Defaults to assets/templates/handoff.sh.mustache. */
   handoffTemplate?: ScriptTemplate;
+  /** This attempt's image path with the digests it pins (image-plan.ts); default: the .bz2 path. */
+  image?: ImagePlan | undefined;
 }
 
 interface IgnitionFile {
@@ -49,19 +52,20 @@ interface IgnitionFile {
 /** An Ignition 3.3.0 config object. It embeds the attempt's tokens: never log it. */
 export function buildInstallerIgnition(input: InstallerInput): Record<string, unknown> {
   const { profile, view, version, token, reportUrl, keyring } = input;
-  const script = renderInstallScript(
-    {
-      mac: view.mac,
-      attemptId: input.attemptId,
-      reportUrl,
-      token,
-      installDisk: profile.installDisk,
-      mirrorBase: view.mirrorBase,
-      version,
-      keyring: keyring !== undefined,
-    },
-    input.scriptTemplate,
-  );
+  const values: ScriptValues = {
+    mac: view.mac,
+    attemptId: input.attemptId,
+    reportUrl,
+    token,
+    installDisk: profile.installDisk,
+    mirrorBase: view.mirrorBase,
+    version,
+    keyring: keyring !== undefined,
+    image: input.image,
+  };
+  // the scripts first: their checks name the bad value (InvalidRequestError)
+  const script = renderInstallScript(values, input.scriptTemplate);
+  const writeImage = renderWriteImage(values);
   const target = targetConfig(input);
   const handoff = renderHandoffScript(
     {
@@ -76,6 +80,7 @@ export function buildInstallerIgnition(input: InstallerInput): Record<string, un
   );
   const files: IgnitionFile[] = [
     file(`${INSTALLER_DIR}/install.sh`, 0o755, script),
+    file(`${INSTALLER_DIR}/write-image.sh`, 0o755, writeImage),
     file(`${INSTALLER_DIR}/handoff.sh`, 0o755, handoff),
     file(`${INSTALLER_DIR}/target.ign`, 0o600, `${JSON.stringify(target.config)}\n`),
   ];

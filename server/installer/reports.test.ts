@@ -224,11 +224,11 @@ test('a restart mid-install loses nothing: same secret, same database, the repor
   const dataDir = mkdtempSync(join(tmpdir(), 'railyard-restart-'));
   try {
     const state = { driver: 'sqlite' as const, path: join(dataDir, 'state.db') };
-    let store = openStateStore(state);
+    let store = await openStateStore(state);
     const t = await open(store, A, AttemptCredentials.open(dataDir));
     await post(store, t.install, { type: 'install-started' }, t.id);
     await store.close();
-    store = openStateStore(state);
+    store = await openStateStore(state);
     const again = AttemptCredentials.open(dataDir).tokens(
       (await store.getAttempt(t.id))?.secrets.nonce ?? '',
     );

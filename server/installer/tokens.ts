@@ -35,7 +35,8 @@ export function bearerToken(header: string | undefined | null): string | undefin
   return m?.[1];
 }
 
-export function loadOrCreateSecret(file: string): Buffer {
+/** `initial` (hex): the secret to create when there is none yet (an imported state's). */
+export function loadOrCreateSecret(file: string, initial?: string): Buffer {
   try {
     return readSecret(file);
   } catch (err) {
@@ -47,7 +48,7 @@ export function loadOrCreateSecret(file: string): Buffer {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const fd = openSync(tmp, 'wx', 0o600);
     try {
-      writeSync(fd, randomBytes(SECRET_BYTES).toString('hex'));
+      writeSync(fd, initial ?? randomBytes(SECRET_BYTES).toString('hex'));
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -42,6 +42,10 @@ export const profileSchema = z.strictObject({
   /** What a `failed` machine gets: another install attempt (up to retryLimit) or a console message. */
   onFailure: z.enum(['retry', 'show']).default('retry'),
   retryLimit: z.number().int().min(0).max(100).optional(),
+  /** How the installer gets the image: the railyard-derived .zst (falls back to bz2), or the stock .bz2 path. */
+  image: z.enum(['zstd', 'bz2']).default('zstd'),
+  /** zstd path only: write every byte (dense), or only the mapped ranges over a zeroed span (sparse). */
+  imageWriter: z.enum(['dense', 'sparse']).default('dense'),
   /** Updates of the installed system (docs/updates.md): where it points, what it is offered. */
   updates: profileUpdatesSchema.optional(),
 });

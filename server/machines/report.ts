@@ -27,6 +27,7 @@ const reportSchema = z.discriminatedUnion('type', [
     type: z.literal('install-failed'),
     exitCode: z.number().int().min(0).max(255).optional(),
     output: z.string().max(MAX_OUTPUT).default(''),
+    /** The installer's own one-line reason (write-image.sh), when it has one. */
     reason: printable(1024).optional(),
   }),
   z.strictObject({
@@ -35,8 +36,20 @@ const reportSchema = z.discriminatedUnion('type', [
     /** /etc/machine-id of the installed system: its Omaha machineid (docs/updates.md). */
     machineId: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{32}$/)]).optional(),
   }),
+  // Image phases (write-image.sh) have typed fields: plan (image/writer/reason), write
+  // progress (bytes of total), and per phase done: bytes, seconds, MB/s.
   z
-    .object({ type: z.literal('progress'), bytes: z.number().int().nonnegative().optional() })
+    .object({
+      type: z.literal('progress'),
+      bytes: z.number().int().nonnegative().optional(),
+      phase: z.enum(['plan', 'download', 'write', 'verify']).optional(),
+      total: z.number().int().nonnegative().optional(),
+      seconds: z.number().nonnegative().finite().optional(),
+      mbps: z.number().nonnegative().finite().optional(),
+      image: z.enum(['zstd', 'bz2']).optional(),
+      writer: z.enum(['dense', 'sparse']).optional(),
+      reason: printable(300).optional(),
+    })
     .catchall(progressValue)
     .refine((o) => Object.keys(o).length <= MAX_PROGRESS_FIELDS + 1, {
       message: `at most ${MAX_PROGRESS_FIELDS} fields`,

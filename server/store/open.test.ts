@@ -14,7 +14,7 @@ test('state.db, state.db-wal and state.db-shm are 0600 under umask 022', async (
   const old = process.umask(0o022);
   try {
     const path = join(tmp.dir, 'var', 'state.db');
-    const store = openStateStore({ driver: 'sqlite', path });
+    const store = await openStateStore({ driver: 'sqlite', path });
     await store.recordEvent('52:54:00:00:00:01', { type: 'install-script-served', source: 'http' });
     for (const f of [path, `${path}-wal`, `${path}-shm`]) assert.is(mode(f), '600', f);
     await store.close();
@@ -29,7 +29,7 @@ test('a world-readable state.db from before is tightened on open', async () => {
   const path = join(tmp.dir, 'state.db');
   writeFileSync(path, '');
   chmodSync(path, 0o644);
-  const store = openStateStore({ driver: 'sqlite', path });
+  const store = await openStateStore({ driver: 'sqlite', path });
   assert.is(mode(path), '600');
   await store.close();
   tmp.cleanup();

@@ -3,13 +3,24 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
+import { openPgStore } from './pg.ts';
 import { openSqliteStore } from './sqlite.ts';
 import { DEFAULT_LIMITS, type StateStore, type StoreLimits } from './state-store.ts';
 
-export function openStateStore(
-  state: Pick<Config['state'], 'driver' | 'path'> & Partial<StoreLimits>,
-): StateStore {
+export type StateOptions = Pick<Config['state'], 'driver' | 'path'> &
+  Partial<StoreLimits> &
+  Partial<Pick<Config['state'], 'url' | 'poolSize'>>;
+
+export async function openStateStore(state: StateOptions): Promise<StateStore> {
+  const limits = {
+    eventsPerMachine: state.eventsPerMachine ?? DEFAULT_LIMITS.eventsPerMachine,
+    attemptsPerMachine: state.attemptsPerMachine ?? DEFAULT_LIMITS.attemptsPerMachine,
+  };
   switch (state.driver) {
+    case 'postgres':
+      if (!state.url)
+        throw new ConfigError('state.url: state.driver is postgres but no URL is set', { key: 'state.url' });
+      return openPgStore({ url: state.url, poolSize: state.poolSize ?? 10, limits });
     case 'sqlite':
       try {
         mkdirSync(dirname(state.path), { recursive: true, mode: 0o700 });
@@ -20,10 +31,7 @@ export function openStateStore(
         });
       }
       ownerOnly(state.path);
-      return openSqliteStore(state.path, undefined, {
-        eventsPerMachine: state.eventsPerMachine ?? DEFAULT_LIMITS.eventsPerMachine,
-        attemptsPerMachine: state.attemptsPerMachine ?? DEFAULT_LIMITS.attemptsPerMachine,
-      });
+      return openSqliteStore(state.path, undefined, limits);
   }
 }
 

@@ -2,56 +2,8 @@
 // inside sqlite.ts's transactions).
 import type Database from 'better-sqlite3';
 import { type AttemptState, isOpen } from '../machines/attempt.ts';
-import type { Facts } from '../machines/identity.ts';
+import { type AttemptRow, attemptColumns, toAttempt } from './rows.ts';
 import type { NewAttempt, StoredAttempt, StoreLimits } from './state-store.ts';
-
-export interface AttemptRow {
-  id: number;
-  mac: string;
-  state: AttemptState;
-  grp: string;
-  profile: string;
-  profile_revision: string;
-  group_revision: string;
-  channel: string;
-  board: string;
-  version: string;
-  install_disk: string;
-  phone_home: number;
-  facts: string;
-  client_ip: string | null;
-  opened_at: string;
-  closed_at: string | null;
-  nonce: string;
-  install_token_hash: string;
-  first_boot_token_hash: string;
-}
-
-export function toAttempt(r: AttemptRow): StoredAttempt {
-  return {
-    id: r.id,
-    mac: r.mac,
-    state: r.state,
-    group: r.grp,
-    profile: r.profile,
-    profileRevision: r.profile_revision,
-    groupRevision: r.group_revision,
-    channel: r.channel,
-    board: r.board,
-    version: r.version,
-    installDisk: r.install_disk,
-    phoneHome: r.phone_home === 1,
-    facts: JSON.parse(r.facts) as Facts,
-    clientIp: r.client_ip,
-    openedAt: r.opened_at,
-    closedAt: r.closed_at,
-    secrets: {
-      nonce: r.nonce,
-      installTokenHash: r.install_token_hash,
-      firstBootTokenHash: r.first_boot_token_hash,
-    },
-  };
-}
 
 export class AttemptStatements {
   readonly #byId;
@@ -123,24 +75,7 @@ export class AttemptStatements {
   }
 
   insert(mac: string, a: NewAttempt, at: string): number {
-    const { lastInsertRowid } = this.#insert.run({
-      mac,
-      grp: a.group,
-      profile: a.profile,
-      profile_revision: a.profileRevision,
-      group_revision: a.groupRevision,
-      channel: a.channel,
-      board: a.board,
-      version: a.version,
-      install_disk: a.installDisk,
-      phone_home: a.phoneHome ? 1 : 0,
-      facts: JSON.stringify(a.facts),
-      client_ip: a.clientIp,
-      opened_at: at,
-      nonce: a.secrets.nonce,
-      install_token_hash: a.secrets.installTokenHash,
-      first_boot_token_hash: a.secrets.firstBootTokenHash,
-    });
+    const { lastInsertRowid } = this.#insert.run(attemptColumns(mac, a, at));
     return Number(lastInsertRowid);
   }
 

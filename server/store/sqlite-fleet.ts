@@ -2,16 +2,10 @@
 // indexes of migration 3 (machines_by_state, events_by_attempt, attempts_provisioned),
 // attempts_by_mac and events_by_mac.
 import type Database from 'better-sqlite3';
-import type { EventData, MachineState } from '../machines/state.ts';
+import type { MachineState } from '../machines/state.ts';
 import { emptyCounts, type FleetQueries } from './fleet.ts';
-import { type MachineRow, toMachine } from './sqlite.ts';
-import { type AttemptRow, toAttempt } from './sqlite-attempts.ts';
+import { type AttemptRow, type EventRow, type MachineRow, toAttempt, toEvent, toMachine } from './rows.ts';
 import type { StoredAttempt, StoredEvent } from './state-store.ts';
-
-interface EventRow extends Omit<StoredEvent, 'data' | 'attemptId'> {
-  data: string;
-  attempt_id: number | null;
-}
 
 const COLUMNS = 'id, mac, type, source, at, data, state, attempt_id';
 
@@ -89,8 +83,4 @@ export function sqliteFleet(db: Database.Database): FleetQueries {
       return out;
     },
   };
-}
-
-function toEvent({ attempt_id, data, ...r }: EventRow): StoredEvent {
-  return { ...r, data: JSON.parse(data) as EventData, attemptId: attempt_id };
 }

@@ -75,7 +75,7 @@ test('an unopenable path is a ConfigError naming it', () => {
 
 test('openStateStore creates the data dir and opens the configured file', async () => {
   const file = join(tempDb().replace(/state\.db$/, ''), 'nested', 'state.db');
-  const store = openStateStore({ driver: 'sqlite', path: file });
+  const store = await openStateStore({ driver: 'sqlite', path: file });
   await store.recordEvent(MAC, { type: 'install-started', source: 'installer' });
   await store.close();
   assert.ok(existsSync(file));

@@ -3,15 +3,16 @@
 // exposed as promises to fit the StateStore interface.
 import Database from 'better-sqlite3';
 import { ConfigError, errorMessage, NotFoundError, StorageError } from '../errors.ts';
-import type { Facts } from '../machines/identity.ts';
 import { applyEvent, type EventData, type Machine, newMachine } from '../machines/state.ts';
 import type { FleetQueries } from './fleet.ts';
 import { migrate } from './migrations.ts';
+import { type EventRow, type MachineRow, toEvent, toMachine, toRow } from './rows.ts';
 import type { SessionStore } from './sessions.ts';
 import { withSighting } from './sighting.ts';
 import { AttemptStatements } from './sqlite-attempts.ts';
 import { sqliteFleet } from './sqlite-fleet.ts';
 import { sqliteSessions } from './sqlite-sessions.ts';
+import { sqliteTransfer } from './sqlite-transfer.ts';
 import {
   type AttemptStep,
   type Clock,
@@ -23,33 +24,11 @@ import {
   type Recorded,
   type Sighting,
   type StateStore,
+  type StateTransfer,
   type StoredAttempt,
   type StoredEvent,
   type StoreLimits,
 } from './state-store.ts';
-
-export interface MachineRow {
-  mac: string;
-  state: Machine['state'];
-  failures: number;
-  failure_reason: string | null;
-  facts: string;
-  profile: string | null;
-  grp: string | null;
-  first_seen: string;
-  last_seen: string;
-}
-
-interface EventRow {
-  id: number;
-  mac: string;
-  type: StoredEvent['type'];
-  source: StoredEvent['source'];
-  at: string;
-  data: string;
-  state: StoredEvent['state'];
-  attempt_id: number | null;
-}
 
 /** Open (creating and migrating) the database at `file` (`:memory:` for tests). */
 export function openSqliteStore(
@@ -92,6 +71,7 @@ export function sqliteStoreOn(
 class SqliteStateStore implements StateStore {
   readonly fleet: FleetQueries;
   readonly sessions: SessionStore;
+  readonly transfer: StateTransfer;
   readonly #db: Database.Database;
   readonly #clock: Clock;
   readonly #get;
@@ -109,6 +89,7 @@ class SqliteStateStore implements StateStore {
     this.#clock = clock;
     this.fleet = sqliteFleet(db);
     this.sessions = sqliteSessions(db);
+    this.transfer = sqliteTransfer(db);
     this.#get = db.prepare<[string], MachineRow>('SELECT * FROM machines WHERE mac = ?');
     this.#all = db.prepare<[], MachineRow>('SELECT * FROM machines ORDER BY mac');
     // Every upsert comes with one event: it counts it (retention) and returns the count.
@@ -263,11 +244,11 @@ class SqliteStateStore implements StateStore {
   async events(mac: string, options: { limit?: number } = {}): Promise<StoredEvent[]> {
     const limit = options.limit ?? -1;
     const rows = guard(() => this.#events.all(mac, limit));
-    return rows.map(({ attempt_id, ...r }) => ({
-      ...r,
-      data: JSON.parse(r.data) as EventData,
-      attemptId: attempt_id,
-    }));
+    return rows.map(toEvent);
+  }
+
+  async ping(): Promise<void> {
+    guard(() => this.#db.prepare('SELECT 1').get());
   }
 
   async close(): Promise<void> {
@@ -284,32 +265,4 @@ function guard<T>(fn: () => T): T {
       throw new StorageError(`state database: ${err.message} (${err.code})`, { cause: err });
     throw err;
   }
-}
-
-export function toMachine(row: MachineRow): Machine {
-  return {
-    mac: row.mac,
-    state: row.state,
-    failures: row.failures,
-    failureReason: row.failure_reason,
-    facts: JSON.parse(row.facts) as Facts,
-    profile: row.profile,
-    group: row.grp,
-    firstSeen: row.first_seen,
-    lastSeen: row.last_seen,
-  };
-}
-
-function toRow(m: Machine): MachineRow {
-  return {
-    mac: m.mac,
-    state: m.state,
-    failures: m.failures,
-    failure_reason: m.failureReason,
-    facts: JSON.stringify(m.facts),
-    profile: m.profile,
-    grp: m.group,
-    first_seen: m.firstSeen,
-    last_seen: m.lastSeen,
-  };
 }

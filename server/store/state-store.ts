@@ -19,7 +19,8 @@ import type {
   MachineState,
 } from '../machines/state.ts';
 import type { FleetQueries } from './fleet.ts';
-import type { SessionStore } from './sessions.ts';
+import type { AttemptRow, EventRow, MachineRow } from './rows.ts';
+import type { SessionRecord, SessionStore } from './sessions.ts';
 
 export interface NewEvent {
   type: EventType;
@@ -136,6 +137,63 @@ export interface StateStore {
   /** The machine's events, oldest first; `limit` keeps the newest N. */
   events(mac: string, options?: { limit?: number }): Promise<StoredEvent[]>;
   close(): Promise<void>;
+  /**
+   * Stores shared by several railyard instances (PostgreSQL) keep the token secret
+   * (installer/credentials.ts) in the database, so every instance verifies the others'
+   * tokens: created once, on first use. Absent: the secret lives in `<dataDir>/secret`.
+   */
+  tokenSecret?(): Promise<Buffer>;
+  /** Machines changed by other instances (absent: this process's writes are all there is). */
+  readonly changes?: ChangeFeed;
+  /** Resolves when the store answers now; rejects (StorageError) when it cannot (/healthz). */
+  ping?(): Promise<void>;
+  /** Bulk copy out and in (`railyard state export | import`). */
+  readonly transfer?: StateTransfer;
 }
+
+/**
+ * A write committed on another instance: `mac` has event `eventId` now. `undefined`:
+ * anything may have changed (the feed was interrupted and is back), drop whatever is cached.
+ */
+export type ChangeListener = (change: MachineChange | undefined) => void;
+
+export interface MachineChange {
+  mac: string;
+  eventId: number;
+  /** The machine's state after that event. */
+  state: MachineState;
+}
+
+export interface ChangeFeed {
+  subscribe(listener: ChangeListener): () => void;
+}
+
+/** Every row of a state store, in an order that can be inserted as it comes. */
+export type StateRecord =
+  | { kind: 'machine'; row: MachineRow & { event_count: number } }
+  | { kind: 'attempt'; row: AttemptRow }
+  | { kind: 'event'; row: EventRow }
+  | { kind: 'session'; row: SessionRecord }
+  /** The token secret (hex): in the database (PostgreSQL) or `<dataDir>/secret` (SQLite). */
+  | { kind: 'secret'; name: 'token'; value: string }
+  /** The update service's rows (its own tables in the same database), column → value. */
+  | {
+      kind: 'update-machine-id' | 'update-client' | 'update-pause';
+      row: Record<string, string | number | null>;
+    };
+
+export interface StateTransfer {
+  /** Rows in insertable order: machines, attempts, events, sessions, update rows (no secret). */
+  rows(): AsyncIterable<StateRecord>;
+  /** True when the store holds no machine and no session. */
+  isEmpty(): Promise<boolean>;
+  /**
+   * Insert `records` (ids kept) in one transaction; sequences move past the largest ids.
+   * A `secret` record is stored where this backend keeps it; an error rolls everything back.
+   */
+  load(records: AsyncIterable<StateRecord>): Promise<TransferCounts>;
+}
+
+export type TransferCounts = Record<StateRecord['kind'], number>;
 
 export type Clock = () => Date;

@@ -19,6 +19,7 @@ import { observeHandoffs, observeProvisioning, registerMachineGauge } from '../m
 import { createMetrics, type RailyardMetrics } from '../metrics/metrics.ts';
 import { registerMirrorGauges } from '../metrics/mirror-metrics.ts';
 import { MirrorCatalog } from '../mirror/catalog.ts';
+import { readyDerived } from '../mirror/derived.ts';
 import { IpxeRenderer } from '../render/ipxe.ts';
 import { memoryStore } from '../store/fakes.ts';
 import { observeStore } from '../store/observed.ts';
@@ -167,8 +168,10 @@ export function testApp(options: TestAppOptions = {}): TestApp {
       kexecDeny: options.kexecDeny ?? [],
       onServed: (mac, bytes, durationMs, attemptId) =>
         downloads.recordInstaller(mac, attemptId, bytes, durationMs),
+      derivedImage: (channel, board, version) =>
+        readyDerived(catalog.layout.versionDir(channel, board, version)),
     },
-    api: { store, attempts: boot.attempts, credentials, publicUrl },
+    api: { store, attempts: boot.attempts, credentials, publicUrl, mirror: catalog },
     access,
     ...opsHooks({ downloads, metrics, progress }),
     metrics,

@@ -98,6 +98,11 @@ export class Dashboard {
     return { ...overview, updates: fleet && updatesModel(fleet, now) };
   }
 
+  /** Another instance changed the fleet: the next poll builds afresh. */
+  invalidate(): void {
+    this.#pages.clear();
+  }
+
   async machine(mac: string): Promise<DetailModel & { update: ClientRow | undefined }> {
     const detail = await buildDetail(this.#deps.store, this.#deps.boot, mac, this.#now());
     const client = await this.#deps.updates?.forMac(detail.mac);

@@ -13,9 +13,9 @@ import type { StateStore } from '../store/state-store.ts';
 import { bindMachineIds } from './bind.ts';
 import type { UpdateClient, UpdateStore } from './client.ts';
 import { dashboardFleet, type FleetDeps, type FleetView, metricsFleet } from './fleet.ts';
+import { openUpdateStore } from './open.ts';
 import { mirrorDirOf, mirrorPayloads } from './payload-source.ts';
 import { UpdateService } from './service.ts';
-import { openSqliteUpdateStore } from './sqlite-store.ts';
 
 export interface UpdatesWiring {
   store: UpdateStore;
@@ -36,8 +36,12 @@ export interface UpdatesWiring {
   };
 }
 
-export function wireUpdates(config: Config, metrics: RailyardMetrics, log: Logger): UpdatesWiring {
-  const store = openSqliteUpdateStore(config.state.path);
+export async function wireUpdates(
+  config: Config,
+  metrics: RailyardMetrics,
+  log: Logger,
+): Promise<UpdatesWiring> {
+  const store = await openUpdateStore(config.state);
   const payloads = mirrorPayloads(mirrorDirOf(config.dataDir));
   const slotTimeoutMs = config.updates.slotTimeout;
   return {
