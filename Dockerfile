@@ -5,8 +5,9 @@
 #     -e RAILYARD_PUBLIC_URL=http://10.0.0.5:8080 \
 #     -v railyard-data:/var/lib/railyard -v /srv/railyard/etc:/etc/railyard:ro railyard
 
-# Build stage: production dependencies only. better-sqlite3 compiles natively when no
-# prebuilt binary fits, so the toolchain lives here and never reaches the final image.
+# Build stage: compiles the TypeScript to dist/ (tsc, a dev dependency), then drops the dev
+# dependencies. better-sqlite3 compiles natively when no prebuilt binary fits, so the
+# toolchain lives here and never reaches the final image.
 FROM node:20-bookworm-slim AS build
 # hadolint ignore=DL3008
 RUN apt-get update \
@@ -16,8 +17,13 @@ WORKDIR /app
 # Build native modules against this image's Node headers (the repo's .npmrc names Debian's /usr).
 ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json .npmrc ./
-# tsx is a runtime dependency: railyard runs its TypeScript through it.
-RUN npm ci --omit=dev --no-audit --no-fund
+# --ignore-scripts: npm's prepare step (the build) would run before the sources are here;
+# better-sqlite3's own install step (its native module) runs through npm rebuild.
+RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild better-sqlite3
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.js ./scripts/
+COPY server ./server
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 # ipxe: Debian's undionly.kpxe, ipxe.efi and snponly.efi, copied (-L: ipxe.efi is a symlink
@@ -37,8 +43,14 @@ RUN apt-get update \
  && chown railyard:railyard /var/lib/railyard
 
 WORKDIR /app
+# What railyard runs: the compiled build, production dependencies, its own files. No
+# TypeScript sources (so bin/railyard.js runs dist/ as it is), no tsx, no compiler.
 COPY --from=build /app/node_modules ./node_modules
-COPY . .
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY bin ./bin
+COPY assets ./assets
+COPY examples ./examples
 COPY contrib/docker/railyard.yaml /etc/railyard/railyard.yaml
 RUN ln -s /app/bin/railyard.js /usr/local/bin/railyard
 

@@ -27,12 +27,14 @@ function finalStage(): string[] {
   return lines.slice(from[from.length - 1]);
 }
 
-test('both stages build on node:20-bookworm-slim; the build stage installs production deps only', () => {
+test('both stages build on node:20-bookworm-slim; the build stage compiles, then keeps production deps only', () => {
   assert.equal(DOCKERFILE.match(/^FROM .*$/gm), [
     'FROM node:20-bookworm-slim AS build',
     'FROM node:20-bookworm-slim',
   ]);
-  assert.match(DOCKERFILE, 'RUN npm ci --omit=dev');
+  assert.match(DOCKERFILE, 'RUN npm run build && npm prune --omit=dev');
+  // What the final stage copies is run in compiled-build.test.ts.
+  assert.not.ok(finalStage().includes('COPY . .'), 'the image holds no TypeScript sources');
 });
 
 test('the baked config loads and the image matches it: ports, volumes, TFTP root, health check', () => {
