@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--only throughput,storm,tftp,install,mirror] [--runs N] [--out FILE]
+// npm run bench [-- --quick] [--only throughput,storm,tftp,install,mirror,startup] [--runs N] [--out FILE]
 // Runs each part against railyard and its reference in the same run and writes BENCHMARKS.md
 // (quick mode: bench/out/BENCHMARKS.quick.md). Not a test: it reports, it asserts nothing.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,9 +13,10 @@ import { cleanupAll, installCleanupHandlers, run } from './lib/procs.ts';
 import { REPO } from './lib/servers.ts';
 import { mirrorRefresh } from './mirror-refresh.ts';
 import { renderReport } from './report.ts';
+import { startup } from './startup.ts';
 import { tftpBench } from './tftp.ts';
 
-const PARTS: Part[] = [httpThroughput, bootStorm, tftpBench, installPipeline, mirrorRefresh];
+const PARTS: Part[] = [httpThroughput, bootStorm, tftpBench, installPipeline, mirrorRefresh, startup];
 
 const { values } = parseArgs({
   options: {
