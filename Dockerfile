@@ -1,14 +1,18 @@
-# syntax=docker/dockerfile:1
 # railyard container image. Build: docker build -t railyard .
 # Run (host networking: PXE and TFTP want the site LAN, not a NAT):
 #   docker run -d --name railyard --network host \
 #     -e RAILYARD_PUBLIC_URL=http://10.0.0.5:8080 \
 #     -v railyard-data:/var/lib/railyard -v /srv/railyard/etc:/etc/railyard:ro railyard
 
+# BASE: the Node 20 image both stages start from. The default is the official one; a build
+# without registry access passes a local equivalent (same layout: Node in /usr/local), e.g.
+#   docker build --build-arg BASE=railyard-test/node:20-bookworm -t railyard .
+ARG BASE=node:20-bookworm-slim
+
 # Build stage: compiles the TypeScript to dist/ (tsc, a dev dependency), then drops the dev
 # dependencies. better-sqlite3 compiles natively when no prebuilt binary fits, so the
 # toolchain lives here and never reaches the final image.
-FROM node:20-bookworm-slim AS build
+FROM ${BASE} AS build
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
@@ -25,7 +29,7 @@ COPY scripts/build.js ./scripts/
 COPY server ./server
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM ${BASE}
 # ipxe: Debian's undionly.kpxe, ipxe.efi and snponly.efi, copied (-L: ipxe.efi is a symlink
 # into /boot) into the TFTP root the baked config names. libcap2-bin: setcap, so the
 # non-root user may bind TFTP's port 69 (CAP_NET_BIND_SERVICE on the node binary).

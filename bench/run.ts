@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--only throughput,storm,tftp,install,mirror,startup] [--runs N] [--out FILE]
+// npm run bench [-- --quick] [--only throughput,storm,tftp,install,mirror,installer,startup] [--runs N] [--out FILE]
 // Runs each part against railyard and its reference in the same run and writes BENCHMARKS.md
 // (quick mode: bench/out/BENCHMARKS.quick.md). Not a test: it reports, it asserts nothing.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { bootStorm } from './boot-storm.ts';
 import { httpThroughput } from './http-throughput.ts';
 import { installPipeline } from './install-pipeline.ts';
+import { installerRun } from './installer-run.ts';
 import type { BenchContext, Part, PartReport } from './lib/context.ts';
 import { loadAverage, machineInfo } from './lib/machine.ts';
 import { cleanupAll, installCleanupHandlers, run } from './lib/procs.ts';
@@ -16,7 +17,15 @@ import { renderReport } from './report.ts';
 import { startup } from './startup.ts';
 import { tftpBench } from './tftp.ts';
 
-const PARTS: Part[] = [httpThroughput, bootStorm, tftpBench, installPipeline, mirrorRefresh, startup];
+const PARTS: Part[] = [
+  httpThroughput,
+  bootStorm,
+  tftpBench,
+  installPipeline,
+  mirrorRefresh,
+  installerRun,
+  startup,
+];
 
 const { values } = parseArgs({
   options: {

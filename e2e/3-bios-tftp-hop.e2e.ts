@@ -1,7 +1,9 @@
 // Scenario 3: BIOS with the real TFTP hop on the namespace LAN. QEMU's NIC ROM is already
 // iPXE (LAB.md), so the DHCP config sends it straight to /boot.ipxe; the machine's profile has
 // its own ipxeTemplate (user-level configuration, no test hook in railyard) that chains
-// undionly.kpxe from railyard's TFTP once, then installs through the UNDI driver.
+// undionly.kpxe from railyard's TFTP once, then installs through the UNDI driver. Its profile
+// asks for the stock image path (`image: bz2`: flatcar-install -b, Flatcar's signature checked
+// on the node); the other scenarios install through railyard's .zst.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -12,6 +14,7 @@ import { labMac, labProfile, macGroup } from './lib/machines.ts';
 import { SRV_IP, SW_NS } from './lib/netns.ts';
 import { REPO_ROOT } from './lib/paths.ts';
 import { missingPrerequisite } from './lib/prereq.ts';
+import { imageFields } from './lib/report.ts';
 import { bootNode } from './lib/slirp.ts';
 import { log, openLab } from './lib/suite.ts';
 
@@ -30,7 +33,7 @@ if (skip) {
       const lan = await startLanRailyard(
         lab,
         {
-          profiles: { undi: labProfile({ ipxeTemplate: 'undionly-once.ipxe' }) },
+          profiles: { undi: labProfile({ ipxeTemplate: 'undionly-once.ipxe', image: 'bz2' }) },
           groups: { node: macGroup('undi', mac, { tftpServer: SRV_IP }) },
           files: { 'undionly-once.ipxe': template },
         },
@@ -44,7 +47,9 @@ if (skip) {
       await expectFirstBoot(node);
       const ryLog = await readFile(join(lab.workDir, 'railyard.log'), 'utf8');
       assert.match(ryLog, /undionly\.kpxe/, "railyard's TFTP served undionly.kpxe");
-      await assertProvisioned(lan.ry, node);
+      const d = await assertProvisioned(lan.ry, node);
+      assert.match(imageFields(d), /^image=bz2\/dense/, 'the bz2 path, as the profile asks');
+      assert.ok(node.saw(/gpgv: Good signature/), "flatcar-install checked Flatcar's signature");
       log(`scenario 3 done in ${((Date.now() - lab.t0) / 1000).toFixed(0)} s`);
     } finally {
       await lab.cleanup.run();

@@ -1,5 +1,6 @@
 // Scenario 4: three nodes at once (distinct MACs, BIOS and UEFI mixed, slirp): all reach
-// provisioned. Then the installed-machine rule: a power cycle boots from disk without
+// provisioned through railyard's .zst (the third with the sparse writer: BLKZEROOUT on the
+// virtio disk, then only the mapped ranges). Then the installed-machine rule: a power cycle boots from disk without
 // installing again; after `railyard machines reprovision <mac>` the node installs again.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,7 +11,7 @@ import type { NodeRun } from './lib/node-run.ts';
 import { missingPrerequisite } from './lib/prereq.ts';
 import type { Firmware } from './lib/qemu-args.ts';
 import type { Railyard } from './lib/railyard.ts';
-import { printNodeReport } from './lib/report.ts';
+import { imageFields, printNodeReport } from './lib/report.ts';
 import { bootNode, slirpNode, startSlirpRailyard } from './lib/slirp.ts';
 import { type Lab, log, openLab } from './lib/suite.ts';
 
@@ -18,10 +19,15 @@ const NAME = 'scenario 4: three nodes (BIOS, UEFI, BIOS) at once; power cycle; r
 const skip = missingPrerequisite();
 const FIRMWARE: Firmware[] = ['bios', 'uefi', 'bios'];
 
-async function provision(ry: Railyard, node: NodeRun): Promise<void> {
+async function provision(ry: Railyard, node: NodeRun, writer: string): Promise<void> {
   await expectInstall(node);
   await expectFirstBoot(node);
-  await assertProvisioned(ry, node);
+  const d = await assertProvisioned(ry, node);
+  assert.match(
+    imageFields(d),
+    new RegExp(`^image=zstd/${writer} download .* write .* verify `),
+    imageFields(d),
+  );
 }
 
 async function powerCycle(lab: Lab, ry: Railyard, node: NodeRun): Promise<void> {
@@ -51,12 +57,14 @@ if (skip) {
     try {
       const macs = FIRMWARE.map((_, i) => labMac(4, i + 1));
       const ry = await startSlirpRailyard(lab, {
-        profiles: { lab: labProfile() },
-        groups: Object.fromEntries(macs.map((m, i) => [`node${i + 1}`, macGroup('lab', m)])),
+        profiles: { lab: labProfile(), sparse: labProfile({ imageWriter: 'sparse' }) },
+        groups: Object.fromEntries(
+          macs.map((m, i) => [`node${i + 1}`, macGroup(i === 2 ? 'sparse' : 'lab', m)]),
+        ),
       });
       const specs = FIRMWARE.map((fw, i) => slirpNode(ry, `n${i + 1}-${fw}`, macs[i]!, fw));
       const nodes = await Promise.all(specs.map((s) => bootNode(lab, s)));
-      await Promise.all(nodes.map((n) => provision(ry, n)));
+      await Promise.all(nodes.map((n, i) => provision(ry, n, i === 2 ? 'sparse' : 'dense')));
       log(`three nodes provisioned at +${((Date.now() - lab.t0) / 1000).toFixed(0)} s`);
       await Promise.all([powerCycle(lab, ry, nodes[0]!), powerCycle(lab, ry, nodes[1]!)]);
       const target = nodes[0]!;

@@ -146,8 +146,11 @@ test('finding: spoofed facts (role=db) changed what the victim installs: now the
   // The victim's iPXE asks again after the failed download: its own facts, its own attempt.
   const again = installerPath((await ipxe(VICTIM, mac)).text);
   const files = decodeInstallerCpio((await get(VICTIM, again)).body).files;
-  assert.match(files.get('/opt/railyard/install.sh')?.text ?? '', 'INSTALL_ARGS=(-s ');
-  assert.not.match(files.get('/opt/railyard/install.sh')?.text ?? '', '/dev/sdb');
+  // The disk and flatcar-install's arguments are in the image writer, beside install.sh.
+  assert.match(files.get('/opt/railyard/write-image.sh')?.text ?? '', 'BZ2_ARGS=(-s ');
+  assert.match(files.get('/opt/railyard/write-image.sh')?.text ?? '', "DISK='smallest'");
+  for (const f of ['install.sh', 'write-image.sh'])
+    assert.not.match(files.get(`/opt/railyard/${f}`)?.text ?? '', '/dev/sdb');
   assert.not.match(files.get('/opt/railyard/target.ign')?.text ?? '', DB_SECRET);
   const m = await machine(mac);
   assert.equal(m.machine.facts, { mac, platform: 'pcbios' }, 'facts are per boot: role=db is gone');

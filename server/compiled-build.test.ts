@@ -5,6 +5,7 @@
 // start, drops the output of a deleted source, and without TypeScript runs a stale build
 // with a warning. (No Docker engine here: the layout is taken from the Dockerfile itself.)
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   cpSync,
   existsSync,
@@ -117,6 +118,24 @@ test("the image's files run railyard without dev dependencies or sources", async
     encoding: 'utf8',
   });
   assert.is(status.status, 0, status.stderr);
+});
+
+test("the image's derivation worker runs from dist/ (no tsx to load, none installed)", async () => {
+  const app = join(tmp.dir, 'app');
+  const zst = join(tmp.dir, 'payload.zst');
+  const payload = Buffer.alloc(256 * 1024, 'railyard');
+  writeFileSync(join(tmp.dir, 'payload'), payload);
+  const zstd = spawnSync('zstd', ['-q', '-f', join(tmp.dir, 'payload'), '-o', zst], { encoding: 'utf8' });
+  assert.is(zstd.status, 0, zstd.stderr);
+  const spawnModule = join(app, 'dist/server/mirror/derive-spawn.js');
+  const { runWorker, workerArgv } = (await import(spawnModule)) as typeof import('./mirror/derive-spawn.ts');
+  assert.equal(workerArgv(), [join(app, 'dist/server/mirror/derive-worker.js')]);
+  let pid = 0;
+  const out = await runWorker({ kind: 'roundtrip', files: [zst] }, { onStart: (p) => (pid = p) });
+  assert.ok(pid > 0);
+  assert.equal(out.result.decoded, [
+    { size: payload.length, sha256: createHash('sha256').update(payload).digest('hex') },
+  ]);
 });
 
 /** A copy of the checkout's build inputs; `modules`: all (linked) or production only. */

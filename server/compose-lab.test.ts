@@ -1,8 +1,9 @@
-// The docker-compose lab (docker-compose.yml, contrib/lab/). No Docker engine runs here, so
-// the file is checked by the compose-spec JSON schema (dclint's copy, Ajv) and, when Debian's
-// docker-compose 1.29 is installed (.ci/run installs it), by `docker-compose config -q`; and
-// its parts are checked against railyard: config and machines load, the generated proxyDHCP
-// config passes `dnsmasq --test`, and every node runs the E2E suite's node runner.
+// The docker-compose lab (docker-compose.yml, contrib/lab/), checked without a Docker engine
+// (`npm run test:compose`, e2e/compose/, runs it for real): the compose-spec JSON schema
+// (dclint's copy, Ajv) and, when Debian's docker-compose 1.29 is installed (.ci/run installs
+// it), `docker-compose config -q`, also with the stand-in override; and its parts against
+// railyard: config and machines load, the generated proxyDHCP config passes `dnsmasq --test`,
+// and every node runs the E2E suite's node runner.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -50,6 +51,33 @@ test('docker-compose config -q (Debian docker-compose 1.29) accepts the file', (
   }
   const r = spawnSync('docker-compose', ['-f', COMPOSE_FILE, 'config', '-q'], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
+});
+
+test('docker-compose config accepts the stand-in override and requires its STANDIN_* variables', () => {
+  if (!has('docker-compose')) {
+    console.log('  skipped docker-compose config: docker-compose not installed');
+    return;
+  }
+  const args = ['-f', COMPOSE_FILE, '-f', join(ROOT, 'contrib/lab/standin.yml'), 'config'];
+  const standin = {
+    STANDIN_RELEASE_DIR: '/srv/r',
+    STANDIN_KEY: '/srv/r/k.asc',
+    STANDIN_FINGERPRINT: 'F'.repeat(40),
+  };
+  const r = spawnSync('docker-compose', args, { encoding: 'utf8', env: { ...process.env, ...standin } });
+  assert.is(r.status, 0, r.stderr);
+  const resolved = YAML.parse(r.stdout) as {
+    services: Record<string, { environment?: Record<string, string> }>;
+  };
+  assert.is(
+    resolved.services['railyard']?.environment?.['RAILYARD_MIRROR_UPSTREAM'],
+    'http://standin-upstream:8000/{channel}/{board}',
+  );
+  const bare = { ...process.env };
+  for (const k of Object.keys(standin)) delete bare[k];
+  const missing = spawnSync('docker-compose', args, { encoding: 'utf8', env: bare });
+  assert.is.not(missing.status, 0);
+  assert.match(missing.stderr, /STANDIN_/);
 });
 
 test('the lab railyard config and machines load; publicUrl is railyard on the lab network', () => {

@@ -114,9 +114,31 @@ const mirrorSchema = z.strictObject({
   allowDowngrade: z.boolean().default(false),
   /** Publish a version whose signed artifacts are byte-identical to another version's. */
   allowDuplicateRelease: z.boolean().default(false),
+  /** Derive the fast-install files (.zst, bmap, digests) of every verified release image. */
+  deriveImages: z.boolean().default(true),
+  /** zstd level of the derived .zst (measured in BENCHMARKS.md: 3 is as small as 9-15 on Flatcar-like images). */
+  zstdLevel: intIn(1, 19).default(3),
+  /** zstd --long window log, 0 = off (no gain measured; a window above 27 needs decoder flags). */
+  zstdLong: intIn(0, 27)
+    .refine((v) => v === 0 || v >= 10, 'expected 0 (off) or a window log from 10 to 27')
+    .default(0),
+  /** Threads for lbzip2 and zstd while deriving; 0 = one per core (the work runs at nice 19). */
+  deriveThreads: intIn(0, 256).default(0),
   releases: z
     .array(releaseSchema)
     .default([{ channel: 'stable', board: 'amd64-usr', versions: ['current'], keep: 3, files: [] }]),
+  /** Also mirror the update payloads of the mirrored versions (docs/updates.md). */
+  updates: z.boolean().default(false),
+  updateUpstream: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, 'expected an http(s) URL template such as https://update.example/{board}')
+    .default('https://update.release.flatcar-linux.net/{board}'),
+  /** Extension payloads published beside flatcar_production_update.gz (oem-<id>.gz, flatcar-<name>.gz). */
+  updateFiles: z
+    .array(
+      z.string().regex(/^(oem|flatcar)-[A-Za-z0-9._-]+\.gz$/, 'expected oem-<id>.gz or flatcar-<name>.gz'),
+    )
+    .default([]),
 });
 
 /** A DNS name (or a `.example.com` suffix) the Host header may carry; IP literals are always allowed. */
@@ -164,6 +186,13 @@ const adminSchema = z.strictObject({
     .optional(),
 });
 
+const updatesSchema = z.strictObject({
+  /** A rollout slot frees when its machine shows no progress for this long (docs/updates.md). */
+  slotTimeout: durationIn('1m', '30d', 'age').default(3_600_000),
+  /** Machine-ids railyard never installed that it keeps a record of (least recently seen go first). */
+  maxUnknown: intIn(0, 1_000_000).default(1000),
+});
+
 const installerSchema = z.strictObject({
   cacheEntries: intIn(1, 100_000).default(1000),
   failedRetries: intIn(0, 100).default(3),
@@ -187,6 +216,7 @@ export const configSchema = z.strictObject({
   admin: adminSchema.default(adminSchema.parse({})),
   ui: uiSchema.default(uiSchema.parse({})),
   installer: installerSchema.default(installerSchema.parse({})),
+  updates: updatesSchema.default(updatesSchema.parse({})),
 });
 
 /** Keys whose values are secrets: never echoed in errors or logs. */

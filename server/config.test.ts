@@ -137,6 +137,16 @@ test('durations and numbers are bounded: mirror.interval 30d, timers past 2^31-1
   expectError(() => loadConfig({ env: { RAILYARD_TFTP_MAX_TRANSFERS: '0' } }), 'tftp.maxTransfers');
   expectError(() => loadConfig({ env: { RAILYARD_UI_SESSION_TTL: '90d' } }), 'ui.sessionTtl', 'to 30d');
   expectError(() => loadConfig({ env: { RAILYARD_HTTP_HEADER_TIMEOUT: '0s' } }), 'http.headerTimeout');
+  expectError(
+    () => loadConfig({ env: { RAILYARD_UPDATES_SLOT_TIMEOUT: '10s' } }),
+    'updates.slotTimeout',
+    'from 1m to 30d',
+  );
+  expectError(
+    () => loadConfig({ file: file('u.yaml', 'updates:\n  maxUnknown: 2000000\n'), env: {} }),
+    'updates.maxUnknown',
+    'from 0 to 1000000',
+  );
   const ok = loadConfig({ env: { RAILYARD_MIRROR_INTERVAL: '7d' } });
   assert.is(ok.mirror.interval, 7 * 86_400_000);
 });

@@ -26,6 +26,7 @@ import { createMetrics, type RailyardMetrics, recordMirrorRefresh } from './metr
 import { registerMirrorGauges } from './metrics/mirror-metrics.ts';
 import { startMirrorJob } from './mirror/auto-refresh.ts';
 import { MirrorCatalog } from './mirror/catalog.ts';
+import { readyDerived } from './mirror/derived.ts';
 import { SignatureVerifier } from './mirror/verify.ts';
 import { checkPublicUrl } from './public-url.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
@@ -38,6 +39,7 @@ import { startTftp } from './tftp/start.ts';
 import { Dashboard } from './ui/dashboard.ts';
 import { ImageProgress } from './ui/progress.ts';
 import { UiTemplates } from './ui/templates.ts';
+import { wireUpdates } from './updates/wire.ts';
 
 export interface RunningServer {
   lifecycle: Lifecycle;
@@ -67,10 +69,16 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   lifecycle.addFinal({ name: 'state', stop: () => rawStore.close() });
   registerMachineGauge(metrics, rawStore);
   // Every recorded event: one log line with the MAC, then the provisioning histograms.
-  const store = observeStore(rawStore, stateLog, [observeProvisioning(metrics, rawStore, stateLog)]);
+  const updates = wireUpdates(config, metrics, log.child({ sub: 'updates' }));
+  lifecycle.add({ name: 'updates', stop: () => updates.store.close() });
+  const store = observeStore(rawStore, stateLog, [
+    observeProvisioning(metrics, rawStore, stateLog),
+    updates.onRecorded,
+  ]);
   const machines = new MachineRegistry(config.machinesDir, log.child({ sub: 'machines' }));
   machines.watch();
   lifecycle.add(machines);
+  const updateService = updates.service(() => machines.current, store);
   installScriptTemplate(); // fail at startup, not at the first install, if the template is broken
   const credentials = AttemptCredentials.open(config.dataDir);
   const mirrorDir = join(config.dataDir, 'mirror');
@@ -106,6 +114,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     mirror: catalog,
     progress,
     staleAfterMs: config.mirror.staleAfter,
+    updates: updateService.dashboard,
   });
   const app = createApp({
     log: log.child({ sub: 'http' }),
@@ -120,12 +129,15 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
       keyring: config.mirror.stockKeyring ? undefined : readKeyring(config.mirror.keyring),
       onServed: (mac, bytes, durationMs, attemptId) =>
         downloads.recordInstaller(mac, attemptId, bytes, durationMs),
+      derivedImage: (channel, board, version) =>
+        readyDerived(catalog.layout.versionDir(channel, board, version)),
     },
     api: {
       store,
       attempts: boot.attempts,
       credentials,
       publicUrl: config.publicUrl,
+      mirror: catalog,
     },
     access,
     mirrorRoot: new FileRoot(mirrorDir),
@@ -133,6 +145,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     ...opsHooks({ downloads, metrics, progress }),
     metrics,
     ui: { dashboard, templates: new UiTemplates() },
+    updates: updateService.http,
   });
   const http = await listenHttp(
     app,
@@ -159,7 +172,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   const mirrorJob = startMirrorJob(
     config,
     log.child({ sub: 'mirror' }),
-    versionsInstalling(store),
+    updates.keepInUse(versionsInstalling(store)),
     (outcome) => recordMirrorRefresh(metrics, outcome),
   );
   if (mirrorJob) lifecycle.add(mirrorJob);

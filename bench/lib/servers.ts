@@ -46,6 +46,10 @@ export interface RailyardOptions {
   tftp?: { port: number; root: string };
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=…'] when profiling. */
   nodeFlags?: string[];
+  /** Default: the examples' machines dir. */
+  machinesDir?: string;
+  /** Extra `mirror` keys (autoRefresh stays off), e.g. a test keyring and its fingerprint. */
+  mirror?: Record<string, unknown>;
 }
 
 export async function startRailyard(options: RailyardOptions): Promise<RunningServer> {
@@ -55,7 +59,7 @@ export async function startRailyard(options: RailyardOptions): Promise<RunningSe
     http: { listen: `127.0.0.1:${port}` },
     publicUrl: url,
     dataDir: options.dataDir,
-    machinesDir: join(REPO, 'examples'),
+    machinesDir: options.machinesDir ?? join(REPO, 'examples'),
     tftp: options.tftp
       ? {
           enabled: true,
@@ -67,7 +71,7 @@ export async function startRailyard(options: RailyardOptions): Promise<RunningSe
           maxPerClient: 200, // every bench client is 127.0.0.1
         }
       : { enabled: false },
-    mirror: { autoRefresh: false },
+    mirror: { ...options.mirror, autoRefresh: false },
     log: { level: 'warn', format: 'json' },
   };
   const file = join(options.dataDir, '..', `railyard-${port}.json`);

@@ -1,6 +1,8 @@
 # A QEMU lab node for the docker-compose lab: runs scripts/lab/node.sh, the node runner the
 # E2E suite uses (e2e/lib/node-run.ts), so what runs here is tested by `npm run test:e2e`.
-FROM node:20-bookworm-slim
+# BASE: a Node 20 image with Node in /usr/local (default: the official one).
+ARG BASE=node:20-bookworm-slim
+FROM ${BASE}
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils ipxe-qemu seabios ovmf \

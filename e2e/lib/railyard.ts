@@ -28,6 +28,8 @@ export interface RailyardOptions {
   tftp?: { listen: string; root: string };
   /** Versions to mirror besides current (pinned X.Y.Z). */
   extraVersions?: string[];
+  /** Also mirror the update payloads (and the stand-in's extension payload) from the fake upstream. */
+  updates?: boolean;
   /** profiles/ and groups/ (id → body), and other files (templates) by relative path. */
   machines: {
     profiles: Record<string, object>;
@@ -89,6 +91,13 @@ async function writeConfig(o: RailyardOptions): Promise<string> {
       releases: [
         { channel: 'stable', board: 'amd64-usr', versions: ['current', ...(o.extraVersions ?? [])], keep: 3 },
       ],
+      ...(o.updates
+        ? {
+            updates: true,
+            updateUpstream: `${o.upstreamUrl}/update/{board}`,
+            updateFiles: ['flatcar-standin.gz'],
+          }
+        : {}),
     },
   };
   const file = join(o.workDir, 'railyard.yaml');

@@ -13,6 +13,7 @@ export async function startSlirpRailyard(
   lab: Lab,
   machines: RailyardOptions['machines'],
   extraVersions: string[] = [],
+  extra: Pick<RailyardOptions, 'updates'> = {},
 ): Promise<Railyard> {
   const port = await freePort();
   return startRailyard(lab.cleanup, {
@@ -23,6 +24,7 @@ export async function startSlirpRailyard(
     publicUrl: `http://${GUEST_ADDR}:${port}`,
     extraVersions,
     machines,
+    ...extra,
   });
 }
 

@@ -5,7 +5,8 @@
 #   Builds into the cache ${RAILYARD_FIXTURE_CACHE:-/var/cache/railyard-fixtures}/<inputs-hash>/
 #   unless that entry exists, then copies the release tree into OUTDIR if given (tests may then
 #   corrupt or re-point their copy; never modify the cache). Prints shell assignments on stdout:
-#     STANDIN_RELEASE_DIR  root to serve over HTTP (holds stable/amd64-usr/...)
+#     STANDIN_RELEASE_DIR  root to serve over HTTP (holds stable/amd64-usr/..., and update/amd64-usr/<v>/
+#                          with the update payloads, as the update server lays them out)
 #     STANDIN_BASE_PATH    stable/amd64-usr   (flatcar-install -b http://HOST/$STANDIN_BASE_PATH)
 #     STANDIN_VERSIONS     "9999.0.0 9999.1.0"; STANDIN_CURRENT = where current/ points
 #     STANDIN_KEY          armored public test key; STANDIN_FINGERPRINT its primary fingerprint
@@ -20,6 +21,7 @@ CURRENT=${STANDIN_CURRENT:-${VERSION_LIST[0]}}
 CACHE=${RAILYARD_FIXTURE_CACHE:-/var/cache/railyard-fixtures}
 CHANNEL=stable BOARD=amd64-usr
 BINARIES="/bin/busybox /bin/bash /usr/bin/curl /usr/bin/wget /usr/bin/gpgv /usr/bin/jq /usr/sbin/blkid /usr/bin/partx /usr/bin/lsblk /usr/sbin/wipefs"
+BINARIES+=" /usr/bin/zstd /usr/bin/openssl /usr/bin/tee /usr/sbin/blkdiscard"
 SYSLINUX_FILES="/usr/lib/syslinux/mbr/mbr.bin /usr/lib/SYSLINUX.EFI/efi64/syslinux.efi /usr/lib/syslinux/modules/efi64/ldlinux.e64"
 
 log() { echo "build-release: $*" >&2; }
@@ -45,7 +47,7 @@ inputs_hash() {
   local kpkg=$1 kver=$2 b
   {
     (cd "$HERE" && sha256sum build-release.sh mkinitramfs.sh mkdisk.sh init.sh init-pxe.sh init-disk.sh \
-      udhcpc.script ignition-lite.sh flatcar-install systemctl udevadm)
+      udhcpc.script ignition-lite.sh flatcar-install systemctl udevadm mkpayload.sh machine-id.sh omaha-client.sh)
     for b in $BINARIES; do ldd "$b" 2>/dev/null | grep -o '/[^ ]*'; echo "$b"; done | sort -u | xargs sha256sum
     # shellcheck disable=SC2086 # a list of paths
     sha256sum $SYSLINUX_FILES
@@ -117,6 +119,7 @@ build() {
     for f in flatcar_production_image.bin.bz2 flatcar_production_pxe.vmlinuz flatcar_production_pxe_image.cpio.gz; do
       sign_artifact "$work/gnupg" "$vdir/$f"
     done
+    "$HERE/mkpayload.sh" "$root/update/$BOARD/$v" "$v" # the update server's tree (update payloads)
   done
   ln -s "$CURRENT" "$root/$CHANNEL/$BOARD/current"
   gpg --homedir "$work/gnupg" --batch --armor --export "$FPR" > "$root/test-signing-key.asc"

@@ -29,6 +29,7 @@ fi
 FIRST_BOOT=1
 [ -e /usr/share/oem/.standin-first-boot-done ] && FIRST_BOOT=0
 net_up || say "continuing without network"
+standin-machine-id /usr/share/oem # before Ignition: the first-boot report carries it
 if [ -f /usr/share/oem/config.ign ]; then
   say "OEM config.ign sha256=$(sha256sum < /usr/share/oem/config.ign | cut -d' ' -f1) first_boot=$FIRST_BOOT"
   ignition-lite -f "$FIRST_BOOT" /usr/share/oem/config.ign
@@ -36,6 +37,7 @@ if [ -f /usr/share/oem/config.ign ]; then
 else
   say "no config.ign on the OEM partition"
 fi
+standin-update-client # update_engine's part: check railyard for an update (omaha-client.sh)
 if [ -n "$OEM_DEV" ]; then
   [ "$FIRST_BOOT" = 1 ] && date -u +%FT%TZ > /usr/share/oem/.standin-first-boot-done
   sync; umount /usr/share/oem

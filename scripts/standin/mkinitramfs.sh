@@ -1,7 +1,7 @@
 #!/bin/bash
 # mkinitramfs.sh - build the stand-in flatcar_production_pxe_image.cpio.gz (also the initrd on
-# the installed disk): busybox-static with its applets, Debian's bash, curl, GNU wget, gpgv, jq
-# and util-linux blkid/partx/lsblk/wipefs with the libraries ldd lists, the kernel modules for
+# the installed disk): busybox-static with its applets, Debian's bash, curl, GNU wget, gpgv, jq,
+# zstd, openssl, GNU tee and util-linux blkid/partx/lsblk/wipefs/blkdiscard with the libraries ldd lists, the kernel modules for
 # virtio/e1000/SATA/NVMe disks and NICs plus ext4 (for the OEM partition), /init (init.sh),
 # ignition-lite, flatcar-install and the systemctl/udevadm shims.
 # Usage: mkinitramfs.sh OUT.cpio.gz KPKG_DIR VERSION
@@ -12,6 +12,7 @@ OUT=$(realpath -m "$1") KPKG=$2 VERSION=$3
 KVER=$(ls "$KPKG/lib/modules")
 MODULES="virtio_pci virtio_net virtio_blk virtio_scsi e1000 e1000e sd_mod ata_piix ahci nvme crc32c_generic ext4"
 BINARIES="/bin/bash /usr/bin/curl /usr/bin/wget /usr/bin/gpgv /usr/bin/jq /usr/sbin/blkid /usr/bin/partx /usr/bin/lsblk /usr/sbin/wipefs"
+BINARIES+=" /usr/bin/zstd /usr/bin/openssl /usr/bin/tee /usr/sbin/blkdiscard" # railyard's zstd image path
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 mkdir -p "$T"/{bin,sbin,etc/standin,etc/ssl,proc,sys,dev,run,tmp,root,mnt,lib/modules,lib64,usr/bin,usr/sbin,usr/lib/standin,usr/share/oem,usr/share/flatcar,var/tmp}
 
@@ -29,8 +30,8 @@ copy_with_libs() {
 }
 for b in $BINARIES; do copy_with_libs "$b"; done
 # a program resolves /usr/bin/X or /bin/X the same way (Debian is usr-merged; we are not)
-for b in curl wget gpgv jq partx lsblk; do ln -sf "/usr/bin/$b" "$T/bin/$b"; done
-for b in blkid wipefs; do ln -sf "/usr/sbin/$b" "$T/sbin/$b"; ln -sf "/usr/sbin/$b" "$T/usr/bin/$b"; done
+for b in curl wget gpgv jq partx lsblk zstd openssl tee; do ln -sf "/usr/bin/$b" "$T/bin/$b"; done
+for b in blkid wipefs blkdiscard; do ln -sf "/usr/sbin/$b" "$T/sbin/$b"; ln -sf "/usr/sbin/$b" "$T/usr/bin/$b"; done
 ln -sf /bin/bash "$T/usr/bin/bash"
 printf 'hosts: files dns\n' > "$T/etc/nsswitch.conf"
 printf '127.0.0.1 localhost\n' > "$T/etc/hosts"
@@ -54,6 +55,8 @@ install -m 0755 "$HERE/init-pxe.sh" "$HERE/init-disk.sh" "$T/usr/lib/standin/"
 install -m 0755 "$HERE/udhcpc.script" "$T/etc/standin/udhcpc.script"
 install -m 0755 "$HERE/ignition-lite.sh" "$T/usr/bin/ignition-lite"
 install -m 0755 "$HERE/flatcar-install" "$HERE/systemctl" "$HERE/udevadm" "$T/usr/bin/"
+install -m 0755 "$HERE/omaha-client.sh" "$T/usr/bin/standin-update-client"
+install -m 0755 "$HERE/machine-id.sh" "$T/usr/bin/standin-machine-id"
 cat > "$T/etc/os-release" <<OS
 NAME="Flatcar Container Linux by Kinvolk"
 ID=flatcar

@@ -77,20 +77,52 @@ function fromMemory(data: Buffer): OpenedFile {
 
 const READ_AHEAD = 256 * 1024;
 
-/** Positional reads served from the last 256 KiB read from disk (re-read on a miss). */
-function withReadAhead(handle: FileHandle, size: number): OpenedFile {
-  const window = Buffer.allocUnsafe(READ_AHEAD);
-  let start = 0;
-  let filled = 0;
+/** What the read-ahead needs of a FileHandle (tests pass one whose reads they hold back). */
+export interface PositionalReader {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+/** Bytes read from the file at `start`; replaced as a whole, never written into. */
+interface Window {
+  start: number;
+  bytes: Buffer;
+}
+
+/**
+ * Positional reads served from the last 256 KiB read from disk (re-read on a miss).
+ *
+ * Reads overlap: a TFTP transfer asks for its next window while the previous window's read
+ * is still on the disk (an ACK came meanwhile). So a miss reads into a buffer of its own and
+ * installs it, offset and bytes together, once the read has landed; reads in the meantime
+ * use the window that was there. Moving the offset before the bytes arrived served an
+ * earlier part of the file under later block numbers (an 8 MiB atftp download under loss).
+ * Of misses that land out of order, the one issued last stays.
+ */
+export function withReadAhead(handle: PositionalReader, size: number): OpenedFile {
+  let current: Window = { start: 0, bytes: Buffer.alloc(0) };
+  let issued = 0;
+  let installed = 0;
+  const fetch = async (position: number): Promise<Window> => {
+    const seq = ++issued;
+    const buffer = Buffer.allocUnsafe(READ_AHEAD);
+    const { bytesRead } = await handle.read(buffer, 0, READ_AHEAD, position);
+    const window = { start: position, bytes: buffer.subarray(0, bytesRead) };
+    if (seq > installed) {
+      installed = seq;
+      current = window;
+    }
+    return window;
+  };
   return {
     size,
     read: async (buffer, offset, length, position) => {
       if (length > READ_AHEAD) return (await handle.read(buffer, offset, length, position)).bytesRead;
-      if (position < start || position + length > start + filled) {
-        start = position;
-        filled = (await handle.read(window, 0, READ_AHEAD, position)).bytesRead;
-      }
-      return window.copy(buffer, offset, position - start, Math.min(filled, position - start + length));
+      let window = current;
+      const end = window.start + window.bytes.length;
+      if (position < window.start || position + length > end) window = await fetch(position);
+      const from = position - window.start;
+      return window.bytes.copy(buffer, offset, from, Math.min(window.bytes.length, from + length));
     },
     close: () => handle.close(),
   };

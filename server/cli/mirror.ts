@@ -12,6 +12,8 @@ import { describe, refreshMirror } from '../mirror/refresh.ts';
 import { formatRecord, formatStatus } from '../mirror/report.ts';
 import { openStateStore } from '../store/open.ts';
 import { versionsInstalling } from '../store/queries.ts';
+import { openSqliteUpdateStore } from '../updates/sqlite-store.ts';
+import { keepUpdateTargets } from '../updates/wire.ts';
 import { type Command, UsageError } from './command.ts';
 import { CONFIG_HELP, CONFIG_OPTIONS, configFromFlags, parseFlags } from './common.ts';
 
@@ -89,7 +91,10 @@ async function runRefresh(argv: string[]): Promise<number> {
   // Versions machines are installing right now are kept by retention (cron runs see the
   // server's state database in the same data dir; none is created here).
   const store = existsSync(config.state.path) ? openStateStore(config.state) : undefined;
-  const inUse = store ? versionsInstalling(store) : undefined;
+  const updates = store && config.mirror.updates ? openSqliteUpdateStore(config.state.path) : undefined;
+  const installing = store ? versionsInstalling(store) : undefined;
+  const inUse =
+    updates && installing ? keepUpdateTargets(updates, config.updates.slotTimeout, installing) : installing;
   try {
     const record = await refreshMirror({
       dataDir: config.dataDir,
@@ -118,6 +123,7 @@ async function runRefresh(argv: string[]): Promise<number> {
     process.stderr.write(`railyard mirror: ${describe(err)}\n`);
     return 1;
   } finally {
+    await updates?.close();
     await store?.close();
     log.flush();
   }

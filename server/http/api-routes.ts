@@ -19,6 +19,8 @@ export interface ApiDeps {
   attempts: AttemptSource;
   credentials: TokenSource;
   publicUrl: string;
+  /** `GET /api/v1/mirror`: what is mirrored (versions, sizes, derived image files) and the last refresh. */
+  mirror?: { list(): Promise<unknown> };
 }
 
 /** GET /api/v1/machines pages: `?limit=` (default and maximum) and `?offset=`. */
@@ -41,6 +43,9 @@ export function apiRoutes(app: Hono<AppEnv>, deps: ApiDeps, access: Access): voi
     return c.json({ machines, total, offset, limit });
   });
 
+  const mirror = deps.mirror;
+  if (mirror) app.get('/api/v1/mirror', async (c) => c.json(await mirror.list()));
+
   app.get('/api/v1/machines/:mac', async (c) => c.json(await machineDetail(deps.store, c.req.param('mac'))));
 
   app.post('/api/v1/machines/:mac/reprovision', limit, async (c) => {
@@ -52,7 +57,8 @@ export function apiRoutes(app: Hono<AppEnv>, deps: ApiDeps, access: Access): voi
   reportRoutes(app, deps, access);
 }
 
-function queryInt(c: Context, name: string, fallback: number, min: number, max: number): number {
+/** An integer query parameter in [min, max]; absent: `fallback`; anything else is a 400. */
+export function queryInt(c: Context, name: string, fallback: number, min: number, max: number): number {
   const raw = c.req.query(name);
   if (raw === undefined) return fallback;
   const n = Number(raw);

@@ -4,6 +4,7 @@ import { type FileRoot, segmentsFromUrlPath } from '../assets/file-root.ts';
 import type { BootService } from '../boot/service.ts';
 import type { Logger } from '../log.ts';
 import type { RailyardMetrics } from '../metrics/metrics.ts';
+import type { UpdateService } from '../updates/service.ts';
 import { VERSION } from '../version.ts';
 import { type ApiDeps, apiRoutes } from './api-routes.ts';
 import { type BootListener, bootRoutes } from './boot-routes.ts';
@@ -16,6 +17,9 @@ import { requestLog } from './request-log.ts';
 import { type DeliveryListener, type ProgressListener, serveFile } from './static.ts';
 import { type Access, requireApiRead, requireUiRead } from './ui-auth.ts';
 import { type UiRouteDeps, uiRoutes } from './ui-routes.ts';
+import { type UpdateApiDeps, updateApiRoutes } from './update-api-routes.ts';
+import { updateRoutes } from './update-routes.ts';
+import { updateUiRoutes } from './update-ui-routes.ts';
 
 export interface HttpDeps {
   log: Logger;
@@ -36,6 +40,8 @@ export interface HttpDeps {
   metrics?: RailyardMetrics;
   /** The dashboard under /ui. */
   ui?: Omit<UiRouteDeps, 'access'>;
+  /** The Omaha endpoint (/v1/update/) and the update API (docs/updates.md). */
+  updates?: { service: UpdateService; api: UpdateApiDeps; onRejected?: () => void };
   startedAt?: number;
 }
 
@@ -70,6 +76,13 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
   apiRoutes(app, deps.api, deps.access);
   if (deps.metrics) metricsRoutes(app, deps.metrics);
   if (deps.ui) uiRoutes(app, { ...deps.ui, access: deps.access });
+  if (deps.updates) {
+    // POST /v1/update/ is machine-facing (update_engine), like /ipxe: outside the Host check
+    // and sign-in above. /api/v1/updates… reads need a sign-in like the rest of /api/v1.
+    updateRoutes(app, deps.updates.service, deps.updates.onRejected);
+    updateApiRoutes(app, deps.updates.api, deps.access);
+    if (deps.ui) updateUiRoutes(app, { ...deps.ui, access: deps.access }, deps.updates.api);
+  }
 
   for (const [prefix, root] of [
     ['/mirror/', deps.mirrorRoot],

@@ -163,8 +163,8 @@ test('a profile edited after the script was served: 409 for its installer, the n
   );
   const again = installerUrl(await (await ipxe()).text());
   assert.match(
-    (await installerFiles(await get(again))).get('/opt/railyard/install.sh')?.text ?? '',
-    "-d '/dev/sdz'",
+    (await installerFiles(await get(again))).get('/opt/railyard/write-image.sh')?.text ?? '',
+    "BZ2_ARGS=(-d '/dev/sdz'",
   );
   cleanup();
 });
@@ -185,7 +185,7 @@ test('fact poisoning: a spoofed /ipxe for the victim cannot change what the vict
   // The victim asks again (its iPXE script does after a failed download): its own facts, its own attempt.
   const again = installerUrl(await (await ipxe()).text());
   const files = await installerFiles(await get(again));
-  assert.match(files.get('/opt/railyard/install.sh')?.text ?? '', 'INSTALL_ARGS=(-s ');
+  assert.match(files.get('/opt/railyard/write-image.sh')?.text ?? '', 'BZ2_ARGS=(-s ');
   assert.not.match(files.get('/opt/railyard/target.ign')?.text ?? '', DB_SECRET);
   assert.equal(
     (await t.store.getMachine(MAC))?.facts,

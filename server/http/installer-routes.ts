@@ -7,6 +7,7 @@ import type { BootService } from '../boot/service.ts';
 import { InvalidRequestError } from '../errors.ts';
 import type { InstallerCache } from '../installer/cache.ts';
 import type { AttemptTokens } from '../installer/credentials.ts';
+import { type DerivedImage, planImage } from '../installer/image-plan.ts';
 import { reportUrl } from '../installer/script.ts';
 import { canonicalMac } from '../machines/identity.ts';
 import type { AppEnv } from './app.ts';
@@ -25,6 +26,8 @@ export interface InstallerRouteDeps {
   /** Armored keyring text when the mirror's keyring is not the stock Flatcar key. */
   keyring: string | undefined;
   onServed?: (mac: string, bytes: number, durationMs: number, attemptId: number) => void;
+  /** The mirror's derived fast-install files of a release, when ready (else installs use the .bz2). */
+  derivedImage?: (channel: string, board: string, version: string) => Promise<DerivedImage | undefined>;
 }
 
 /** `?attempt=N`: a positive integer, or absent. */
@@ -47,9 +50,12 @@ export function installerRoutes(app: Hono<AppEnv>, deps: InstallerRouteDeps): vo
       clientIp: clientAddress(c),
     });
     const tokens = deps.credentials.tokens(attempt.secrets.nonce);
+    // The image path is planned from the attempt's release: its derived files, when ready.
+    const derived = await deps.derivedImage?.(profile.channel, profile.board, attempt.version);
     const artifact = await deps.cache.get({
       view,
       profile,
+      image: planImage(profile, derived, `${view.mirrorBase}/${attempt.version}`),
       version: attempt.version,
       attemptId: attempt.id,
       token: tokens.install,

@@ -1,7 +1,7 @@
 // The real server on an ephemeral port, fetched by real clients (curl, wget --spider as
 // flatcar-install uses it).
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
@@ -68,6 +68,38 @@ test('graceful stop lets an in-flight download finish', async () => {
     () => assert.unreachable('server should no longer accept connections'),
     () => undefined,
   );
+});
+
+test('a download still running at the drain deadline is reset, so the client learns at once', async () => {
+  // 256 MiB (sparse) at 1 MB/s: far from done at the deadline, whatever the socket buffers hold
+  const huge = join(t.dataDir, 'mirror/stable/amd64-usr/9999.0.0/huge.bin');
+  writeFileSync(huge, '');
+  truncateSync(huge, 256 * 1024 * 1024);
+  const l = await listenHttp(t.app, { host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${l.address.port}/mirror/stable/amd64-usr/9999.0.0/huge.bin`;
+  const download = run('curl', [
+    '-sS',
+    '--max-time',
+    '30',
+    '--limit-rate',
+    '1M',
+    '-o',
+    '/dev/null',
+    url,
+  ]).then(
+    () => 0,
+    (err: { code: number }) => err.code,
+  );
+  await new Promise((r) => setTimeout(r, 500));
+  const t0 = Date.now();
+  await l.stop(Date.now() + 300);
+  const code = await download;
+  const seconds = (Date.now() - t0) / 1000;
+  // 56: "Recv failure: Connection reset by peer"; a plain close gives 18 (partial file) only
+  // after the client has read everything the kernel buffered (and in a container, never)
+  assert.is(code, 56, `curl exit ${code}`);
+  // (curl --limit-rate sleeps seconds between reads, so it notices the reset late)
+  assert.ok(seconds < 10, `the client saw the cut ${seconds} s after stop`);
 });
 
 test.after(() => t.cleanup());

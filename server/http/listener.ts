@@ -1,5 +1,5 @@
 // Start the Hono app on a Node HTTP server and stop it gracefully: stop accepting, let
-// in-flight downloads finish until the deadline, then cut what is left.
+// in-flight downloads finish until the deadline, then cut what is left with a TCP reset.
 //
 // Limits (config `http.*`): a client has `headerTimeout` for its request line and headers
 // and `bodyTimeout` more for its body (Node's requestTimeout covers receiving the request
@@ -56,6 +56,11 @@ export async function listenHttp(
   server.on('drop', (data?: { remoteAddress?: string }) =>
     warn('overall', { client: data?.remoteAddress, max: limits.maxConnections }),
   );
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(listenError(at, err as NodeJS.ErrnoException)));
     server.listen(at.port, at.host, () => {
@@ -67,7 +72,7 @@ export async function listenHttp(
   return {
     name: 'http',
     address: server.address() as AddressInfo,
-    stop: (deadline) => closeGracefully(server, deadline),
+    stop: (deadline) => closeGracefully(server, sockets, deadline),
   };
 }
 
@@ -125,9 +130,18 @@ function listenError(at: ListenAddress, err: NodeJS.ErrnoException): StartupErro
   });
 }
 
-function closeGracefully(server: Server, deadline: number): Promise<void> {
+/**
+ * A download still running at the deadline is reset, not closed: a plain close would queue a
+ * FIN behind megabytes of unsent data, and when railyard runs in a container its network
+ * namespace is gone before that reaches the client, which then waits for its own timeout.
+ * A reset tells the client at once that the transfer was cut, so it can retry elsewhere.
+ */
+function closeGracefully(server: Server, sockets: Set<Socket>, deadline: number): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+    const cut = () => {
+      for (const socket of sockets) socket.resetAndDestroy();
+    };
+    const timer = setTimeout(cut, Math.max(0, deadline - Date.now()));
     server.close(() => {
       clearTimeout(timer);
       resolve();

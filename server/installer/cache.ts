@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import type { Profile } from '../machines/model.ts';
 import { buildGzipCpio } from './cpio.ts';
 import { buildInstallerIgnition, type InstallerInput } from './ignition.ts';
-import { installScriptTemplate } from './script.ts';
+import { installScriptTemplate, writeImageTemplate } from './script.ts';
 
 /** Where the PXE initramfs picks up an embedded Ignition config (FLATCAR.md). */
 export const CONFIG_PATH = 'usr/share/oem/config.ign';
@@ -75,6 +75,7 @@ export class InstallerCache {
  */
 export function cacheKey(input: InstallerRequest): string {
   const template = input.scriptTemplate ?? installScriptTemplate();
+  const revision = `${template.revision}+${writeImageTemplate().revision}`;
   const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
   const rest = hash(
     JSON.stringify([
@@ -84,6 +85,7 @@ export function cacheKey(input: InstallerRequest): string {
       input.firstBootToken,
       input.profile.installDisk,
       input.profile.phoneHome,
+      input.image ?? null,
     ]),
   );
   const keyring = input.keyring === undefined ? 'stock' : hash(input.keyring);
@@ -91,7 +93,7 @@ export function cacheKey(input: InstallerRequest): string {
     input.view.mac,
     input.attemptId,
     input.profile.revision,
-    template.revision,
+    revision,
     input.version,
     keyring,
     rest,

@@ -34,7 +34,7 @@ interface TargetShape {
 const dir = mkdtempSync(join(tmpdir(), 'railyard-ign-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-for (const id of ['flatcar-stable', 'flatcar-debug']) {
+for (const id of ['flatcar-stable', 'flatcar-debug', 'flatcar-updates']) {
   test(`golden installer Ignition for examples/profiles/${id}.yaml (UPDATE_GOLDEN=1 regenerates)`, () => {
     const golden = new URL(`./fixtures/${id}.golden.json`, import.meta.url).pathname;
     const text = `${JSON.stringify(buildInstallerIgnition(input(id)), null, 2)}\n`;
@@ -48,8 +48,12 @@ test('structure: Ignition 3.3.0, files with decimal modes, the install unit', ()
   const config = buildInstallerIgnition(input('flatcar-stable'));
   assert.equal(config['ignition'], { version: '3.3.0' });
   const { files, units } = decodeInstaller(JSON.parse(JSON.stringify(config)));
-  assert.equal([...files.keys()], ['/opt/railyard/install.sh', '/opt/railyard/target.ign']);
+  assert.equal(
+    [...files.keys()],
+    ['/opt/railyard/install.sh', '/opt/railyard/write-image.sh', '/opt/railyard/target.ign'],
+  );
   assert.is(files.get('/opt/railyard/install.sh')?.mode, 493);
+  assert.is(files.get('/opt/railyard/write-image.sh')?.mode, 493);
   assert.is(files.get('/opt/railyard/target.ign')?.mode, 384);
   assert.equal(
     units.map((u) => [u.name, u.enabled]),
@@ -66,15 +70,19 @@ test('structure: Ignition 3.3.0, files with decimal modes, the install unit', ()
   }
 });
 
-test('the script: flatcar-install arguments, reports, reboot', () => {
-  const stable =
-    decodeInstaller(buildInstallerIgnition(input('flatcar-stable'))).files.get('/opt/railyard/install.sh')
-      ?.text ?? '';
+const writer = (config: Record<string, unknown>) =>
+  decodeInstaller(config).files.get('/opt/railyard/write-image.sh')?.text ?? '';
+
+test('the script: flatcar-install arguments (in write-image.sh), reports, reboot', () => {
+  const config = buildInstallerIgnition(input('flatcar-stable'));
+  const stable = decodeInstaller(config).files.get('/opt/railyard/install.sh')?.text ?? '';
+  assert.match(stable, '"$DIR/write-image.sh" 2>&1 | tee "$LOG"');
   assert.match(
-    stable,
-    `INSTALL_ARGS=(-s -b 'http://10.0.0.5:8080/mirror/stable/amd64-usr' -V 4230.2.3 -i "$DIR/target.ign")`,
+    writer(config),
+    `BZ2_ARGS=(-s -b 'http://10.0.0.5:8080/mirror/stable/amd64-usr' -V 4230.2.3 -i "$DIR/target.ign")`,
   );
-  assert.not.match(stable, '-k "$DIR/keyring.asc"');
+  assert.match(writer(config), "FORMAT='bz2'");
+  assert.not.match(writer(config), '-k "$DIR/keyring.asc"');
   assert.match(
     stable,
     `REPORT_URL='http://10.0.0.5:8080/api/v1/machines/52:54:00:00:00:01/attempts/7/events'`,
@@ -83,10 +91,9 @@ test('the script: flatcar-install arguments, reports, reboot', () => {
   assert.not.match(stable, FIRST_BOOT_TOKEN, 'the installer script holds only the install token');
   assert.match(stable, /set -uo pipefail/);
   assert.match(stable, /udevadm settle \|\| true\nsystemctl reboot\n$/);
-  const debug =
-    decodeInstaller(buildInstallerIgnition(input('flatcar-debug'))).files.get('/opt/railyard/install.sh')
-      ?.text ?? '';
-  assert.match(debug, `INSTALL_ARGS=(-d '/dev/sda' -b `);
+  const debug = writer(buildInstallerIgnition(input('flatcar-debug')));
+  assert.match(debug, `BZ2_ARGS=(-d '/dev/sda' -b `);
+  assert.match(debug, `DISK='/dev/sda'`);
 });
 
 test('the target Ignition: rendered per machine, first-boot unit when phoneHome', () => {
@@ -116,7 +123,7 @@ test('a keyring adds keyring.asc and -k', () => {
     buildInstallerIgnition(input('flatcar-stable', { keyring: 'KEY TEXT\n' })),
   ).files;
   assert.is(files.get('/opt/railyard/keyring.asc')?.text, 'KEY TEXT\n');
-  assert.match(files.get('/opt/railyard/install.sh')?.text ?? '', `INSTALL_ARGS+=(-k "$DIR/keyring.asc")`);
+  assert.match(files.get('/opt/railyard/write-image.sh')?.text ?? '', `BZ2_ARGS+=(-k "$DIR/keyring.asc")`);
 });
 
 test('bash -n and shellcheck pass on the generated scripts', () => {
@@ -124,15 +131,14 @@ test('bash -n and shellcheck pass on the generated scripts', () => {
     ['plain', {}],
     ['keyring', { keyring: 'K' }],
   ] as const) {
-    for (const id of ['flatcar-stable', 'flatcar-debug']) {
-      const file = join(dir, `${id}-${name}.sh`);
-      writeFileSync(
-        file,
-        decodeInstaller(buildInstallerIgnition(input(id, extra))).files.get('/opt/railyard/install.sh')
-          ?.text ?? '',
-      );
-      execFileSync('bash', ['-n', file]);
-      execFileSync('shellcheck', ['--severity=style', file]);
+    for (const id of ['flatcar-stable', 'flatcar-debug', 'flatcar-updates']) {
+      for (const script of ['install.sh', 'write-image.sh']) {
+        const file = join(dir, `${id}-${name}-${script}`);
+        const files = decodeInstaller(buildInstallerIgnition(input(id, extra))).files;
+        writeFileSync(file, files.get(`/opt/railyard/${script}`)?.text ?? '');
+        execFileSync('bash', ['-n', file]);
+        execFileSync('shellcheck', ['--severity=style', file]);
+      }
     }
   }
 });

@@ -4,14 +4,17 @@
 // unit that runs the script once the network is online.
 import type { Profile } from '../machines/model.ts';
 import type { MachineView } from '../render/views.ts';
-import { renderInstallScript, type ScriptTemplate } from './script.ts';
+import { withUpdateConf } from '../updates/update-conf.ts';
+import type { ImagePlan } from './image-plan.ts';
+import { renderInstallScript, renderWriteImage, type ScriptTemplate, type ScriptValues } from './script.ts';
 import { renderTarget } from './target.ts';
 
 export const INSTALLER_DIR = '/opt/railyard';
 export const INSTALL_UNIT = 'railyard-install.service';
 
 export interface InstallerInput {
-  profile: Pick<Profile, 'installDisk' | 'phoneHome' | 'ignitionTemplate'>;
+  profile: Pick<Profile, 'installDisk' | 'phoneHome' | 'ignitionTemplate'> &
+    Partial<Pick<Profile, 'updates'>>;
   view: MachineView;
   /** The resolved release version (X.Y.Z); also what `{{version}}` renders to in the target template. */
   version: string;
@@ -27,6 +30,8 @@ export interface InstallerInput {
   keyring?: string | undefined;
   /** Defaults to assets/templates/install.sh.mustache. */
   scriptTemplate?: ScriptTemplate;
+  /** This attempt's image path with the digests it pins (image-plan.ts); default: the .bz2 path. */
+  image?: ImagePlan | undefined;
 }
 
 interface IgnitionFile {
@@ -39,21 +44,20 @@ interface IgnitionFile {
 /** An Ignition 3.3.0 config object. It embeds the attempt's tokens: never log it. */
 export function buildInstallerIgnition(input: InstallerInput): Record<string, unknown> {
   const { profile, view, version, token, reportUrl, keyring } = input;
-  const script = renderInstallScript(
-    {
-      mac: view.mac,
-      attemptId: input.attemptId,
-      reportUrl,
-      token,
-      installDisk: profile.installDisk,
-      mirrorBase: view.mirrorBase,
-      version,
-      keyring: keyring !== undefined,
-    },
-    input.scriptTemplate,
-  );
+  const values: ScriptValues = {
+    mac: view.mac,
+    attemptId: input.attemptId,
+    reportUrl,
+    token,
+    installDisk: profile.installDisk,
+    mirrorBase: view.mirrorBase,
+    version,
+    keyring: keyring !== undefined,
+    image: input.image,
+  };
   const files: IgnitionFile[] = [
-    file(`${INSTALLER_DIR}/install.sh`, 0o755, script),
+    file(`${INSTALLER_DIR}/install.sh`, 0o755, renderInstallScript(values, input.scriptTemplate)),
+    file(`${INSTALLER_DIR}/write-image.sh`, 0o755, renderWriteImage(values)),
     file(`${INSTALLER_DIR}/target.ign`, 0o600, targetIgnition(input)),
   ];
   if (keyring !== undefined) files.push(file(`${INSTALLER_DIR}/keyring.asc`, 0o644, keyring));
@@ -66,16 +70,22 @@ export function buildInstallerIgnition(input: InstallerInput): Record<string, un
 
 /**
  * The installed system's Ignition (`/opt/railyard/target.ign`, which flatcar-install puts
- * on the OEM partition), byte for byte. It carries the first-boot token when phoneHome.
+ * on the OEM partition), byte for byte. It carries the first-boot token when phoneHome,
+ * and /etc/flatcar/update.conf when the profile has `updates` (updates/update-conf.ts).
  */
 export function targetIgnition(
   input: Pick<InstallerInput, 'profile' | 'view' | 'version' | 'reportUrl' | 'firstBootToken'>,
 ): string {
   const { profile, view, version, reportUrl } = input;
-  const target = renderTarget(
-    profile.ignitionTemplate,
-    { ...view, version },
-    profile.phoneHome ? { reportUrl, token: input.firstBootToken } : undefined,
+  const target = withUpdateConf(
+    renderTarget(
+      profile.ignitionTemplate,
+      { ...view, version },
+      profile.phoneHome ? { reportUrl, token: input.firstBootToken } : undefined,
+    ),
+    profile.updates,
+    view.channel,
+    view.publicUrl,
   );
   return `${JSON.stringify(target)}\n`;
 }

@@ -5,7 +5,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import {
   appendFileSync,
-  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -16,15 +15,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { gunzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { listenHttp } from '../http/listener.ts';
 import type { StateStore, StoredEvent } from '../store/state-store.ts';
 import { testApp } from '../testing/fixtures.ts';
 import { freePort } from '../testing/spawn-railyard.ts';
-import { CONFIG_PATH } from './cache.ts';
-import { decodeInstaller } from './fixtures/decode.ts';
+import { cleanupDevice, extractInstaller, rootSkipReason } from './fixtures/loop.ts';
 import { IMAGE, MARKER, makeRelease } from './fixtures/release.ts';
 import { writeShims } from './fixtures/shims.ts';
 import { MAC } from './fixtures/views.ts';
@@ -53,35 +50,7 @@ const TOOLS = [
 ];
 
 function skipReason(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root (needs loop devices and mount)';
-  const missing = TOOLS.filter((t) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  return missing.length > 0 ? `missing tools: ${missing.join(', ')}` : undefined;
-}
-
-/** Unpack the cpio with GNU cpio, then decode config.ign's files into `<dir>/opt/railyard`. */
-function extractInstaller(cpioGz: Buffer, dir: string): string {
-  const unpacked = join(dir, 'initrd');
-  mkdirSync(unpacked);
-  execFileSync('cpio', ['-i', '-d', '--quiet', '--no-absolute-filenames'], {
-    input: gunzipSync(cpioGz),
-    cwd: unpacked,
-  });
-  const config = JSON.parse(readFileSync(join(unpacked, CONFIG_PATH), 'utf8')) as Record<string, unknown>;
-  const opt = join(dir, 'opt', 'railyard');
-  mkdirSync(opt, { recursive: true });
-  for (const [path, file] of decodeInstaller(config).files) {
-    const target = join(opt, path.replace('/opt/railyard/', ''));
-    writeFileSync(target, file.text);
-    chmodSync(target, file.mode);
-  }
-  return opt;
+  return rootSkipReason(TOOLS);
 }
 
 interface Run {
@@ -158,8 +127,9 @@ async function withInstall(tamper: boolean, check: (r: Run) => Promise<void>): P
   }
 }
 
+/** The installer's state reports (its `progress` reports are checked in write-image.test.ts). */
 async function reportsFor(store: StateStore): Promise<StoredEvent[]> {
-  return (await store.events(MAC)).filter((e) => e.source === 'installer');
+  return (await store.events(MAC)).filter((e) => e.source === 'installer' && e.type !== 'progress');
 }
 
 test('install.sh from railyard installs onto a loop device, railyard records it, then serves disk boot', async () => {
@@ -233,20 +203,5 @@ test('a bad signature: railyard records install-failed with the exit code and gp
     assert.is(readFileSync(join(work, 'calls', 'systemctl.log'), 'utf8'), 'reboot\n');
   });
 });
-
-/** Undo everything done to the loop device this test attached, and nothing else. */
-function cleanupDevice(device: string, mnt: string): void {
-  for (const cmd of [
-    ['umount', mnt],
-    ['partx', '-d', device],
-    ['losetup', '-d', device],
-  ]) {
-    try {
-      execFileSync(cmd[0] as string, cmd.slice(1), { stdio: 'ignore' });
-    } catch {
-      // not mounted / no partitions: fine
-    }
-  }
-}
 
 test.run();

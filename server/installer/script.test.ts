@@ -77,10 +77,18 @@ test('success: install-started, flatcar-install args, installed, settle, reboot'
     readFileSync(join(dir, 'args'), 'utf8').trim(),
     `-d /dev/vdb -b http://127.0.0.1:9/mirror/stable/amd64-usr -V 4230.2.3 -i ${opt}/target.ign -k ${opt}/keyring.asc`,
   );
+  const bodies = receiver.received.map((r) => r.body);
   assert.equal(
-    receiver.received.map((r) => r.body),
+    bodies.filter((b) => b['type'] !== 'progress'),
     [{ type: 'install-started' }, { type: 'installed' }],
   );
+  assert.equal(bodies[1], {
+    type: 'progress',
+    phase: 'plan',
+    image: 'bz2',
+    writer: 'dense',
+    reason: 'no derived image offered',
+  });
   assert.ok(
     receiver.received.every(
       (r) =>
@@ -90,7 +98,10 @@ test('success: install-started, flatcar-install args, installed, settle, reboot'
   );
   assert.is(readFileSync(join(dir, 'calls', 'udevadm.log'), 'utf8'), 'settle\n');
   assert.is(readFileSync(join(dir, 'calls', 'systemctl.log'), 'utf8'), 'reboot\n');
-  assert.is(readFileSync(join(opt, 'install.log'), 'utf8'), 'done\n');
+  assert.match(
+    readFileSync(join(opt, 'install.log'), 'utf8'),
+    /railyard: flatcar-install -d \/dev\/vdb .*\ndone\n/,
+  );
 });
 
 test('failure: install-failed with exit code and the last 50 lines, JSON-escaped; still reboots', async () => {
@@ -98,13 +109,13 @@ test('failure: install-failed with exit code and the last 50 lines, JSON-escaped
   const lines = Array.from({ length: 60 }, (_, i) => `line ${i}`);
   const tricky = 'quote " backslash \\\\ tab \\t cr \\r bell \\a esc \\033[0m uni é';
   const dir = await install('fail', { exit: 3, output: `${lines.join('\\n')}\\n${tricky}\\n` });
-  const [started, failed] = receiver.received.map((r) => r.body);
+  const [started, failed] = receiver.received.map((r) => r.body).filter((b) => b['type'] !== 'progress');
   assert.equal(started, { type: 'install-started' });
   assert.is(failed?.['type'], 'install-failed');
   assert.is(failed?.['exitCode'], 3);
   const output = String(failed?.['output']).split('\n');
   assert.is(output.length, 50);
-  assert.is(output[0], 'line 11');
+  assert.is(output[0], 'line 11', JSON.stringify(output.slice(-3)));
   assert.is(output[49], 'quote " backslash \\ tab \t cr \r bell  esc [0m uni é');
   assert.is(readFileSync(join(dir, 'calls', 'systemctl.log'), 'utf8'), 'reboot\n');
 });
@@ -114,11 +125,48 @@ test('railyard refusing reports does not stop the install or the reboot', async 
   receiver.status = 400;
   try {
     const dir = await install('refused', { exit: 0, output: '' });
-    assert.is(receiver.received.length, 2);
+    assert.is(receiver.received.filter((r) => r.body['type'] !== 'progress').length, 2);
     assert.is(readFileSync(join(dir, 'calls', 'systemctl.log'), 'utf8'), 'reboot\n');
   } finally {
     receiver.status = 204;
   }
+});
+
+test('write progress backs off: every 15 reports the interval doubles', async () => {
+  const config = buildInstallerIgnition({
+    profile: {
+      installDisk: '/dev/vdb',
+      phoneHome: true,
+      ignitionTemplate: { ignition: { version: '3.3.0' } },
+    },
+    view: fixedView(),
+    version: '4230.2.3',
+    attemptId: ATTEMPT_ID,
+    token: TOKEN,
+    firstBootToken: FIRST_BOOT_TOKEN,
+    reportUrl: reportUrl(receiver.url, MAC, ATTEMPT_ID),
+  });
+  const writer = decodeInstaller(config).files.get('/opt/railyard/write-image.sh')?.text ?? '';
+  const fn = /\nstart_progress\(\) \{\n[\s\S]*?\n\}\n/.exec(writer)?.[0];
+  assert.ok(fn, 'write-image.sh defines start_progress');
+  const out = join(root, 'cadence.txt');
+  const harness = [
+    `report() { echo "$EPOCHREALTIME" >> '${out}'; }`,
+    'written() { echo 0; }',
+    'PROGRESS_EVERY=0.02 FORMAT=zstd WRITER=dense',
+    fn,
+    'start_progress 0 100',
+    `for _ in $(seq 400); do (($(wc -l < '${out}' 2> /dev/null || echo 0) >= 46)) && break; sleep 0.05; done`,
+    'kill "$PROGRESS_PID"; wait "$PROGRESS_PID"',
+  ].join('\n');
+  await run('bash', ['-c', harness], { timeout: 60_000 });
+  const at = readFileSync(out, 'utf8').trim().split('\n').map(Number);
+  assert.ok(at.length >= 46, `${at.length} reports`);
+  const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const first = median(gaps.slice(0, 13)); // 0.02 s apart
+  const third = median(gaps.slice(31, 44)); // 0.08 s apart
+  assert.ok(third >= 1.5 * first, `gaps ${first.toFixed(3)} s, then ${third.toFixed(3)} s`);
 });
 
 test.run();

@@ -8,9 +8,11 @@ import { InvalidRequestError } from '../errors.ts';
 import { canonicalMac } from '../machines/identity.ts';
 import { PACKAGE_ROOT } from '../package-root.ts';
 import { missingNames, render } from '../render/template.ts';
+import { BZ2_PLAN, type ImagePlan } from './image-plan.ts';
 import { TOKEN_PATTERN } from './tokens.ts';
 
 export const INSTALL_SCRIPT_TEMPLATE = join(PACKAGE_ROOT, 'assets/templates/install.sh.mustache');
+export const WRITE_IMAGE_TEMPLATE = join(PACKAGE_ROOT, 'assets/templates/write-image.sh.mustache');
 
 const URL_PATTERN = /^https?:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(\/[A-Za-z0-9._~%/:@+=,-]*)?$/;
 const DISK_PATTERN = /^(smallest|\/dev\/[A-Za-z0-9/_.:-]+)$/;
@@ -28,6 +30,8 @@ export interface ScriptValues {
   /** A resolved release version X.Y.Z (never `current`: the mirror may move on mid-rollout). */
   version: string;
   keyring: boolean;
+  /** The image path of this attempt (image-plan.ts); the .bz2 path when absent. */
+  image?: ImagePlan | undefined;
 }
 
 export interface ScriptTemplate {
@@ -36,26 +40,86 @@ export interface ScriptTemplate {
   revision: string;
 }
 
-let cached: ScriptTemplate | undefined;
+const cached = new Map<string, ScriptTemplate>();
+
+function loadTemplate(path: string): ScriptTemplate {
+  let t = cached.get(path);
+  if (!t) {
+    const text = readFileSync(path, 'utf8');
+    t = { text, revision: createHash('sha256').update(text).digest('hex').slice(0, 16) };
+    cached.set(path, t);
+  }
+  return t;
+}
 
 /** Load (once) the script template; call at startup so a missing file fails early. */
 export function installScriptTemplate(): ScriptTemplate {
-  if (!cached) {
-    const text = readFileSync(INSTALL_SCRIPT_TEMPLATE, 'utf8');
-    cached = { text, revision: createHash('sha256').update(text).digest('hex').slice(0, 16) };
-  }
-  return cached;
+  return loadTemplate(INSTALL_SCRIPT_TEMPLATE);
+}
+
+/** The image writer (write-image.sh) that install.sh runs; loaded once like the script. */
+export function writeImageTemplate(): ScriptTemplate {
+  return loadTemplate(WRITE_IMAGE_TEMPLATE);
 }
 
 export function renderInstallScript(
   values: ScriptValues,
   template: ScriptTemplate = installScriptTemplate(),
 ): string {
-  const view = scriptView(values);
+  return renderChecked('install script', template, scriptView(values));
+}
+
+export function renderWriteImage(
+  values: ScriptValues,
+  template: ScriptTemplate = writeImageTemplate(),
+): string {
+  return renderChecked('image writer', template, {
+    ...scriptView(values),
+    ...imageView(values.image ?? BZ2_PLAN),
+  });
+}
+
+function renderChecked(what: string, template: ScriptTemplate, view: Record<string, unknown>): string {
   const missing = missingNames(template.text, view);
   if (missing.length > 0)
-    throw new InvalidRequestError(`install script template uses unknown names: ${missing.join(', ')}`);
+    throw new InvalidRequestError(`${what} template uses unknown names: ${missing.join(', ')}`);
   return render(template.text, view);
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+const REASON = /^[\x20-\x7e]{1,300}$/;
+
+/** The image plan's values, checked and shell-quoted (empty strings on the bz2 path). */
+function imageView(plan: ImagePlan): Record<string, string> {
+  check('image reason', plan.reason, REASON);
+  const z = plan.zstd;
+  if (plan.format === 'zstd' && !z)
+    throw new InvalidRequestError('installer: zstd image plan without its source');
+  if (z) {
+    for (const u of [z.url, z.mappedUrl, z.spansUrl]) check('image URL', u, URL_PATTERN);
+    for (const h of [z.sha256, z.mappedSha256, z.spansSha256, z.spansDataSha256, z.rawSha256])
+      check('image digest', h, SHA256);
+    for (const n of [z.size, z.mappedSize, z.spansBytes, z.rawSize])
+      if (!Number.isSafeInteger(n) || n < 0)
+        throw new InvalidRequestError(`installer: invalid image size ${n}`);
+  }
+  const q = (v: string | number | undefined) => shellQuote(v === undefined ? '' : String(v));
+  return {
+    format: q(plan.format),
+    writer: q(plan.writer),
+    planReason: q(plan.reason),
+    zstUrl: q(z?.url),
+    zstSha256: q(z?.sha256),
+    zstSize: q(z?.size ?? 0),
+    mappedUrl: q(z?.mappedUrl),
+    mappedSha256: q(z?.mappedSha256),
+    mappedSize: q(z?.mappedSize ?? 0),
+    spansUrl: q(z?.spansUrl),
+    spansSha256: q(z?.spansSha256),
+    spansDataSha256: q(z?.spansDataSha256),
+    spansBytes: q(z?.spansBytes ?? 0),
+    rawSize: q(z?.rawSize ?? 0),
+  };
 }
 
 function scriptView(v: ScriptValues): Record<string, unknown> {
@@ -74,6 +138,7 @@ function scriptView(v: ScriptValues): Record<string, unknown> {
     reportUrl: shellQuote(v.reportUrl),
     token: shellQuote(v.token),
     mirrorBase: shellQuote(v.mirrorBase.replace(/\/+$/, '')),
+    disk: shellQuote(v.installDisk),
     diskArgs: v.installDisk === 'smallest' ? '-s' : `-d ${shellQuote(v.installDisk)}`,
     keyring: v.keyring,
   };

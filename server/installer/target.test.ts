@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { parseReport } from '../machines/report.ts';
 import { systemdUnquote } from './fixtures/decode.ts';
 import { startReceiver } from './fixtures/receiver.ts';
 import { MAC, TOKEN } from './fixtures/views.ts';
@@ -68,9 +69,16 @@ test('systemd-analyze accepts the first-boot unit without escape warnings', () =
 const CONFIG = join(dir, 'config.ign');
 writeFileSync(CONFIG, '{"ignition":{"version":"3.3.0"}}\n');
 const CONFIG_SHA = createHash('sha256').update(readFileSync(CONFIG)).digest('hex');
+/** A test /etc/machine-id (with its newline, as systemd writes it). */
+const MACHINE_ID_FILE = join(dir, 'machine-id');
+const MACHINE_ID = '5e1fd4b2c8a14f0d9a3b7c6d2e1f0a9b';
+writeFileSync(MACHINE_ID_FILE, `${MACHINE_ID}\n`);
 /** Point the command at test paths: its stamp dir, and our config.ign in place of /oem's. */
 const local = (cmd: string, state: string) =>
-  cmd.replaceAll('/var/lib/railyard', state).replaceAll('/oem/config.ign', CONFIG);
+  cmd
+    .replaceAll('/var/lib/railyard', state)
+    .replaceAll('/oem/config.ign', CONFIG)
+    .replaceAll('/etc/machine-id', MACHINE_ID_FILE);
 
 // systemd: unquote the word, exec /bin/sh -c WORD. The stand-in image's ignition-lite:
 // `$$`→`$`, `%%`→`%`, then `bash -c` of the whole command line.
@@ -99,10 +107,11 @@ for (const [name, interpret] of interpretations) {
           path: `/api/v1/machines/${MAC}/events`,
           authorization: `Bearer ${TOKEN}`,
           contentType: 'application/json',
-          body: { type: 'first-boot', ignitionSha256: CONFIG_SHA },
+          body: { type: 'first-boot', ignitionSha256: CONFIG_SHA, machineId: MACHINE_ID },
         },
       ]);
       assert.ok(existsSync(join(dir, name, 'first-boot-reported')), 'stamp written');
+      assert.is(parseReport(receiver.received[0]?.body).data['machineId'], MACHINE_ID, 'railyard accepts it');
     } finally {
       await receiver.close();
     }

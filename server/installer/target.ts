@@ -79,6 +79,12 @@ export const FIRST_BOOT_FIELDS: readonly FirstBootField[] = [
       'sum=; if [ -n "$f" ]; then sum=$(sha256sum "$f" | cut -d " " -f 1); fi',
     ],
   },
+  {
+    // The installed system's /etc/machine-id: its Omaha machineid (docs/updates.md).
+    name: 'machineId',
+    variable: 'mid',
+    setup: ['mid=$(tr -dc 0-9a-f < /etc/machine-id 2>/dev/null | cut -c 1-32)'],
+  },
 ];
 
 /**

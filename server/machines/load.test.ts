@@ -8,7 +8,7 @@ import { loadMachines } from './load.ts';
 
 test('the shipped examples load', () => {
   const set = loadMachines(EXAMPLES_DIR);
-  assert.equal([...set.profiles.keys()].sort(), ['flatcar-debug', 'flatcar-stable']);
+  assert.equal([...set.profiles.keys()].sort(), ['flatcar-debug', 'flatcar-stable', 'flatcar-updates']);
   assert.equal(
     set.groups.map((g) => g.id),
     ['node1', 'default'],

@@ -2,6 +2,7 @@
 // selectors to a profile plus metadata. Validated once when loaded, immutable afterwards.
 import { z } from 'zod';
 import { CHANNELS } from '../config-schema.ts';
+import { groupUpdatesSchema, profileUpdatesSchema } from '../updates/policy.ts';
 
 const ID = z
   .string()
@@ -37,6 +38,12 @@ export const profileSchema = z.strictObject({
   /** What a `failed` machine gets: another install attempt (up to retryLimit) or a console message. */
   onFailure: z.enum(['retry', 'show']).default('retry'),
   retryLimit: z.number().int().min(0).max(100).optional(),
+  /** How the installer gets the image: the railyard-derived .zst (falls back to bz2), or the stock .bz2 path. */
+  image: z.enum(['zstd', 'bz2']).default('zstd'),
+  /** zstd path only: write every byte (dense), or only the mapped ranges over a zeroed span (sparse). */
+  imageWriter: z.enum(['dense', 'sparse']).default('dense'),
+  /** Updates of the installed system (docs/updates.md): where it points, what it is offered. */
+  updates: profileUpdatesSchema.optional(),
 });
 
 const SELECTOR_KEY = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a lower-case selector name');
@@ -48,6 +55,8 @@ export const groupSchema = z.strictObject({
   profile: ID,
   selector: z.record(SELECTOR_KEY, SELECTOR_VALUE).default({}),
   metadata: z.record(z.string(), z.unknown()).default({}),
+  /** Rollout overrides for this group's machines (docs/updates.md). */
+  updates: groupUpdatesSchema.optional(),
 });
 
 export type ProfileInput = z.input<typeof profileSchema>;

@@ -26,14 +26,29 @@ const reportSchema = z.discriminatedUnion('type', [
     type: z.literal('install-failed'),
     exitCode: z.number().int().min(0).max(255).optional(),
     output: z.string().max(MAX_OUTPUT).default(''),
+    /** The installer's own one-line reason (write-image.sh), when it has one. */
     reason: printable(1024).optional(),
   }),
   z.strictObject({
     type: z.literal('first-boot'),
     ignitionSha256: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{64}$/)]).default(''),
+    /** /etc/machine-id of the installed system: its Omaha machineid (docs/updates.md). */
+    machineId: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{32}$/)]).optional(),
   }),
+  // Image phases (write-image.sh) have typed fields: plan (image/writer/reason), write
+  // progress (bytes of total), and per phase done: bytes, seconds, MB/s.
   z
-    .object({ type: z.literal('progress'), bytes: z.number().int().nonnegative().optional() })
+    .object({
+      type: z.literal('progress'),
+      bytes: z.number().int().nonnegative().optional(),
+      phase: z.enum(['plan', 'download', 'write', 'verify']).optional(),
+      total: z.number().int().nonnegative().optional(),
+      seconds: z.number().nonnegative().finite().optional(),
+      mbps: z.number().nonnegative().finite().optional(),
+      image: z.enum(['zstd', 'bz2']).optional(),
+      writer: z.enum(['dense', 'sparse']).optional(),
+      reason: printable(300).optional(),
+    })
     .catchall(progressValue)
     .refine((o) => Object.keys(o).length <= MAX_PROGRESS_FIELDS + 1, {
       message: `at most ${MAX_PROGRESS_FIELDS} fields`,
@@ -79,6 +94,8 @@ export function parseReport(body: unknown): ParsedReport {
       : `type must be one of ${REPORT_TYPES.join(', ')}`;
     throw new InvalidRequestError(`invalid installer report: ${detail}`);
   }
-  const { type, ...data } = result.data;
-  return { type, source: type === 'first-boot' ? 'node' : 'installer', data: data as EventData };
+  const { type, ...fields } = result.data;
+  // Optional fields a report left out stay out of the event (older first-boot units send no machineId).
+  const data = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as EventData;
+  return { type, source: type === 'first-boot' ? 'node' : 'installer', data };
 }

@@ -28,6 +28,14 @@ export const EVENT_TYPES = [
   'first-boot',
   'reprovision-requested',
   'failure-script-served',
+  // Updates of the installed system (server/updates): timeline only.
+  'update-offered',
+  'update-download-started',
+  'update-download-finished',
+  'update-installed',
+  'update-rebooted',
+  'update-failed',
+  'update-deferred',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -3,9 +3,11 @@
 // last refresh result. Reads the disk each time; cheap (a few readdir/stat calls).
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type DerivedInfo, derivedInfo } from './derived.ts';
 import { isLinkName, isVersionName, MANIFEST, MirrorLayout } from './layout.ts';
 import { listBoard } from './retention.ts';
 import { type MirrorStatus, readStatus } from './status.ts';
+import { UPDATE_DIR } from './update-payloads.ts';
 
 export interface VersionInfo {
   version: string;
@@ -13,6 +15,8 @@ export interface VersionInfo {
   files: number;
   /** ISO time the version was verified and published; undefined if unknown. */
   verifiedAt: string | undefined;
+  /** The railyard-derived fast-install files (railyard/): sizes, ratio, time taken. */
+  derived: DerivedInfo;
 }
 
 export interface BoardInfo {
@@ -51,7 +55,7 @@ export class MirrorCatalog {
 
   async list(): Promise<CatalogListing> {
     const boards: BoardInfo[] = [];
-    for (const channel of await dirNames(this.layout.root)) {
+    for (const channel of (await dirNames(this.layout.root)).filter((c) => c !== UPDATE_DIR)) {
       for (const board of await dirNames(join(this.layout.root, channel))) {
         boards.push(await this.#board(channel, board));
       }
@@ -77,7 +81,8 @@ async function dirNames(dir: string): Promise<string[]> {
 }
 
 async function versionInfo(dir: string, version: string): Promise<VersionInfo> {
-  const names = (await readdir(dir)).filter((n) => !n.startsWith('.'));
+  const entries = await readdir(dir, { withFileTypes: true });
+  const names = entries.filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name);
   const sizes = await Promise.all(names.map(async (n) => (await stat(join(dir, n))).size));
   let verifiedAt: string | undefined;
   try {
@@ -86,5 +91,6 @@ async function versionInfo(dir: string, version: string): Promise<VersionInfo> {
   } catch {
     verifiedAt = undefined;
   }
-  return { version, bytes: sizes.reduce((a, b) => a + b, 0), files: names.length, verifiedAt };
+  const derived = await derivedInfo(dir);
+  return { version, bytes: sizes.reduce((a, b) => a + b, 0), files: names.length, verifiedAt, derived };
 }

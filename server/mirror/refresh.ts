@@ -31,8 +31,10 @@ import {
   type VersionResult,
   writeStatus,
 } from './status.ts';
+import { type PayloadJob, payloadJob } from './update-payloads.ts';
 import { Upstream } from './upstream.ts';
 import { SignatureVerifier } from './verify.ts';
+import { runSteps, type StepContext, type StepResult } from './version-steps.ts';
 
 export type MirrorConfig = Config['mirror'];
 
@@ -62,6 +64,8 @@ interface Run {
   upstream: Upstream;
   verifier: SignatureVerifier;
   status: MirrorStatus;
+  /** Update payloads of each synced version (mirror.updates), see update-payloads.ts. */
+  payloads: PayloadJob | undefined;
 }
 
 export async function refreshMirror(o: RefreshOptions): Promise<RefreshRecord> {
@@ -80,6 +84,7 @@ export async function refreshMirror(o: RefreshOptions): Promise<RefreshRecord> {
       upstream: makeUpstream(o),
       verifier,
       status: await readStatus(layout.statusFile),
+      payloads: payloadJob({ ...o, layout, progress: o.progress ?? noProgress }),
     };
     const versions: VersionResult[] = [];
     const removed: string[] = [];
@@ -88,6 +93,7 @@ export async function refreshMirror(o: RefreshOptions): Promise<RefreshRecord> {
       versions.push(...results);
       if (!o.dryRun) removed.push(...(await retain(run, release, results)));
     }
+    if (!o.dryRun && run.payloads) removed.push(...(await run.payloads.retain()));
     const record = summarize(started, versions, removed);
     if (!o.dryRun) await saveStatus(run, record);
     return record;
@@ -184,6 +190,7 @@ async function syncVersion(
     await checkLinkMoves(run, release, version, specs);
     if (!published && run.o.dryRun) return { ...result('new', 0, 'would download'), dryRun: true };
     let bytes = 0;
+    let steps: Record<string, StepResult> | undefined;
     if (!published) {
       const staging = run.layout.stagingDir(channel, board, version);
       const ctx = {
@@ -202,6 +209,8 @@ async function syncVersion(
       const manifest = JSON.parse(await readFile(join(staging, MANIFEST), 'utf8')) as Manifest;
       if (!run.o.mirror.allowDuplicateRelease)
         await refuseReplay(run.layout, { channel, board, version }, manifest);
+      // Refused replays are refused before the (minutes-long) derivation of their image.
+      steps = await runSteps('staged', stepContext(run, release, version), staging);
       await publishDir(staging, final);
       await recordPublished(run.layout, {
         channel,
@@ -210,13 +219,20 @@ async function syncVersion(
         publishedAt: manifest.verifiedAt,
         files: signedDigests(manifest),
       });
-    }
+    } else if (!run.o.dryRun) steps = await runSteps('published', stepContext(run, release, version), final);
     if (!run.o.dryRun) await switchLinks(run, release, version, specs);
-    return result(published ? 'unchanged' : 'new', bytes);
+    if (!run.o.dryRun && run.payloads) bytes += await run.payloads.sync(board, version);
+    return { ...result(published ? 'unchanged' : 'new', bytes), ...(steps ? { steps } : {}) };
   } catch (err) {
     await freeSpaceAfter(run, err, run.layout.stagingDir(channel, board, version));
     return result('failed', 0, describe(err));
   }
+}
+
+function stepContext(run: Run, release: ReleaseConfig, version: string): StepContext {
+  const { channel, board } = release;
+  const { mirror, log, signal } = run.o;
+  return { channel, board, version, mirror, layout: run.layout, verifier: run.verifier, log, signal };
 }
 
 /** On a full disk, drop the partial staging (resume is moot) so the rest of the data dir can breathe. */

@@ -3,6 +3,7 @@
 // no-op refresh can use conditional requests. Written atomically (temp file + rename).
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { CachedText } from './upstream.ts';
+import type { StepResult } from './version-steps.ts';
 
 export type VersionStatus = 'new' | 'unchanged' | 'failed';
 
@@ -19,6 +20,8 @@ export interface VersionResult {
   seconds: number;
   reason?: string;
   dryRun?: boolean;
+  /** Post-verification steps (version-steps.ts) by name, e.g. the derived image files. */
+  steps?: Record<string, StepResult>;
 }
 
 export interface RefreshRecord {

@@ -30,9 +30,10 @@ export function openStateStore(
 /**
  * state.db holds facts, installer output and sessions: owner-only (0600). SQLite creates
  * its -wal and -shm files with the database file's mode, so creating the file 0600 first
- * covers them; files left looser by an older railyard are tightened.
+ * covers them; files left looser by an older railyard are tightened. The update store's
+ * connection to the same file (updates/sqlite-store.ts) calls this too.
  */
-function ownerOnly(file: string): void {
+export function ownerOnly(file: string): void {
   if (file === ':memory:') return;
   try {
     closeSync(openSync(file, 'a', 0o600));

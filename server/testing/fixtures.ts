@@ -7,7 +7,7 @@ import { FileRoot } from '../assets/file-root.ts';
 import { DownloadRecorder } from '../boot/downloads.ts';
 import { BootService } from '../boot/service.ts';
 import { PACKAGE_ROOT } from '../config.ts';
-import { createApp } from '../http/app.ts';
+import { createApp, type HttpDeps } from '../http/app.ts';
 import { HostAllowList } from '../http/host-check.ts';
 import { opsHooks } from '../http/ops-hooks.ts';
 import { type Access, createAccess, SESSION_COOKIE } from '../http/ui-auth.ts';
@@ -19,11 +19,12 @@ import { observeProvisioning, registerMachineGauge } from '../metrics/machine-me
 import { createMetrics, type RailyardMetrics } from '../metrics/metrics.ts';
 import { registerMirrorGauges } from '../metrics/mirror-metrics.ts';
 import { MirrorCatalog } from '../mirror/catalog.ts';
+import { readyDerived } from '../mirror/derived.ts';
 import { IpxeRenderer } from '../render/ipxe.ts';
 import { memoryStore } from '../store/fakes.ts';
 import { observeStore } from '../store/observed.ts';
 import type { StateStore } from '../store/state-store.ts';
-import { Dashboard } from '../ui/dashboard.ts';
+import { Dashboard, type DashboardDeps } from '../ui/dashboard.ts';
 import { ImageProgress } from '../ui/progress.ts';
 import { UiTemplates } from '../ui/templates.ts';
 
@@ -100,6 +101,8 @@ export interface TestAppOptions {
   allowedHosts?: string[];
   /** How long the dashboard reuses a fleet page (default: its own, 1 s); set: no pacing either. */
   dashboardCacheMs?: number;
+  /** The update service's routes (/v1/update/, /api/v1/updates…) and dashboard section. */
+  updates?: HttpDeps['updates'] & { dashboard?: DashboardDeps['updates'] };
 }
 
 export function testApp(options: TestAppOptions = {}): TestApp {
@@ -140,6 +143,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     staleAfterMs: options.staleAfterMs ?? 2 * 86_400_000,
     ...(options.dashboardCacheMs === undefined ? {} : { cacheMs: options.dashboardCacheMs, busyShare: 1 }),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.updates?.dashboard ? { updates: options.updates.dashboard } : {}),
   });
   const adminToken = options.adminToken ?? TEST_ADMIN_TOKEN;
   const access = createAccess({
@@ -160,14 +164,17 @@ export function testApp(options: TestAppOptions = {}): TestApp {
       keyring: options.keyring,
       onServed: (mac, bytes, durationMs, attemptId) =>
         downloads.recordInstaller(mac, attemptId, bytes, durationMs),
+      derivedImage: (channel, board, version) =>
+        readyDerived(catalog.layout.versionDir(channel, board, version)),
     },
-    api: { store, attempts: boot.attempts, credentials, publicUrl },
+    api: { store, attempts: boot.attempts, credentials, publicUrl, mirror: catalog },
     access,
     ...opsHooks({ downloads, metrics, progress }),
     metrics,
     ui: { dashboard, templates: new UiTemplates() },
     mirrorRoot: new FileRoot(mirrorDir),
     assetsRoot: new FileRoot(join(dir, 'assets')),
+    ...(options.updates ? { updates: options.updates } : {}),
   });
   const tokenOf = async (mac: string) => {
     const open = await store.openAttemptOf(mac);

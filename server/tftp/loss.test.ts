@@ -2,6 +2,12 @@
 // atftp in another, joined by a veth pair; nftables drops 5% of incoming UDP on both sides
 // (this kernel has no tc netem). Addresses exist only inside the two namespaces. Needs root:
 // skipped with a message otherwise. Namespaces and processes are removed even on failure.
+//
+// Every file is compared byte for byte. The 8 MiB file is past the in-memory cache, so it
+// goes through the disk read-ahead, where overlapping reads once sent stale bytes under loss
+// (replay.test.ts). One packet is spared: the client's ACK 0. When it is lost the server
+// must send its OACK again, and atftp 0.8 aborts on a second OACK ("unexpected OACK"), with
+// tftpd-hpa as with us (atftp-oack.test.ts shows it; replay.test.ts checks our side).
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,7 +55,9 @@ async function setUpNetwork(): Promise<void> {
     await sh('ip', '-n', NS[side], 'addr', 'add', `${ADDR[side]}/24`, 'dev', VETH[side]);
     await sh('ip', '-n', NS[side], 'link', 'set', VETH[side], 'up');
     await sh('ip', '-n', NS[side], 'link', 'set', 'lo', 'up');
-    const rule = `add rule inet ryt_loss input iifname "${VETH[side]}" meta l4proto udp numgen random mod 100 < 5 counter drop`;
+    // @th,64,32: opcode and block number after the 8-byte UDP header; 0x00040000 is ACK 0.
+    const spare = side === 'srv' ? '@th,64,32 != 0x00040000 ' : '';
+    const rule = `add rule inet ryt_loss input iifname "${VETH[side]}" meta l4proto udp ${spare}numgen random mod 100 < 5 counter drop`;
     await sh(
       'ip',
       'netns',
@@ -93,6 +101,14 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Where a download first differs from the file (block numbers for 1468-byte blocks too). */
+function difference(got: Buffer, want: Buffer): string {
+  let at = 0;
+  while (at < Math.min(got.length, want.length) && got[at] === want[at]) at++;
+  const blocks = `block ${Math.floor(at / 512) + 1} at 512, ${Math.floor(at / 1468) + 1} at 1468`;
+  return `${got.length} bytes of ${want.length}, first difference at byte ${at} (${blocks})`;
+}
+
 const CLIENTS: Record<string, (name: string, local: string) => string[]> = {
   'tftp-hpa': (name, local) => ['tftp', '-m', 'binary', ADDR.srv, String(port), '-c', 'get', name, local],
   // atftp ignores a window it has partly seen until its own timer fires (5 s by default):
@@ -129,7 +145,10 @@ for (const [client, argv] of Object.entries(CLIENTS)) {
         timeoutMs: 240_000,
       });
       assert.is(r.code, 0, `${client} f${size}: ${r.stdout}${r.stderr}`);
-      assert.is(sha256(readFileSync(local)), sums.get(`f${size}`), `${client} f${size}`);
+      const got = readFileSync(local);
+      if (sha256(got) !== sums.get(`f${size}`)) {
+        assert.unreachable(`${client} f${size}: ${difference(got, readFileSync(join(dir, `f${size}`)))}`);
+      }
     }
     assert.ok(
       (await dropped('srv')) > 0 && (await dropped('cli')) > 0,

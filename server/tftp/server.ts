@@ -14,6 +14,7 @@ import { errorMessage } from '../errors.ts';
 import type { Stoppable } from '../lifecycle.ts';
 import type { Logger } from '../log.ts';
 import { tftpErrorFor } from './errors.ts';
+import { pickVictim, SuspectAddresses } from './eviction.ts';
 import { negotiate } from './options.ts';
 import { decodePacket, ErrorCode, encodeError, type RequestPacket } from './packets.ts';
 import type { TftpClient, TftpSource } from './source.ts';
@@ -61,6 +62,7 @@ export class TftpServer implements Stoppable {
   /** Keyed by local address + client address + port: a retransmitted RRQ is not a new transfer. */
   readonly #transfers = new Map<string, Slot>();
   readonly #perClient = new Map<string, number>();
+  readonly #suspects = new SuspectAddresses();
   #stopping = false;
   #evictions = 0;
 
@@ -162,6 +164,13 @@ export class TftpServer implements Stoppable {
       await file.close().catch(() => {});
       throw err;
     }
+    if (slot.released) {
+      // Evicted while opening (eviction.ts): the slot went to a newer request.
+      socket.close();
+      await file.close().catch(() => {});
+      this.#log.debug(fields, 'TFTP request evicted before its transfer started');
+      return;
+    }
     const negotiated = negotiate(request.options, file.size, this.#limits);
     const onErrorSent = (code: number) => this.#observer.errorSent?.(code);
     slot.transfer = new Transfer({
@@ -179,13 +188,14 @@ export class TftpServer implements Stoppable {
     }
     slot.transfer.start();
     const result = await slot.transfer.done;
+    if (result.outcome === 'complete') this.#suspects.clear(fields.client);
     this.#logResult(fields, file.size, negotiated.blksize, negotiated.windowsize, result);
     this.#observer.transferEnded?.(result);
   }
 
   /**
-   * A slot for a new request. When the server (or this client) is full, the oldest transfer
-   * whose client never answered gives its slot up: forged or silent requests, however many
+   * A slot for a new request. When the server (or this client) is full, a slot whose client
+   * never answered gives its place up (eviction.ts): forged or silent requests, however many
    * source addresses they come from, cannot keep a real client out.
    */
   #reserve(key: string, ip: string, file: string): Slot | undefined {
@@ -198,16 +208,16 @@ export class TftpServer implements Stoppable {
     return slot;
   }
 
-  /** Abort the oldest running transfer (matching `which`) that never heard from its client. */
+  /** Give up a slot (matching `which`) whose client never answered, as eviction.ts orders them. */
   #evictSilent(which: (slot: Slot) => boolean): boolean {
-    for (const slot of this.#transfers.values()) {
-      if (!slot.transfer || slot.transfer.answered || !which(slot)) continue;
-      this.#release(slot.key, slot.ip, slot);
-      slot.transfer.abort('evicted: the server is full and this client never answered', false);
-      this.#evictions++;
-      return true;
-    }
-    return false;
+    const slot = pickVictim(this.#transfers.values(), this.#suspects, which);
+    if (!slot) return false;
+    this.#release(slot.key, slot.ip, slot);
+    this.#suspects.add(slot.ip);
+    // A slot still opening sees `released` when its file and socket are ready (#run).
+    slot.transfer?.abort('evicted: the server is full and this client never answered', false);
+    this.#evictions++;
+    return true;
   }
 
   #release(key: string, ip: string, slot: Slot): void {

@@ -3,11 +3,14 @@
 
 import { requestReprovision } from '../store/queries.ts';
 import type { StateStore } from '../store/state-store.ts';
+import type { UpdateClient } from '../updates/client.ts';
+import type { FleetView } from '../updates/fleet.ts';
 import { type BootPreview, buildDetail, type DetailModel } from './detail.ts';
 import type { MirrorOverview } from './mirror.ts';
 import { mirrorModel } from './mirror-model.ts';
 import { buildOverview, type OverviewModel } from './overview.ts';
 import type { ImageProgress } from './progress.ts';
+import { type ClientRow, clientRow, type UpdatesModel, updatesModel } from './updates.ts';
 
 export interface DashboardDeps {
   store: StateStore;
@@ -30,13 +33,18 @@ export interface DashboardDeps {
    * Pollers asking for many different pages wait; /ipxe does not. 1 turns pacing off.
    */
   busyShare?: number;
+  /** The update service's read models (docs/updates.md); no section without them. */
+  updates?: { fleet(): Promise<FleetView>; forMac(mac: string): Promise<UpdateClient | undefined> };
 }
+
+/** The fleet page's model: the overview, and the update section when the update service is wired. */
+export type FleetPage = OverviewModel & { updates: UpdatesModel | undefined };
 
 const CACHED_PAGES = 64;
 
 export class Dashboard {
   readonly #deps: DashboardDeps;
-  readonly #pages = new Map<number, { until: number; model: Promise<OverviewModel> }>();
+  readonly #pages = new Map<number, { until: number; model: Promise<FleetPage> }>();
   #queue: Promise<unknown> = Promise.resolve();
   #nextBuildAt = 0;
 
@@ -45,7 +53,7 @@ export class Dashboard {
   }
 
   /** The fleet page: summary, installs in progress, page `page` of the machine table. */
-  overview(page = 1): Promise<OverviewModel> {
+  overview(page = 1): Promise<FleetPage> {
     const key = Math.max(1, Math.floor(page) || 1);
     const t = performance.now();
     const hit = this.#pages.get(key);
@@ -58,7 +66,7 @@ export class Dashboard {
     return model;
   }
 
-  #paced(page: number): Promise<OverviewModel> {
+  #paced(page: number): Promise<FleetPage> {
     const run = this.#queue.then(async () => {
       const wait = this.#nextBuildAt - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -75,10 +83,10 @@ export class Dashboard {
     return run;
   }
 
-  async #build(page: number): Promise<OverviewModel> {
+  async #build(page: number): Promise<FleetPage> {
     const now = this.#now();
     const mirror = mirrorModel(await this.#deps.mirror.list(), this.#deps.staleAfterMs, now);
-    return buildOverview({
+    const overview = await buildOverview({
       store: this.#deps.store,
       progress: this.#deps.progress,
       mirror,
@@ -86,10 +94,14 @@ export class Dashboard {
       now,
       page,
     });
+    const fleet = await this.#deps.updates?.fleet();
+    return { ...overview, updates: fleet && updatesModel(fleet, now) };
   }
 
-  machine(mac: string): Promise<DetailModel> {
-    return buildDetail(this.#deps.store, this.#deps.boot, mac, this.#now());
+  async machine(mac: string): Promise<DetailModel & { update: ClientRow | undefined }> {
+    const detail = await buildDetail(this.#deps.store, this.#deps.boot, mac, this.#now());
+    const client = await this.#deps.updates?.forMac(detail.mac);
+    return { ...detail, update: client && clientRow(client, this.#now()) };
   }
 
   /** The next PXE boot of `mac` installs again (recorded with source `admin`). */

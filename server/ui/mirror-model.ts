@@ -1,14 +1,21 @@
 // The dashboard's mirror section: boards with their versions (newest first), what each
 // link points to, and the last refresh with a warning when it failed or is stale.
 import { formatAgo, formatBytes, formatDuration, formatTime } from './format.ts';
-import type { MirrorListing } from './mirror.ts';
+import type { MirrorListing, MirrorVersion } from './mirror.ts';
 
 export interface MirrorModel {
   boards: Array<{
     name: string;
     empty: boolean;
     current: string;
-    versions: Array<{ version: string; size: string; files: number; links: string; verified: string }>;
+    versions: Array<{
+      version: string;
+      size: string;
+      files: number;
+      links: string;
+      verified: string;
+      derived: string;
+    }>;
   }>;
   empty: boolean;
   lastRefresh: string;
@@ -28,9 +35,18 @@ export function mirrorModel(listing: MirrorListing, staleAfterMs: number, now: n
         .filter((name) => b.links[name] === v.version)
         .join(', '),
       verified: v.verifiedAt ? formatTime(v.verifiedAt) : 'unknown',
+      derived: derived(v.derived),
     })),
   }));
   return { boards, empty: boards.length === 0, ...refresh(listing.status, staleAfterMs, now) };
+}
+
+/** "634 MiB, 12.9× smaller than raw 8.0 GiB, made in 96 s"; else why installs use the .bz2. */
+function derived(d: MirrorVersion['derived']): string {
+  if (!d || d.status === 'missing') return 'not yet: installs use the .bz2';
+  if (d.status === 'invalid') return `invalid (${d.reason ?? 'unknown'}): rebuilt at the next refresh`;
+  const made = d.seconds === undefined ? '' : `, made in ${formatDuration(d.seconds)}`;
+  return `${formatBytes(d.zstBytes ?? 0)}, ${d.ratio}× smaller than raw ${formatBytes(d.rawBytes ?? 0)}${made}`;
 }
 
 function refresh(

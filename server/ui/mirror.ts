@@ -6,6 +6,15 @@ export interface MirrorVersion {
   bytes: number;
   files: number;
   verifiedAt: string | undefined;
+  /** The mirror's derived fast-install files (server/mirror/derived.ts DerivedInfo). */
+  derived?: {
+    status: 'ready' | 'missing' | 'invalid';
+    reason?: string;
+    zstBytes?: number;
+    rawBytes?: number;
+    ratio?: number;
+    seconds?: number;
+  };
 }
 
 export interface MirrorBoard {

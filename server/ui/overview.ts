@@ -8,6 +8,7 @@ import type { MirrorModel } from './mirror-model.ts';
 import type { ImageProgress, ImageTransfer } from './progress.ts';
 import { latest, percentile, timeToProvisioned } from './stats.ts';
 import { type TimelineBar, timelineBar } from './timeline-bar.ts';
+import { type WriteProgress, writeProgress } from './write-progress.ts';
 
 export interface MachineRow {
   mac: string;
@@ -28,6 +29,8 @@ export interface InProgressRow {
   image:
     | { sent: string; total: string; percent: number; value: number; max: number; done: boolean }
     | undefined;
+  /** What the installer reports it wrote to the disk (image path, bytes, MB/s per phase). */
+  write: WriteProgress | undefined;
 }
 
 export interface Pagination {
@@ -99,7 +102,12 @@ export async function buildOverview(inputs: OverviewInputs): Promise<OverviewMod
   const open = await store.fleet.openAttemptsOf(installing.map((m) => m.mac));
   const recent = (await finishedInstalls(store, inputs.window)).map((f) => f.seconds);
   const inProgress = installing.map((m) =>
-    inProgressRow(m, spans(m.mac), inputs.progress.forAttempt(open.get(m.mac))),
+    inProgressRow(
+      m,
+      spans(m.mac),
+      inputs.progress.forAttempt(open.get(m.mac)),
+      writeProgress(events.get(m.mac) ?? []),
+    ),
   );
   return {
     generatedAt: formatTime(new Date(now).toISOString()),
@@ -163,6 +171,7 @@ function inProgressRow(
   m: Machine,
   spans: readonly PhaseSpan[],
   image: ImageTransfer | undefined,
+  write: WriteProgress | undefined,
 ): InProgressRow {
   const last = spans.at(-1);
   return {
@@ -178,6 +187,7 @@ function inProgressRow(
       max: image.total,
       done: image.done,
     },
+    write,
   };
 }
 

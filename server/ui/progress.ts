@@ -1,11 +1,12 @@
-// Live progress of installs: bytes of the Flatcar image (`flatcar_production_image.bin.bz2`)
+// Live progress of installs: bytes of the Flatcar image (`flatcar_production_image.bin.bz2`,
+// or railyard's derived `railyard/flatcar_production_image.bin.zst` / `.bin.mapped.zst`)
 // sent so far. flatcar-install downloads the image without `?mac=`, so transfers are kept
 // per client IP and tied to a machine only through its open install attempt: the IP of the
 // attempt's latest authenticated request (a report with its install token, its installer
 // cpio), else the IP its install script went to. A request that merely names a MAC (/ipxe,
 // `?mac=`) ties nothing. What this measures: bytes railyard has handed to the socket for the
 // newest image download from that IP — not bytes the node has written to disk.
-const IMAGE = /flatcar_production_image\.bin\.bz2$/;
+const IMAGE = /flatcar_production_image\.bin\.(bz2|zst|mapped\.zst)$/;
 const MAX_ENTRIES = 10_000;
 
 export interface ImageTransfer {
