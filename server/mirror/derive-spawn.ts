@@ -1,8 +1,9 @@
 // Run one derivation job in the worker process (derive-worker.ts) at low CPU and I/O priority:
 // `ionice -c 3 nice -n 19 node derive-worker.js` (without ionice when it is not installed). From
 // the compiled build (dist/, what users run) the worker is the compiled sibling and runs without
-// a loader; from the sources (tests, development under tsx) it is `--import tsx derive-worker.ts`. The job goes in on stdin, the result comes back as one JSON line on stdout. An
-// abort signal kills the worker's process group (its lbzip2 and zstd too).
+// a loader; from the sources (tests, development under tsx) it is `--import tsx derive-worker.ts`.
+// The job goes in on stdin, the result comes back as one JSON line on stdout. An abort signal
+// kills the worker's process group (its lbzip2 and zstd too).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
