@@ -32,10 +32,12 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 FROM ${BASE}
 # ipxe: Debian's undionly.kpxe, ipxe.efi and snponly.efi, copied (-L: ipxe.efi is a symlink
 # into /boot) into the TFTP root the baked config names. libcap2-bin: setcap, so the
-# non-root user may bind TFTP's port 69 (CAP_NET_BIND_SERVICE on the node binary).
+# non-root user may bind TFTP's port 69 (CAP_NET_BIND_SERVICE on the node binary). zstd and
+# lbzip2: the mirror's image derivation worker (dist/server/mirror/derive-worker.js) pipes
+# the release's .bz2 through them.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ipxe libcap2-bin \
+ && apt-get install -y --no-install-recommends ipxe libcap2-bin zstd lbzip2 \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /usr/share/railyard/tftp \
  && cp -L /usr/lib/ipxe/undionly.kpxe /usr/lib/ipxe/ipxe.efi /usr/lib/ipxe/snponly.efi /usr/share/railyard/tftp/ \

@@ -53,6 +53,11 @@ test('the baked config loads and the image matches it: ports, volumes, TFTP root
   const users = stage.filter((l) => l.startsWith('USER '));
   assert.equal(users, ['USER railyard']);
   assert.match(DOCKERFILE, 'setcap cap_net_bind_service=+ep /usr/local/bin/node');
+  // The mirror's derivation worker pipes through them (the compose lab runs it in the image).
+  assert.ok(
+    stage.some((l) => /apt-get install .*\bzstd lbzip2\b/.test(l)),
+    'zstd and lbzip2 in the final stage',
+  );
 });
 
 test('.dockerignore keeps what the image runs', () => {
