@@ -7,13 +7,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import YAML from 'yaml';
+// bin/railyard.js on the compiled build, rebuilt first if stale: what users run.
+import { CLI as BIN } from '../../server/testing/cli.ts';
 import type { Cleanup } from './cleanup.ts';
-import { REPO_ROOT } from './paths.ts';
 import { run, startTracked, stopChild } from './proc.ts';
 import type { StandinRelease } from './release.ts';
 
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
-const BIN = join(REPO_ROOT, 'bin/railyard.js');
 
 export interface RailyardOptions {
   workDir: string;
