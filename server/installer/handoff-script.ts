@@ -3,15 +3,17 @@
 // shell-quoted, so nothing a profile, a fact or the config says can change its meaning.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { InvalidRequestError } from '../errors.ts';
 import { canonicalMac } from '../machines/identity.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 import { missingNames, render } from '../render/template.ts';
 import type { HandoffPlan } from './handoff-plan.ts';
 import { check, DISK_PATTERN, type ScriptTemplate, shellQuote, URL_PATTERN } from './script.ts';
 import { TOKEN_PATTERN } from './tokens.ts';
 
-export const HANDOFF_SCRIPT_TEMPLATE = new URL('../../assets/templates/handoff.sh.mustache', import.meta.url)
-  .pathname;
+// PACKAGE_ROOT, not import.meta.url: the compiled build runs from dist/ (package-root.ts)
+export const HANDOFF_SCRIPT_TEMPLATE = join(PACKAGE_ROOT, 'assets/templates/handoff.sh.mustache');
 
 const PRINTABLE = /^[\x20-\x7e]{0,400}$/;
 const KERNEL_ARG = /^[^\s"'$\\`]{1,256}$/;
