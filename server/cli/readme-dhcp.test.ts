@@ -22,7 +22,7 @@ interface Example {
 
 function examples(): Example[] {
   const found: Example[] = [];
-  for (const readme of ['README.dhcp.md', 'README.md'].filter((f) => existsSync(ROOT + f))) {
+  for (const readme of ['docs/dhcp.md', 'README.md'].filter((f) => existsSync(ROOT + f))) {
     for (const m of readFileSync(ROOT + readme, 'utf8').matchAll(EXAMPLE)) {
       const [command = '', ...rest] = (m[2] as string).split('\n');
       found.push({
