@@ -9,8 +9,9 @@
 #   docker build --build-arg BASE=railyard-test/node:20-bookworm -t railyard .
 ARG BASE=node:20-bookworm-slim
 
-# Build stage: production dependencies only. better-sqlite3 compiles natively when no
-# prebuilt binary fits, so the toolchain lives here and never reaches the final image.
+# Build stage: compiles the TypeScript to dist/ (tsc, a dev dependency), then drops the dev
+# dependencies. better-sqlite3 compiles natively when no prebuilt binary fits, so the
+# toolchain lives here and never reaches the final image.
 FROM ${BASE} AS build
 # hadolint ignore=DL3008
 RUN apt-get update \
@@ -20,16 +21,23 @@ WORKDIR /app
 # Build native modules against this image's Node headers (the repo's .npmrc names Debian's /usr).
 ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json .npmrc ./
-# tsx is a runtime dependency: railyard runs its TypeScript through it.
-RUN npm ci --omit=dev --no-audit --no-fund
+# --ignore-scripts: npm's prepare step (the build) would run before the sources are here;
+# better-sqlite3's own install step (its native module) runs through npm rebuild.
+RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild better-sqlite3
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.js ./scripts/
+COPY server ./server
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${BASE}
 # ipxe: Debian's undionly.kpxe, ipxe.efi and snponly.efi, copied (-L: ipxe.efi is a symlink
 # into /boot) into the TFTP root the baked config names. libcap2-bin: setcap, so the
-# non-root user may bind TFTP's port 69 (CAP_NET_BIND_SERVICE on the node binary).
+# non-root user may bind TFTP's port 69 (CAP_NET_BIND_SERVICE on the node binary). zstd and
+# lbzip2: the mirror's image derivation worker (dist/server/mirror/derive-worker.js) pipes
+# the release's .bz2 through them.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ipxe libcap2-bin \
+ && apt-get install -y --no-install-recommends ipxe libcap2-bin zstd lbzip2 \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /usr/share/railyard/tftp \
  && cp -L /usr/lib/ipxe/undionly.kpxe /usr/lib/ipxe/ipxe.efi /usr/lib/ipxe/snponly.efi /usr/share/railyard/tftp/ \
@@ -41,8 +49,14 @@ RUN apt-get update \
  && chown railyard:railyard /var/lib/railyard
 
 WORKDIR /app
+# What railyard runs: the compiled build, production dependencies, its own files. No
+# TypeScript sources (so bin/railyard.js runs dist/ as it is), no tsx, no compiler.
 COPY --from=build /app/node_modules ./node_modules
-COPY . .
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY bin ./bin
+COPY assets ./assets
+COPY examples ./examples
 COPY contrib/docker/railyard.yaml /etc/railyard/railyard.yaml
 RUN ln -s /app/bin/railyard.js /usr/local/bin/railyard
 

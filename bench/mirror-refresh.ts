@@ -3,6 +3,7 @@
 // Whole-process time, CPU and max RSS from /usr/bin/time; bytes = body bytes the upstream sent.
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CLI } from '../server/testing/cli.ts';
 import { type Part, type PartReport, table } from './lib/context.ts';
 import { runOk, tempDir } from './lib/procs.ts';
 import { REPO } from './lib/servers.ts';
@@ -64,7 +65,7 @@ export const mirrorRefresh: Part = {
             '-o',
             timeFile,
             process.execPath,
-            join(REPO, 'bin/railyard.js'),
+            CLI,
             'mirror',
             'refresh',
             '--config',
@@ -120,7 +121,7 @@ function report(initial: RefreshRun, noop: RefreshRun[], artifactBytes: number):
     "Fake upstream: the mirror tests' signed stand-in release server (server/mirror/testing), one " +
       `release (version.txt + 3 artifacts of ${artifactBytes >> 20} MiB, each with .sig, .DIGESTS, .DIGESTS.asc), ` +
       '`current` → 9999.0.0. Command: `node bin/railyard.js mirror refresh --config <tmp> --quiet` under ' +
-      '/usr/bin/time (so Node start-up and the tsx loader are in the figure). No reference tool: the figure ' +
+      '/usr/bin/time (so Node start-up is in the figure). No reference tool: the figure ' +
       'is what a cron job costs when nothing changed upstream. Bytes = response body bytes the upstream sent.',
     '',
     table(

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--only throughput,storm,pgstorm,tftp,install,mirror,installer] [--runs N] [--out FILE]
+// npm run bench [-- --quick] [--only throughput,storm,pgstorm,tftp,install,mirror,installer,startup] [--runs N] [--out FILE]
 // Runs each part against railyard and its reference in the same run and writes BENCHMARKS.md
 // (quick mode: bench/out/BENCHMARKS.quick.md). Not a test: it reports, it asserts nothing.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { REPO } from './lib/servers.ts';
 import { mirrorRefresh } from './mirror-refresh.ts';
 import { pgStorm } from './pg-storm.ts';
 import { renderReport } from './report.ts';
+import { startup } from './startup.ts';
 import { tftpBench } from './tftp.ts';
 
 const PARTS: Part[] = [
@@ -25,6 +26,7 @@ const PARTS: Part[] = [
   installPipeline,
   mirrorRefresh,
   installerRun,
+  startup,
 ];
 
 const { values } = parseArgs({

@@ -73,6 +73,7 @@ if (skip) {
       );
       assert.match(d.machine.failureReason ?? '', /image digest mismatch/);
       assert.not.ok(eventsOf(d, 'installed').length, 'never reported installed');
+      assert.not.ok(eventsOf(d, 'handoff').length, 'a failed install hands off to nothing: a plain reboot');
       assert.not.ok(node.saw(/BOOTED FROM DISK/), 'did not boot from the failed disk');
       assert.ok(node.saw(/railyard: wiping what was written/), 'the installer wiped what it wrote');
       assert.ok(await headIsZero(spec.disk), 'first 4 MiB of the disk are zero (wiped)');

@@ -2,14 +2,16 @@
 // one address the node knows (a TCP forwarder in this test plays the site's virtual IP).
 // A BIOS node installs through rack A; once the installer says "Success!", the address moves
 // to rack B and A is killed (kill -9); the node's reboot disk-boots through B, its first-boot
-// report lands on B, and the one timeline holds both racks' events.
+// report lands on B, and the one timeline holds both racks' events. The profile asks for
+// `handoff: reboot` (a kexec would start the installed system without asking any rack).
 import { mkdir, readFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PG_PASSWORD, type PgCluster, startPostgres } from '../server/testing/postgres.ts';
-import { assertProvisioned, expectFirstBoot, expectInstall, SCALE } from './lib/flow.ts';
+import { eventsOf } from './lib/api.ts';
+import { assertProvisioned, expectFirstBoot, expectHandoff, expectInstall, SCALE } from './lib/flow.ts';
 import { labMac, labProfile, macGroup } from './lib/machines.ts';
 import { missingPrerequisite } from './lib/prereq.ts';
 import { freePort, startRailyard } from './lib/railyard.ts';
@@ -71,7 +73,10 @@ if (skip) {
       const pg = cluster;
       lab.cleanup.add('stop postgres', () => pg.stop());
       const mac = labMac(6, 1);
-      const machines = { profiles: { racks: labProfile() }, groups: { node: macGroup('racks', mac) } };
+      const machines = {
+        profiles: { racks: labProfile({ handoff: 'reboot' }) },
+        groups: { node: macGroup('racks', mac) },
+      };
       const vip = await freePort();
       const a = await rack(lab, 'rack-a', vip, cluster.url(), machines);
       const b = await rack(lab, 'rack-b', vip, cluster.url(), machines);
@@ -92,9 +97,11 @@ if (skip) {
       await a.ry.kill?.();
       assert.ok(a.ry.kill, 'kill -9 available');
       log(`rack A killed at +${((Date.now() - lab.t0) / 1000).toFixed(0)} s`);
+      await expectHandoff(node, 'reboot');
       await node.waitFor('disk boot through B', /railyard: booting .* from its local disk/, 300 * SCALE);
       await expectFirstBoot(node);
-      const d = await assertProvisioned(b.ry, node);
+      const d = await assertProvisioned(b.ry, node, 'reboot');
+      assert.is(eventsOf(d, 'handoff').at(-1)?.data['reason'], 'profile', 'the profile asked for a reboot');
       const types = d.events.map((e) => e.type);
       assert.ok(types.includes('install-script-served') && types.includes('first-boot'), types.join(', '));
       const logA = await readFile(join(lab.workDir, 'rack-a', 'railyard.log'), 'utf8');

@@ -198,6 +198,64 @@ test('finding: GET /api/v1/machines listed every MAC without a login: now 401 (a
   assert.is((await post(VICTIM, reports, install, '{"type":"install-started"}')).status, 201);
 });
 
+test('the hand-off report: only the machine’s own open attempt, with its install token, once, after installed', async () => {
+  const [a, b] = ['52:54:00:a1:00:08', '52:54:00:a1:00:09'];
+  const installerOf = async (mac: string) => {
+    const files = decodeInstallerCpio(
+      (await get(VICTIM, installerPath((await ipxe(VICTIM, mac)).text))).body,
+    ).files;
+    const field = (file: string, re: RegExp) => re.exec(files.get(file)?.text ?? '')?.[1] ?? '';
+    const handoff = {
+      token: field('/opt/railyard/handoff.sh', /TOKEN='([^']+)'/),
+      reports: field('/opt/railyard/handoff.sh', /REPORT_URL='[^']*(\/api\/v1\/[^']+)'/),
+    };
+    assert.equal(
+      handoff,
+      {
+        token: field('/opt/railyard/install.sh', /TOKEN='([^']+)'/),
+        reports: field('/opt/railyard/install.sh', /REPORT_URL='[^']*(\/api\/v1\/[^']+)'/),
+      },
+      'handoff.sh reports to its attempt with the install token',
+    );
+    const firstBoot = field('/opt/railyard/target.ign', /Bearer ([A-Za-z0-9_-]{43})/);
+    return { ...handoff, firstBoot };
+  };
+  const kexec = '{"type":"handoff","method":"kexec"}';
+  const ours = await installerOf(a);
+  const theirs = await installerOf(b);
+  const early = await post(VICTIM, ours.reports, ours.token, kexec);
+  assert.is(early.status, 409, 'not before installed');
+  assert.match(early.text, /handoff does not fit attempt \d+: it is served/);
+  assert.is((await post(VICTIM, ours.reports, ours.token, '{"type":"installed"}')).status, 201);
+  assert.is((await post(VICTIM, theirs.reports, theirs.token, '{"type":"installed"}')).status, 201);
+  // Another machine's install token, the first-boot token, no token: refused, nothing recorded.
+  assert.is((await post(ATTACKER, ours.reports, theirs.token, kexec)).status, 401);
+  assert.is((await post(ATTACKER, `/api/v1/machines/${a}/events`, theirs.token, kexec)).status, 401);
+  assert.is((await post(ATTACKER, ours.reports, ours.firstBoot, kexec)).status, 401);
+  assert.is((await post(ATTACKER, ours.reports, undefined, kexec)).status, 401);
+  const bad = await post(
+    VICTIM,
+    ours.reports,
+    ours.token,
+    '{"type":"handoff","method":"reboot","reason":"x"}',
+  );
+  assert.is(bad.status, 400, 'a reboot reason is one of the codes');
+  assert.is((await machine(a)).attempts[0]?.state, 'installed');
+  const reboot =
+    '{"type":"handoff","method":"reboot","reason":"kexec-load-disabled: /proc/sys/kernel/kexec_load_disabled is 1"}';
+  assert.is((await post(VICTIM, ours.reports, ours.token, reboot)).status, 201);
+  const again = await post(ATTACKER, ours.reports, ours.token, kexec);
+  assert.is(again.status, 409, 'one hand-off per attempt');
+  assert.equal(
+    [(await machine(a)).attempts[0]?.state, (await machine(b)).attempts[0]?.state],
+    ['handed-off', 'installed'],
+    "the other machine's attempt is untouched",
+  );
+  assert.match((await ipxe(VICTIM, a)).text, 'sanboot', 'the reboot after the hand-off boots the disk');
+  assert.is((await post(VICTIM, ours.reports, ours.firstBoot, '{"type":"first-boot"}')).status, 201);
+  assert.is((await post(ATTACKER, ours.reports, ours.token, kexec)).status, 409, 'closed: accepts nothing');
+});
+
 test('the token is checked before the body is read: 401 before 400 and 413', async () => {
   const mac = '52:54:00:a1:00:06';
   await ipxe(VICTIM, mac);

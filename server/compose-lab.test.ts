@@ -133,4 +133,17 @@ test('the proxyDHCP config the lab generates passes dnsmasq --test', () => {
   }
 });
 
+test("the lab node image installs what its runner loads: tsx's loader, a dev dependency", () => {
+  const runner = readFileSync(join(ROOT, 'scripts/lab/node.sh'), 'utf8');
+  assert.match(runner, 'node_modules/tsx/dist/loader.mjs');
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    devDependencies: Record<string, string>;
+  };
+  assert.ok(pkg.devDependencies['tsx'], 'tsx is a dev dependency (railyard runs compiled)');
+  const dockerfile = readFileSync(join(ROOT, 'contrib/lab/node.Dockerfile'), 'utf8');
+  const installs = dockerfile.split('\n').filter((l) => /^RUN npm ci\b/.test(l));
+  assert.equal(installs.length, 1, 'one npm ci');
+  assert.not.match(installs[0] as string, /--omit=dev|--production/, 'dev dependencies kept');
+});
+
 test.run();

@@ -15,7 +15,7 @@ import YAML from 'yaml';
 import { openPgStore } from './store/pg.ts';
 import { havePostgres } from './testing/postgres.ts';
 import { freePort } from './testing/spawn-railyard.ts';
-import { isRoot } from './testing/unprivileged.ts';
+import { isRoot, unprivileged } from './testing/unprivileged.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FILES = ['-f', join(ROOT, 'docker-compose.yml'), '-f', join(ROOT, 'contrib/lab/postgres.yml')];
@@ -78,10 +78,11 @@ test('the variant’s PostgreSQL entrypoint creates a cluster railyard opens wit
   const port = await freePort();
   const password = 'lab-test-pw-71c2';
   if (isRoot) chownSync(dir, 65534, 65534);
-  const argv = [
-    ...(isRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--pdeathsig=SIGQUIT'] : []),
-    join(ROOT, 'contrib/lab/postgres-entrypoint.sh'),
-  ];
+  // As root: the entrypoint runs as nobody, which may not reach the checkout (a clone in a 0700
+  // directory): it sees the checkout through a bind mount in its own mount namespace.
+  const nobody = isRoot ? unprivileged() : undefined;
+  const script = join(ROOT, 'contrib/lab/postgres-entrypoint.sh');
+  const argv = nobody ? [...nobody.wrap, '--pdeathsig=SIGQUIT', nobody.at(script)] : [script];
   let child: ChildProcess | undefined;
   try {
     child = spawn(argv[0] as string, argv.slice(1), {
@@ -125,6 +126,7 @@ test('the variant’s PostgreSQL entrypoint creates a cluster railyard opens wit
       child.kill('SIGINT');
       await exited;
     }
+    nobody?.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -196,6 +196,29 @@ const adminSchema = z.strictObject({
     .optional(),
 });
 
+/**
+ * Hardware known to hang after kexec: these machines reboot instead. All keys of an entry
+ * must match: `manufacturer` / `product` are SMBIOS type 1 strings (checked by the installer
+ * on the machine), any other key a railyard fact (mac, uuid, serial, hostname, arch, platform,
+ * or a label), as in group selectors.
+ */
+const kexecDenyEntrySchema = z
+  .record(
+    z.string(),
+    z
+      .union([z.string(), z.number()])
+      .transform(String)
+      .pipe(z.string().regex(/^[\x20-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters')),
+  )
+  .refine((entry) => Object.keys(entry).length > 0, 'an empty entry would match every machine')
+  .refine((entry) => Object.keys(entry).every((k) => /^[a-z][a-z0-9_-]{0,31}$/.test(k)), {
+    message: 'keys: expected manufacturer, product or a fact name (lower case)',
+  })
+  .refine(
+    (entry) => entry['mac'] === undefined || /^([0-9a-fA-F]{2}[:-]?){5}[0-9a-fA-F]{2}$/.test(entry['mac']),
+    'mac: expected a MAC address such as 52:54:00:12:34:56',
+  );
+
 const updatesSchema = z.strictObject({
   /** A rollout slot frees when its machine shows no progress for this long (docs/updates.md). */
   slotTimeout: durationIn('1m', '30d', 'age').default(3_600_000),
@@ -208,6 +231,8 @@ const installerSchema = z.strictObject({
   failedRetries: intIn(0, 100).default(3),
   /** Serve an attempt's installer only to the client IP that received its install script. */
   bindClientIp: z.boolean().default(true),
+  /** Hardware known to hang after kexec: it reboots instead (docs/handoff.md). */
+  kexecDeny: z.array(kexecDenyEntrySchema).max(1000, 'expected at most 1000 entries').default([]),
 });
 
 /** Warm pools (docs/pool.md): server-wide defaults; a group's `pool:` may override `refresh`. */

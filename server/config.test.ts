@@ -118,6 +118,42 @@ test('pool: defaults, env override, bounds named by key', () => {
   );
 });
 
+test('installer.kexecDeny: entries of SMBIOS strings and facts; bad entries name the key', () => {
+  const ok = loadConfig({
+    file: file(
+      'deny.yaml',
+      'installer:\n  kexecDeny:\n    - { manufacturer: "Acme Inc.", product: "Hangs 9000" }\n    - { serial: 1234, rack: r7 }\n',
+    ),
+    env: {},
+  });
+  assert.equal(ok.installer.kexecDeny, [
+    { manufacturer: 'Acme Inc.', product: 'Hangs 9000' },
+    { serial: '1234', rack: 'r7' },
+  ]);
+  assert.equal(loadConfig({ env: {}, cwd: tmp.dir }).installer.kexecDeny, []);
+  expectError(
+    () => loadConfig({ file: file('deny1.yaml', 'installer:\n  kexecDeny: [{}]\n'), env: {} }),
+    'installer.kexecDeny.0',
+    'empty entry',
+  );
+  expectError(
+    () => loadConfig({ file: file('deny2.yaml', 'installer:\n  kexecDeny: [{ Vendor: x }]\n'), env: {} }),
+    'installer.kexecDeny.0',
+    'manufacturer, product or a fact name',
+  );
+  expectError(
+    () => loadConfig({ file: file('deny3.yaml', 'installer:\n  kexecDeny: [{ mac: nope }]\n'), env: {} }),
+    'installer.kexecDeny.0',
+    'MAC address',
+  );
+  expectError(
+    () =>
+      loadConfig({ file: file('deny4.yaml', 'installer:\n  kexecDeny: [{ product: "t\\tab" }]\n'), env: {} }),
+    'installer.kexecDeny.0.product',
+    'printable',
+  );
+});
+
 test('bad env values name the variable', () => {
   expectError(
     () => loadConfig({ env: { RAILYARD_LOG_LEVEL: 'loud' } }),

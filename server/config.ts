@@ -5,15 +5,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { configSchema, isStringKey, leafPaths, type ParsedConfig, SECRET_KEYS } from './config-schema.ts';
 import { ConfigError, redactSecrets } from './errors.ts';
 import { defaultLogFormat, type LogFormat } from './log.ts';
+import { PACKAGE_ROOT } from './package-root.ts';
 
-/** Root of the railyard checkout / package (holds assets/, examples/). */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Root of the railyard checkout / package (holds assets/, examples/): see package-root.ts. */
+export { PACKAGE_ROOT };
 
 export interface ListenAddress {
   host: string;

@@ -120,7 +120,7 @@ test('disk full under a running server: disk boot for the installed, retry for t
     assert.is(disk.status, 200);
     assert.is(decision(disk), 'local-boot');
     assert.match(disk.text, 'sanboot --no-describe --drive 0x80');
-    const refused = await report('{"type":"handoff","method":"reboot"}');
+    const refused = await report('{"type":"handoff","method":"reboot","reason":"profile"}');
     assert.is(refused.status, 503, refused.text);
     assert.match(ry.output(), /"msg":"boot not recorded"/);
     assert.not.match(ry.output(), /"status":500/);
@@ -128,7 +128,7 @@ test('disk full under a running server: disk boot for the installed, retry for t
     execFileSync('nsenter', ['-t', pid, '-m', '--', 'rm', '-f', `${data}/fill`]);
     const back = await ipxe('52-54-00-fd-00-09');
     assert.is(decision(back), 'install', 'space again: decisions are recorded again, no restart');
-    assert.is((await report('{"type":"handoff","method":"reboot"}')).status, 201);
+    assert.is((await report('{"type":"handoff","method":"reboot","reason":"profile"}')).status, 201);
   } finally {
     await ry.stop();
     work.cleanup();

@@ -17,11 +17,12 @@ import { opsHooks } from './http/ops-hooks.ts';
 import { createAccess } from './http/ui-auth.ts';
 import { InstallerCache } from './installer/cache.ts';
 import { AttemptCredentials } from './installer/credentials.ts';
+import { handoffScriptTemplate } from './installer/handoff-script.ts';
 import { installScriptTemplate } from './installer/script.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { MachineRegistry } from './machines/registry.ts';
-import { observeProvisioning, registerMachineGauge } from './metrics/machine-metrics.ts';
+import { observeHandoffs, observeProvisioning, registerMachineGauge } from './metrics/machine-metrics.ts';
 import { createMetrics, type RailyardMetrics, recordMirrorRefresh } from './metrics/metrics.ts';
 import { registerMirrorGauges } from './metrics/mirror-metrics.ts';
 import { registerPoolMetrics } from './metrics/pool-metrics.ts';
@@ -82,6 +83,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   let pool: PoolService | undefined;
   const store = observeStore(rawStore, stateLog, [
     observeProvisioning(metrics, rawStore, stateLog),
+    observeHandoffs(metrics),
     updates.onRecorded,
     (recorded) => pool?.onRecorded(recorded),
     ...(lastKnown ? [lastKnown.listener] : []),
@@ -105,7 +107,8 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     if (change) pool?.waiters.notify(change.mac);
   });
   const updateService = updates.service(() => machines.current, store);
-  installScriptTemplate(); // fail at startup, not at the first install, if the template is broken
+  installScriptTemplate(); // fail at startup, not at the first install, if a template is broken
+  handoffScriptTemplate();
   const credentials = await AttemptCredentials.load(rawStore, config.dataDir);
   const mirrorDir = join(config.dataDir, 'mirror');
   registerMirrorGauges(metrics, async () => (await catalog.list()).status);
@@ -155,6 +158,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
       credentials,
       publicUrl: config.publicUrl,
       keyring: config.mirror.stockKeyring ? undefined : readKeyring(config.mirror.keyring),
+      kexecDeny: config.installer.kexecDeny,
       onServed: (mac, bytes, durationMs, attemptId) =>
         downloads.recordInstaller(mac, attemptId, bytes, durationMs),
       derivedImage: (channel, board, version) =>

@@ -4,6 +4,7 @@ import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { CLI } from '../../server/testing/cli.ts';
 import { processTree, spawnTracked, stopChild } from './procs.ts';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
@@ -80,7 +81,7 @@ export async function startRailyard(options: RailyardOptions): Promise<RunningSe
   writeFileSync(file, JSON.stringify(config, null, 2));
   const child = spawnTracked(
     process.execPath,
-    [...(options.nodeFlags ?? []), join(REPO, 'bin/railyard.js'), 'serve', '--config', file],
+    [...(options.nodeFlags ?? []), CLI, 'serve', '--config', file],
     { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   return ready('railyard', child, url, `${url}/healthz`);

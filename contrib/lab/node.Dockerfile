@@ -10,7 +10,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# The node runner is TypeScript run through tsx, a dev dependency (railyard itself runs compiled):
+# every locked package, no install scripts (nothing here needs better-sqlite3 or a build).
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY e2e/lib ./e2e/lib
 COPY scripts/lab ./scripts/lab
 ENTRYPOINT ["/app/scripts/lab/node.sh", "--uplink", "eth0"]

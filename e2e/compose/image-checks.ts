@@ -55,6 +55,7 @@ export async function checkUserTftpHealth(engine: Engine, workDir: string): Prom
       await readFile(join(workDir, 'boot.ipxe'), 'utf8'),
       /chain http:\/\/10\.0\.0\.5:8080\/boot\.ipxe/,
     );
+    await checkDeriveWorker(engine, id);
     await waitFor("Docker's HEALTHCHECK to report healthy", 90, async () => {
       return (await inspect(engine, id, '{{.State.Health.Status}}')) === 'healthy';
     });
@@ -77,6 +78,36 @@ export async function checkUserTftpHealth(engine: Engine, workDir: string): Prom
     ['--cap-drop', 'NET_BIND_SERVICE'],
     /'node': Operation not permitted/,
   );
+}
+
+// In the container, as its user: zstd-compress 1 MiB, then run the compiled derivation worker's
+// round trip on it through dist/server/mirror/derive-spawn.js (as the mirror does).
+const DERIVE_SCRIPT = `
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+const dir = mkdtempSync('/tmp/derive-');
+const data = Buffer.alloc(1 << 20, 'railyard');
+writeFileSync(dir + '/w', data);
+execFileSync('zstd', ['-q', dir + '/w', '-o', dir + '/w.zst']);
+const { runWorker, workerArgv } = await import('/app/dist/server/mirror/derive-spawn.js');
+const out = await runWorker({ kind: 'roundtrip', files: [dir + '/w.zst'] });
+console.log(JSON.stringify({ argv: workerArgv(), decoded: out.result.decoded,
+  expected: { size: data.length, sha256: createHash('sha256').update(data).digest('hex') } }));
+`;
+
+/** The image runs compiled code only: no sources, no tsx; the derivation worker runs from dist/. */
+async function checkDeriveWorker(engine: Engine, id: string): Promise<void> {
+  await engine.docker(['exec', id, 'sh', '-c', 'test ! -e /app/server && test ! -e /app/node_modules/tsx']);
+  const out = await engine.docker(['exec', id, 'node', '--input-type=module', '-e', DERIVE_SCRIPT]);
+  const r = JSON.parse(out.trim().split('\n').at(-1) ?? '') as {
+    argv: string[];
+    decoded: unknown[];
+    expected: unknown;
+  };
+  assert.equal(r.argv, ['/app/dist/server/mirror/derive-worker.js']);
+  assert.equal(r.decoded, [r.expected], 'the worker decoded the zstd file in the image');
+  log('image: no sources, no tsx; the derivation worker runs from dist/ (zstd round trip ok)');
 }
 
 /** Without the capability the image must not serve TFTP on 69, and must say why. */

@@ -32,11 +32,8 @@ export async function startDnsmasq(cleanup: Cleanup, ry: Railyard): Promise<{ lo
     'user=root',
     'enable-ra',
     `dhcp-range=::,constructor:${SRV_IF},ra-only`,
-    '# OVMF tries UEFI HTTP boot on the NIC after PXE and before the disk; a URL that 404s',
-    '# makes the IPv4 entry fail at once instead of after a ~60 s wait for an HTTP offer.',
-    'dhcp-vendorclass=set:httpboot,HTTPClient',
-    'dhcp-option-force=tag:httpboot,60,HTTPClient',
-    `dhcp-boot=tag:httpboot,${ry.opts.publicUrl}/no-uefi-http-boot.efi`,
+    // Nothing for OVMF's UEFI HTTP boot entries: after iPXE's `exit` the installed disk's boot
+    // entry comes next (handoff.sh), so the firmware never gets to them (scenario 2 checks).
   ];
   const conf = join(dir, 'dnsmasq.conf');
   await writeFile(conf, `${generated}\n${extra.join('\n')}\n`);

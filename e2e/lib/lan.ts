@@ -30,6 +30,7 @@ export async function startLanRailyard(
   lab: Lab,
   machines: RailyardOptions['machines'],
   taps: number,
+  extra: Pick<RailyardOptions, 'updates' | 'extraVersions'> = {},
 ): Promise<LanLab> {
   const names = await createLan(lab.cleanup, taps);
   // copies: Debian's ipxe.efi is a symlink into /boot, which a root-restricted resolver refuses
@@ -45,6 +46,7 @@ export async function startLanRailyard(
     netns: SRV_NS,
     tftp: { listen: `${SRV_IP}:69`, root: tftpRoot },
     machines,
+    ...extra,
   });
   const { log } = await startDnsmasq(lab.cleanup, ry);
   return { ry, taps: names, dnsmasqLog: log };

@@ -10,7 +10,16 @@ export function missingPrerequisite(): string | null {
   } catch {
     return '/dev/net/tun is missing';
   }
-  for (const bin of ['qemu-system-x86_64', 'qemu-img', 'busybox', 'dnsmasq', 'debugfs', 'sfdisk', 'curl']) {
+  for (const bin of [
+    'qemu-system-x86_64',
+    'qemu-img',
+    'busybox',
+    'dnsmasq',
+    'debugfs',
+    'sfdisk',
+    'mcopy',
+    'curl',
+  ]) {
     try {
       execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
     } catch {

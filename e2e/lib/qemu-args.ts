@@ -21,6 +21,14 @@ export interface NodeSpec {
   noNicRom?: boolean;
   memoryMb?: number;
   accel?: string;
+  /** SMBIOS type 1 strings (what /sys/class/dmi/id shows the guest), e.g. for installer.kexecDeny. */
+  smbios?: { manufacturer: string; product: string };
+  /**
+   * uefi: `bootindex` on the NIC (1) and the disk (2), so OVMF rebuilds BootOrder from QEMU's
+   * list on every boot and ignores the installer's entry (the lab before issue 13, or a BMC's
+   * boot override): bench/handoff.ts uses it as the reference for the disk-boot phase.
+   */
+  bootindex?: boolean;
 }
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
@@ -32,16 +40,24 @@ export function qemuArgs(n: NodeSpec): string[] {
   args.push('-chardev', 'stdio,id=s0,signal=off', '-serial', 'chardev:s0');
   args.push(...firmwareArgs(n), ...netArgs(n));
   args.push('-drive', `file=${n.disk},if=none,id=d0,format=qcow2`);
-  args.push('-device', `virtio-blk-pci,drive=d0${n.firmware === 'uefi' ? ',bootindex=2' : ''}`);
+  args.push('-device', `virtio-blk-pci,drive=d0${n.bootindex ? ',bootindex=2' : ''}`);
+  if (n.smbios) {
+    const { manufacturer, product } = n.smbios;
+    if (/[,\n]/.test(manufacturer + product)) throw new Error(`${n.name}: no commas in SMBIOS strings`);
+    args.push('-smbios', `type=1,manufacturer=${manufacturer},product=${product}`);
+  }
   return args;
 }
 
 function firmwareArgs(n: NodeSpec): string[] {
   if (n.firmware === 'bios') return ['-boot', 'order=n'];
   if (!n.varsFile) throw new Error(`${n.name}: uefi needs a vars file`);
-  // The NIC boots first (bootindex 1), so railyard decides every boot; after iPXE's `exit`
-  // OVMF moves on to the disk. OVMF's IPv6 PXE (and, with an iPXE ROM, its IPv4 PXE too)
-  // would only add timeouts before the disk.
+  // No bootindex: with one, OVMF rewrites BootOrder from QEMU's list on every boot, as a BMC's
+  // persistent boot override would. Without, OVMF keeps the BootOrder in the vars file, like a
+  // server's firmware: a blank disk's entry fails at once and the NIC boots; once installed,
+  // the installer puts the network entry first and the disk right after it (handoff.sh), so
+  // railyard decides every boot and iPXE's `exit` reaches the disk at once. OVMF's IPv6 PXE
+  // (and, with an iPXE ROM, its IPv4 PXE too) would only add timeouts.
   const fw = [
     '-drive',
     `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
@@ -56,8 +72,8 @@ function firmwareArgs(n: NodeSpec): string[] {
 
 function netArgs(n: NodeSpec): string[] {
   const rom = n.noNicRom ? ',romfile=' : '';
-  const boot = n.firmware === 'uefi' ? ',bootindex=1' : '';
-  const device = ['-device', `virtio-net-pci,netdev=n0,mac=${n.mac}${rom}${boot}`];
+  const index = n.bootindex ? ',bootindex=1' : '';
+  const device = ['-device', `virtio-net-pci,netdev=n0,mac=${n.mac}${rom}${index}`];
   if (n.net.kind === 'tap') {
     return ['-netdev', `tap,id=n0,ifname=${n.net.ifname},script=no,downscript=no`, ...device];
   }

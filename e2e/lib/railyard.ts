@@ -7,13 +7,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import YAML from 'yaml';
+// bin/railyard.js on the compiled build, rebuilt first if stale: what users run.
+import { CLI as BIN } from '../../server/testing/cli.ts';
 import type { Cleanup } from './cleanup.ts';
-import { REPO_ROOT } from './paths.ts';
 import { run, startTracked, stopChild } from './proc.ts';
 import type { StandinRelease } from './release.ts';
 
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
-const BIN = join(REPO_ROOT, 'bin/railyard.js');
 
 export interface RailyardOptions {
   workDir: string;
@@ -28,6 +28,8 @@ export interface RailyardOptions {
   tftp?: { listen: string; root: string };
   /** Versions to mirror besides current (pinned X.Y.Z). */
   extraVersions?: string[];
+  /** The config's `installer` section (e.g. kexecDeny). */
+  installer?: Record<string, unknown>;
   /** Also mirror the update payloads (and the stand-in's extension payload) from the fake upstream. */
   updates?: boolean;
   /** profiles/ and groups/ (id → body), and other files (templates) by relative path. */
@@ -92,6 +94,7 @@ async function writeConfig(o: RailyardOptions): Promise<string> {
     tftp: o.tftp ? { enabled: true, ...o.tftp } : { enabled: false },
     log: { level: 'info', format: 'json' },
     admin: { token: ADMIN_TOKEN },
+    ...(o.installer ? { installer: o.installer } : {}),
     mirror: {
       upstream: `${o.upstreamUrl}/{channel}/{board}`,
       keyring: o.release.key,

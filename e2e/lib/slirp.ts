@@ -13,7 +13,7 @@ export async function startSlirpRailyard(
   lab: Lab,
   machines: RailyardOptions['machines'],
   extraVersions: string[] = [],
-  extra: Pick<RailyardOptions, 'updates'> = {},
+  extra: Pick<RailyardOptions, 'updates' | 'installer'> = {},
 ): Promise<Railyard> {
   const port = await freePort();
   return startRailyard(lab.cleanup, {

@@ -20,16 +20,24 @@ read -r -a VERSION_LIST <<< "$VERSIONS"
 CURRENT=${STANDIN_CURRENT:-${VERSION_LIST[0]}}
 CACHE=${RAILYARD_FIXTURE_CACHE:-/var/cache/railyard-fixtures}
 CHANNEL=stable BOARD=amd64-usr
-BINARIES="/bin/busybox /bin/bash /usr/bin/curl /usr/bin/wget /usr/bin/gpgv /usr/bin/jq /usr/sbin/blkid /usr/bin/partx /usr/bin/lsblk /usr/sbin/wipefs"
-BINARIES+=" /usr/bin/zstd /usr/bin/openssl /usr/bin/tee /usr/sbin/blkdiscard"
-SYSLINUX_FILES="/usr/lib/syslinux/mbr/mbr.bin /usr/lib/SYSLINUX.EFI/efi64/syslinux.efi /usr/lib/syslinux/modules/efi64/ldlinux.e64"
+BINARIES=$("$HERE/mkinitramfs.sh" --list-binaries | tr '\n' ' ')
+SYSLINUX_FILES="/usr/lib/syslinux/mbr/gptmbr.bin /usr/lib/SYSLINUX.EFI/efi64/syslinux.efi /usr/lib/syslinux/modules/efi64/ldlinux.e64"
+# Per-version artifacts, built into each version directory and signed: one line per file.
+ARTIFACTS="flatcar_production_image.bin.bz2 flatcar_production_pxe.vmlinuz flatcar_production_pxe_image.cpio.gz"
+# The last version's disk image ships an OEM grub.cfg, as Flatcar's OEM images do
+# (build_library/oem/*/grub.cfg); the first one has none, like the generic image.
+OEM_GRUB_CFG_TEXT='# Flatcar GRUB settings (railyard stand-in: the grub.cfg of an OEM image)
+
+set oem_id="standin"
+set linux_append="standin.oem_append=1"
+'
 
 log() { echo "build-release: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 check_tools() {
   local t missing=()
-  for t in busybox bash cpio gzip bzip2 depmod modprobe sfdisk mkfs.vfat mcopy syslinux mkfs.ext4 \
+  for t in busybox bash cpio gzip bzip2 zstd depmod modprobe sgdisk veritysetup mke2fs mkfs.vfat mcopy syslinux mkfs.ext4 \
     gpg gpgv jq curl wget flock apt-get dpkg-deb sha512sum; do
     command -v "$t" > /dev/null || missing+=("$t")
   done
@@ -46,8 +54,9 @@ kernel_package() {
 inputs_hash() {
   local kpkg=$1 kver=$2 b
   {
-    (cd "$HERE" && sha256sum build-release.sh mkinitramfs.sh mkdisk.sh init.sh init-pxe.sh init-disk.sh \
-      udhcpc.script ignition-lite.sh flatcar-install systemctl udevadm mkpayload.sh machine-id.sh omaha-client.sh)
+    # every file of ours that goes into the images (all but the docs and the self test)
+    (cd "$HERE" && find . -maxdepth 1 -type f ! -name README.md ! -name selftest.sh ! -name testserver.py \
+      ! -name packages.txt -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
     for b in $BINARIES; do ldd "$b" 2>/dev/null | grep -o '/[^ ]*'; echo "$b"; done | sort -u | xargs sha256sum
     # shellcheck disable=SC2086 # a list of paths
     sha256sum $SYSLINUX_FILES
@@ -112,11 +121,19 @@ build() {
     vdir=$root/$CHANNEL/$BOARD/$v; mkdir -p "$vdir"
     log "building $v"
     cp "$work/kpkg/boot/vmlinuz-"* "$vdir/flatcar_production_pxe.vmlinuz"
-    "$HERE/mkinitramfs.sh" "$vdir/flatcar_production_pxe_image.cpio.gz" "$work/kpkg" "$v"
-    "$HERE/mkdisk.sh" "$work/disk.img" "$vdir/flatcar_production_pxe.vmlinuz" "$vdir/flatcar_production_pxe_image.cpio.gz" "$v"
-    bzip2 -9 -c "$work/disk.img" > "$vdir/flatcar_production_image.bin.bz2"
+    "$HERE/mkinitramfs.sh" --role pxe "$vdir/flatcar_production_pxe_image.cpio.gz" "$work/kpkg" "$v"
+    "$HERE/mkinitramfs.sh" --role disk "$work/initrd-disk.cpio.zst" "$work/kpkg" "$v"
+    oem_cfg=''
+    if [[ $v == "${VERSION_LIST[-1]}" && ${#VERSION_LIST[@]} -gt 1 ]]; then
+      oem_cfg=$work/oem-grub.cfg; printf '%s' "$OEM_GRUB_CFG_TEXT" > "$oem_cfg"
+    fi
+    OEM_GRUB_CFG=$oem_cfg "$HERE/mkdisk.sh" "$work/disk.img" "$vdir/flatcar_production_pxe.vmlinuz" \
+      "$work/initrd-disk.cpio.zst" "$v"
+    # -1: 100k blocks decompress ~25 % faster than -9's 900k (measured: 0.64 vs 0.85 s here) at
+    # the same size, since the payload (kernel, zstd initramfs) is already compressed
+    bzip2 -1 -c "$work/disk.img" > "$vdir/flatcar_production_image.bin.bz2"
     write_version_txt "$v" "$hash" > "$vdir/version.txt"
-    for f in flatcar_production_image.bin.bz2 flatcar_production_pxe.vmlinuz flatcar_production_pxe_image.cpio.gz; do
+    for f in $ARTIFACTS; do
       sign_artifact "$work/gnupg" "$vdir/$f"
     done
     "$HERE/mkpayload.sh" "$root/update/$BOARD/$v" "$v" # the update server's tree (update payloads)

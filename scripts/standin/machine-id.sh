@@ -1,15 +1,14 @@
 #!/bin/bash
 # standin-machine-id - give the installed stand-in a stable /etc/machine-id, as systemd does on
-# Flatcar's first boot (there /etc persists; the stand-in's root is in RAM, so the id is kept
-# on the OEM partition, mounted at /usr/share/oem, and restored on every boot).
-# Usage: standin-machine-id [STORE_DIR]   (default /usr/share/oem)
+# Flatcar's first boot: when ROOT/etc/machine-id is missing or empty (or "uninitialized"), a
+# random 128-bit id is written there; the installed root (ROOT, mounted from the ROOT
+# partition) persists, so later boots keep it. An id the config wrote (Ignition) is kept.
+# Usage: standin-machine-id [ROOT]   (default /)
 set -uo pipefail
-STORE=${1:-/usr/share/oem}/.standin-machine-id
-if [ -s "$STORE" ]; then
-  cp "$STORE" /etc/machine-id
-else
-  od -An -tx1 -N16 /dev/urandom | tr -d ' \n' > /etc/machine-id
-  echo >> /etc/machine-id
-  cp /etc/machine-id "$STORE" 2>/dev/null || true
+FILE=${1:-}/etc/machine-id
+if ! grep -qE '^[0-9a-f]{32}$' "$FILE" 2>/dev/null; then
+  mkdir -p "$(dirname "$FILE")"
+  { od -An -tx1 -N16 /dev/urandom | tr -d ' \n'; echo; } > "$FILE"
+  chmod 0444 "$FILE"
 fi
-echo "standin: machine-id $(cat /etc/machine-id)"
+echo "standin: machine-id $(cat "$FILE")"

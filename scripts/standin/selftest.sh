@@ -188,7 +188,7 @@ got=$(first_event first-boot | jq -r .configSha256)
 if [[ $got == "$TARGET_SHA" ]]; then log "  first-boot report has the right sha256"; else fail "first-boot sha256 '$got' != $TARGET_SHA"; fi
 has_event installed || fail "no installed event"
 qemu-img convert -O raw "$W/target.qcow2" "$W/disk.raw"
-read -r oem_start oem_size < <(sfdisk -J "$W/disk.raw" | jq -r '.partitiontable.partitions[1] | "\(.start) \(.size)"')
+read -r oem_start oem_size < <(sfdisk -J "$W/disk.raw" | jq -r '.partitiontable.partitions[] | select(.name == "OEM") | "\(.start) \(.size)"')
 dd if="$W/disk.raw" of="$W/oem.img" bs=512 skip="$oem_start" count="$oem_size" status=none
 debugfs -R 'cat /config.ign' "$W/oem.img" 2>/dev/null > "$W/oem-config.ign"
 if cmp -s "$W/oem-config.ign" "$W/ign/target.ign"; then log "  disk: OEM partition holds config.ign = target.ign"

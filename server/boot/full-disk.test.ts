@@ -52,7 +52,7 @@ test('disk full: installed machines boot from disk, others retry, reports get 50
       t.app.request(`/api/v1/machines/${INSTALLED}/attempts/1/events`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'handoff', method: 'reboot' }),
+        body: JSON.stringify({ type: 'handoff', method: 'reboot', reason: 'profile' }),
       });
     await t.app.request(`/api/v1/machines/${INSTALLED}/attempts/1/events`, {
       method: 'POST',

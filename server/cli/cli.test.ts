@@ -4,11 +4,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PACKAGE_ROOT } from '../config.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
+import { CLI } from '../testing/cli.ts';
 import { tempDir } from '../testing/fixtures.ts';
 
-const CLI = join(PACKAGE_ROOT, 'bin/railyard.js');
 const tmp = tempDir('railyard-cli-');
 const config = join(tmp.dir, 'railyard.yaml');
 writeFileSync(

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { CLI } from '../testing/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const GOLDEN = fileURLToPath(new URL('../dhcp/testdata/dnsmasq.lab.golden.conf', import.meta.url));
@@ -17,7 +18,7 @@ for (const file of ['undionly.kpxe', 'ipxe.efi', 'arm64/snponly.efi']) {
 }
 
 function railyard(...args: string[]) {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'dhcp-config', ...args], {
+  const run = spawnSync(process.execPath, [CLI, 'dhcp-config', ...args], {
     cwd: ROOT,
     env: ENV,
     encoding: 'utf8',

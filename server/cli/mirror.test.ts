@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import { PACKAGE_ROOT } from '../config.ts';
 import { buildRelease, setLink, versionTxt } from '../mirror/testing/fake-upstream.ts';
 import { createHarness, type Harness } from '../mirror/testing/harness.ts';
+import { CLI } from '../testing/cli.ts';
 import { isRoot, unprivileged } from '../testing/unprivileged.ts';
 
 const IMAGE = 'flatcar_production_image.bin.bz2';
@@ -27,21 +28,12 @@ function railyard(args: string[], asNobody = false): { child: ChildProcess; done
   const env = { PATH: process.env['PATH'] ?? '', HOME: tmpdir() };
   const nobody = asNobody ? unprivileged() : undefined;
   const child = nobody
-    ? spawn(
-        nobody.wrap[0] as string,
-        [
-          ...nobody.wrap.slice(1),
-          process.execPath,
-          nobody.at(join(PACKAGE_ROOT, 'bin/railyard.js')),
-          ...args,
-        ],
-        {
-          cwd: tmpdir(),
-          env,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      )
-    : spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], {
+    ? spawn(nobody.wrap[0] as string, [...nobody.wrap.slice(1), process.execPath, nobody.at(CLI), ...args], {
+        cwd: tmpdir(),
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    : spawn(process.execPath, [CLI, ...args], {
         cwd: PACKAGE_ROOT,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { CLI } from '../testing/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TESTDATA = `${ROOT}server/dhcp/testdata/`;
@@ -21,7 +22,7 @@ interface Example {
 
 function examples(): Example[] {
   const found: Example[] = [];
-  for (const readme of ['README.dhcp.md', 'README.md'].filter((f) => existsSync(ROOT + f))) {
+  for (const readme of ['docs/dhcp.md', 'README.md'].filter((f) => existsSync(ROOT + f))) {
     for (const m of readFileSync(ROOT + readme, 'utf8').matchAll(EXAMPLE)) {
       const [command = '', ...rest] = (m[2] as string).split('\n');
       found.push({
@@ -50,7 +51,7 @@ for (const example of all) {
   test(`${example.readme}: ${example.name} example runs and matches its golden file`, () => {
     assert.ok(example.command.startsWith('$ railyard dhcp-config '), example.command);
     const args = example.command.split(' ').slice(2);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], {
+    const run = spawnSync(process.execPath, [CLI, ...args], {
       cwd: ROOT,
       env: ENV,
       encoding: 'utf8',

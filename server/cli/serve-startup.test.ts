@@ -8,10 +8,9 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PACKAGE_ROOT } from '../config.ts';
+import { CLI } from '../testing/cli.ts';
 import { tempDir } from '../testing/fixtures.ts';
 
-const CLI = join(PACKAGE_ROOT, 'bin/railyard.js');
 const tmp = tempDir('railyard-startup-');
 
 interface Exit {

@@ -8,11 +8,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PACKAGE_ROOT } from '../config.ts';
+import { CLI } from '../testing/cli.ts';
 import { tempDir } from '../testing/fixtures.ts';
 
 const execFileP = promisify(execFile);
-const CLI = join(PACKAGE_ROOT, 'bin/railyard.js');
 const tmp = tempDir('railyard-access-');
 let child: ChildProcess;
 let log = '';

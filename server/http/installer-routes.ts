@@ -7,6 +7,7 @@ import type { BootService } from '../boot/service.ts';
 import { InvalidRequestError } from '../errors.ts';
 import type { InstallerCache } from '../installer/cache.ts';
 import type { AttemptTokens } from '../installer/credentials.ts';
+import { type KexecDenyEntry, planHandoff } from '../installer/handoff-plan.ts';
 import { type DerivedImage, planImage } from '../installer/image-plan.ts';
 import { claimUrl, reportUrl } from '../installer/script.ts';
 import { canonicalMac } from '../machines/identity.ts';
@@ -25,6 +26,8 @@ export interface InstallerRouteDeps {
   publicUrl: string;
   /** Armored keyring text when the mirror's keyring is not the stock Flatcar key. */
   keyring: string | undefined;
+  /** installer.kexecDeny: hardware that reboots instead of kexec'ing. */
+  kexecDeny: readonly KexecDenyEntry[];
   onServed?: (mac: string, bytes: number, durationMs: number, attemptId: number) => void;
   /** The mirror's derived fast-install files of a release, when ready (else installs use the .bz2). */
   derivedImage?: (channel: string, board: string, version: string) => Promise<DerivedImage | undefined>;
@@ -55,6 +58,8 @@ export function installerRoutes(app: Hono<AppEnv>, deps: InstallerRouteDeps): vo
     const artifact = await deps.cache.get({
       view,
       profile,
+      // decided from the attempt's pinned profile and facts, like everything else it serves
+      handoff: planHandoff(profile, { ...attempt.facts, mac }, deps.kexecDeny),
       image: planImage(profile, derived, `${view.mirrorBase}/${attempt.version}`),
       version: attempt.version,
       attemptId: attempt.id,

@@ -55,6 +55,34 @@ test('the fleet page: a row per machine with state text, timeline segments, summ
   t.cleanup();
 });
 
+test('the hand-off: method in the fleet table (reason as its title), method and reason on the machine page', async () => {
+  const t = await setup();
+  const [, rebooted, kexeced, installed] = SEEDED;
+  const reason = 'kexec-load-disabled: /proc/sys/kernel/kexec_load_disabled is 1';
+  const fleet = await (await t.get('/ui')).text();
+  assert.match(fleet, '<th scope="col">Hand-off</th>');
+  assert.match(
+    fleet,
+    `<span class="handoff handoff-reboot" title="${reason.replaceAll('/', '&#x2F;')}">reboot</span>`,
+  );
+  assert.match(fleet, '<span class="handoff handoff-kexec">kexec</span>');
+  assert.match(fleet, 'data-phase="handoff"');
+  const page = await (await t.get(`/ui/machines/${rebooted?.mac}`)).text();
+  assert.match(
+    page,
+    /<dd id="machine-handoff"><span class="handoff handoff-reboot">reboot<\/span> <span class="reason">\(kexec-load-disabled: /,
+  );
+  assert.match(
+    await (await t.get(`/ui/machines/${kexeced?.mac}`)).text(),
+    '<dd id="machine-handoff"><span class="handoff handoff-kexec">kexec</span></dd>',
+  );
+  assert.match(
+    await (await t.get(`/ui/machines/${installed?.mac}`)).text(),
+    '<span class="muted">not reported</span>',
+  );
+  t.cleanup();
+});
+
 test('machine data is HTML-escaped everywhere', async () => {
   const t = testApp();
   const headers = await t.sessionHeaders();

@@ -5,7 +5,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { InvalidRequestError } from '../errors.ts';
 import { buildInstallerCpio, CONFIG_PATH, InstallerCache, type InstallerRequest } from './cache.ts';
-import { ATTEMPT_ID, FIRST_BOOT_TOKEN, fixedView, MAC, PUBLIC_URL, TOKEN } from './fixtures/views.ts';
+import {
+  ATTEMPT_ID,
+  FIRST_BOOT_TOKEN,
+  fixedView,
+  KEXEC_PLAN,
+  MAC,
+  PUBLIC_URL,
+  TOKEN,
+} from './fixtures/views.ts';
 import { buildInstallerIgnition } from './ignition.ts';
 import { reportUrl } from './script.ts';
 
@@ -25,6 +33,7 @@ const request = (extra: Partial<InstallerRequest> = {}): InstallerRequest => ({
   token: TOKEN,
   firstBootToken: FIRST_BOOT_TOKEN,
   reportUrl: reportUrl(PUBLIC_URL, MAC, ATTEMPT_ID),
+  handoff: KEXEC_PLAN,
   ...extra,
 });
 

@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from '../log.ts';
 import type { Profile } from '../machines/model.ts';
 import { buildGzipCpio } from './cpio.ts';
+import { handoffScriptTemplate } from './handoff-script.ts';
 import { buildInstallerIgnition, type InstallerInput } from './ignition.ts';
 import { installScriptTemplate, writeImageTemplate } from './script.ts';
 
@@ -69,13 +70,14 @@ export class InstallerCache {
 }
 
 /**
- * (mac, attempt, profile revision, install script template revision, resolved version,
- * keyring hash), plus a hash of the rest of the inputs (view, report URL, tokens), so a
- * changed fact or group metadata can never serve a stale installer.
+ * (mac, attempt, profile revision, install and hand-off script template revisions, resolved
+ * version, keyring hash), plus a hash of the rest of the inputs (view, report URL, tokens,
+ * hand-off plan), so a changed fact, group metadata or kexecDeny entry can never serve a
+ * stale installer.
  */
 export function cacheKey(input: InstallerRequest): string {
   const template = input.scriptTemplate ?? installScriptTemplate();
-  const revision = `${template.revision}+${writeImageTemplate().revision}`;
+  const handoffTemplate = input.handoffTemplate ?? handoffScriptTemplate();
   const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
   const rest = hash(
     JSON.stringify([
@@ -85,6 +87,7 @@ export function cacheKey(input: InstallerRequest): string {
       input.firstBootToken,
       input.profile.installDisk,
       input.profile.phoneHome,
+      input.handoff,
       input.image ?? null,
       input.pool ?? null,
     ]),
@@ -94,7 +97,7 @@ export function cacheKey(input: InstallerRequest): string {
     input.view.mac,
     input.attemptId,
     input.profile.revision,
-    revision,
+    `${template.revision}+${handoffTemplate.revision}+${writeImageTemplate().revision}`,
     input.version,
     keyring,
     rest,

@@ -7,8 +7,18 @@ import * as assert from 'uvu/assert';
 import { ConfigError, InvalidRequestError } from '../errors.ts';
 import { loadMachines } from '../machines/load.ts';
 import type { Profile } from '../machines/model.ts';
+import { assertGolden } from '../testing/golden.ts';
+import { assertValidIgnition } from '../testing/ignition-validate.ts';
 import { decodeInstaller } from './fixtures/decode.ts';
-import { ATTEMPT_ID, FIRST_BOOT_TOKEN, fixedView, MAC, PUBLIC_URL, TOKEN } from './fixtures/views.ts';
+import {
+  ATTEMPT_ID,
+  FIRST_BOOT_TOKEN,
+  fixedView,
+  KEXEC_PLAN,
+  MAC,
+  PUBLIC_URL,
+  TOKEN,
+} from './fixtures/views.ts';
 import { buildInstallerIgnition, type InstallerInput } from './ignition.ts';
 import { reportUrl } from './script.ts';
 
@@ -24,6 +34,7 @@ const input = (id: string, extra: Partial<InstallerInput> = {}): InstallerInput 
   token: TOKEN,
   firstBootToken: FIRST_BOOT_TOKEN,
   reportUrl: REPORT,
+  handoff: KEXEC_PLAN,
   ...extra,
 });
 interface TargetShape {
@@ -41,8 +52,34 @@ for (const id of ['flatcar-stable', 'flatcar-debug', 'flatcar-updates']) {
     if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(golden, text);
     assert.ok(existsSync(golden), 'no golden file: run with UPDATE_GOLDEN=1');
     assert.fixture(text, readFileSync(golden, 'utf8'));
+    const files = decodeInstaller(JSON.parse(text)).files;
+    assertGolden(`installer/${id}.handoff.sh`, files.get('/opt/railyard/handoff.sh')?.text ?? '');
+  });
+
+  test(`real ignition-validate accepts the installer and target Ignition of ${id} (and its golden file)`, () => {
+    const config = buildInstallerIgnition(input(id));
+    assertValidIgnition(config, `${id} installer config`);
+    assertValidIgnition(
+      decodeInstaller(config).files.get('/opt/railyard/target.ign')?.text,
+      `${id} target.ign`,
+    );
+    const golden = new URL(`./fixtures/${id}.golden.json`, import.meta.url).pathname;
+    assertValidIgnition(readFileSync(golden, 'utf8'), `${id}.golden.json`);
   });
 }
+
+test('real ignition-validate accepts what every shipped profile renders (examples/, contrib/lab/)', () => {
+  for (const dir of [EXAMPLES, new URL('../../contrib/lab/machines', import.meta.url).pathname]) {
+    for (const [id, p] of loadMachines(dir).profiles) {
+      const config = buildInstallerIgnition({ ...input('flatcar-stable'), profile: p });
+      assertValidIgnition(config, `${dir} ${id} installer config`);
+      assertValidIgnition(
+        decodeInstaller(config).files.get('/opt/railyard/target.ign')?.text,
+        `${dir} ${id} target.ign`,
+      );
+    }
+  }
+});
 
 test('structure: Ignition 3.3.0, files with decimal modes, the install unit', () => {
   const config = buildInstallerIgnition(input('flatcar-stable'));
@@ -50,10 +87,16 @@ test('structure: Ignition 3.3.0, files with decimal modes, the install unit', ()
   const { files, units } = decodeInstaller(JSON.parse(JSON.stringify(config)));
   assert.equal(
     [...files.keys()],
-    ['/opt/railyard/install.sh', '/opt/railyard/write-image.sh', '/opt/railyard/target.ign'],
+    [
+      '/opt/railyard/install.sh',
+      '/opt/railyard/write-image.sh',
+      '/opt/railyard/handoff.sh',
+      '/opt/railyard/target.ign',
+    ],
   );
   assert.is(files.get('/opt/railyard/install.sh')?.mode, 493);
   assert.is(files.get('/opt/railyard/write-image.sh')?.mode, 493);
+  assert.is(files.get('/opt/railyard/handoff.sh')?.mode, 493);
   assert.is(files.get('/opt/railyard/target.ign')?.mode, 384);
   assert.equal(
     units.map((u) => [u.name, u.enabled]),
@@ -73,7 +116,7 @@ test('structure: Ignition 3.3.0, files with decimal modes, the install unit', ()
 const writer = (config: Record<string, unknown>) =>
   decodeInstaller(config).files.get('/opt/railyard/write-image.sh')?.text ?? '';
 
-test('the script: flatcar-install arguments (in write-image.sh), reports, reboot', () => {
+test('the script: flatcar-install arguments (in write-image.sh), reports, the hand-off', () => {
   const config = buildInstallerIgnition(input('flatcar-stable'));
   const stable = decodeInstaller(config).files.get('/opt/railyard/install.sh')?.text ?? '';
   assert.match(stable, '"$DIR/write-image.sh" 2>&1 | tee "$LOG"');
@@ -91,7 +134,8 @@ test('the script: flatcar-install arguments (in write-image.sh), reports, reboot
   assert.match(stable, `TOKEN='${TOKEN}'`);
   assert.not.match(stable, FIRST_BOOT_TOKEN, 'the installer script holds only the install token');
   assert.match(stable, /set -uo pipefail/);
-  assert.match(stable, /udevadm settle \|\| true\nsystemctl reboot\n$/);
+  assert.match(stable, /"\$DIR\/handoff.sh" prepare 2>&1 \| tee -a "\$LOG"\n/);
+  assert.match(stable, /exec "\$DIR\/handoff.sh" run "\$status"\n$/);
   const debug = writer(buildInstallerIgnition(input('flatcar-debug')));
   assert.match(debug, `BZ2_ARGS=(-d '/dev/sda' -b `);
   assert.match(debug, `DISK='/dev/sda'`);
@@ -119,6 +163,38 @@ test('the target Ignition: rendered per machine, first-boot unit when phoneHome'
   assert.is(JSON.parse(off.get('/opt/railyard/target.ign')?.text ?? '')['systemd'], undefined);
 });
 
+test('kernelArguments move from the target Ignition into handoff.sh (the OEM grub.cfg)', () => {
+  const files = decodeInstaller(buildInstallerIgnition(input('flatcar-debug'))).files;
+  const target = JSON.parse(files.get('/opt/railyard/target.ign')?.text ?? '') as Record<string, unknown>;
+  assert.is(target['kernelArguments'], undefined, 'removed from the rendered config');
+  assert.match(
+    files.get('/opt/railyard/handoff.sh')?.text ?? '',
+    "KERNEL_ARGS=('flatcar.autologin=ttyS0' 'systemd.log_level=debug')",
+  );
+  const stable = decodeInstaller(buildInstallerIgnition(input('flatcar-stable'))).files;
+  assert.match(stable.get('/opt/railyard/handoff.sh')?.text ?? '', 'KERNEL_ARGS=()');
+});
+
+test('the hand-off plan reaches handoff.sh: method, reason, kexec -i, SMBIOS deny entries', () => {
+  const plan = {
+    method: 'reboot' as const,
+    reason: "denied: installer.kexecDeny[1] matches serial=SN'1",
+    kexecChecks: false,
+    dmiDeny: [{ index: 0, manufacturer: "Acme's", product: '' }],
+  };
+  const text =
+    decodeInstaller(buildInstallerIgnition(input('flatcar-debug', { handoff: plan }))).files.get(
+      '/opt/railyard/handoff.sh',
+    )?.text ?? '';
+  assert.match(text, 'METHOD=reboot ');
+  assert.match(text, `METHOD_REASON='denied: installer.kexecDeny[1] matches serial=SN'\\''1'`);
+  assert.match(text, 'KEXEC_ARGS=(-i)');
+  assert.match(text, `DMI_DENY=(0 'Acme'\\''s' '')`);
+  assert.match(text, "INSTALL_DISK='/dev/sda'");
+  const smallest = decodeInstaller(buildInstallerIgnition(input('flatcar-stable'))).files;
+  assert.match(smallest.get('/opt/railyard/handoff.sh')?.text ?? '', "INSTALL_DISK=''");
+});
+
 test('a keyring adds keyring.asc and -k', () => {
   const files = decodeInstaller(
     buildInstallerIgnition(input('flatcar-stable', { keyring: 'KEY TEXT\n' })),
@@ -142,6 +218,15 @@ test('bash -n and shellcheck pass on the generated scripts', () => {
       }
     }
   }
+  for (const id of ['flatcar-stable', 'flatcar-debug']) {
+    const file = join(dir, `${id}-handoff.sh`);
+    writeFileSync(
+      file,
+      decodeInstaller(buildInstallerIgnition(input(id))).files.get('/opt/railyard/handoff.sh')?.text ?? '',
+    );
+    execFileSync('bash', ['-n', file]);
+    execFileSync('shellcheck', ['--severity=style', file]);
+  }
 });
 
 test('unsafe values are refused', () => {
@@ -155,6 +240,15 @@ test('unsafe values are refused', () => {
     { view: fixedView({ mac: 'not-a-mac' }) },
     { profile: { ...profile('flatcar-stable'), installDisk: '/dev/sda; reboot' } },
     { profile: { ...profile('flatcar-stable'), installDisk: '/dev/../etc/passwd' } },
+    { handoff: { method: 'reboot', reason: 'profile\nrm -rf /', kexecChecks: true, dmiDeny: [] } },
+    {
+      handoff: {
+        method: 'kexec',
+        reason: undefined,
+        kexecChecks: true,
+        dmiDeny: [{ index: 0, manufacturer: 'a\nb', product: '' }],
+      },
+    },
   ];
   for (const extra of bad) {
     assert.throws(

@@ -1,10 +1,14 @@
 // The installer's Ignition config (embedded in the per-machine cpio as
-// usr/share/oem/config.ign): files under /opt/railyard (install script, the installed
-// system's Ignition, the mirror keyring when it is not the stock Flatcar key) and a oneshot
-// unit that runs the script once the network is online.
+// usr/share/oem/config.ign): files under /opt/railyard (install script, hand-off script, the
+// installed system's Ignition, the mirror keyring when it is not the stock Flatcar key) and a
+// oneshot unit that runs the install script once the network is online.
+
+import { type MovedKernelArguments, moveKernelArguments } from '../machines/kernel-args.ts';
 import type { Profile } from '../machines/model.ts';
 import type { MachineView } from '../render/views.ts';
 import { withUpdateConf } from '../updates/update-conf.ts';
+import type { HandoffPlan } from './handoff-plan.ts';
+import { renderHandoffScript } from './handoff-script.ts';
 import type { ImagePlan } from './image-plan.ts';
 import {
   renderInstallScript,
@@ -34,8 +38,12 @@ export interface InstallerInput {
   reportUrl: string;
   /** Armored public key text, when the mirror's keyring is not the stock Flatcar key. */
   keyring?: string | undefined;
+  /** How handoff.sh passes control to the installed system (handoff-plan.ts). */
+  handoff: HandoffPlan;
   /** Defaults to assets/templates/install.sh.mustache. */
   scriptTemplate?: ScriptTemplate;
+  /** Defaults to assets/templates/handoff.sh.mustache. */
+  handoffTemplate?: ScriptTemplate;
   /** This attempt's image path with the digests it pins (image-plan.ts); default: the .bz2 path. */
   image?: ImagePlan | undefined;
   /**
@@ -66,36 +74,56 @@ export function buildInstallerIgnition(input: InstallerInput): Record<string, un
     keyring: keyring !== undefined,
     image: input.image,
   };
+  // the scripts first: their checks name the bad value (InvalidRequestError)
   const pool = input.pool;
-  const files: IgnitionFile[] = pool
-    ? [
-        file(`${INSTALLER_DIR}/pool.sh`, 0o755, renderPoolScript(values, pool.claimUrl)),
-        file(`${INSTALLER_DIR}/write-image.sh`, 0o755, renderWriteImage(values)),
-      ]
-    : [
-        file(`${INSTALLER_DIR}/install.sh`, 0o755, renderInstallScript(values, input.scriptTemplate)),
-        file(`${INSTALLER_DIR}/write-image.sh`, 0o755, renderWriteImage(values)),
-        file(`${INSTALLER_DIR}/target.ign`, 0o600, targetIgnition(input)),
-      ];
+  const writeImage = renderWriteImage(values);
+  // a pool attempt's installed-system config (and its kernel arguments) comes with the claim:
+  // pool.sh writes them to $DIR/target.ign and $DIR/kernel-args, which handoff.sh reads
+  const target = pool ? undefined : targetConfig(input);
+  const script = pool
+    ? renderPoolScript(values, pool.claimUrl)
+    : renderInstallScript(values, input.scriptTemplate);
+  const handoff = renderHandoffScript(
+    {
+      mac: view.mac,
+      reportUrl,
+      token,
+      installDisk: profile.installDisk,
+      plan: input.handoff,
+      kernelArgs: target?.append ?? [],
+    },
+    input.handoffTemplate,
+  );
+  const files: IgnitionFile[] = [
+    file(`${INSTALLER_DIR}/${pool ? 'pool.sh' : 'install.sh'}`, 0o755, script),
+    file(`${INSTALLER_DIR}/write-image.sh`, 0o755, writeImage),
+    file(`${INSTALLER_DIR}/handoff.sh`, 0o755, handoff),
+  ];
+  if (target) files.push(file(`${INSTALLER_DIR}/target.ign`, 0o600, `${JSON.stringify(target.config)}\n`));
   if (keyring !== undefined) files.push(file(`${INSTALLER_DIR}/keyring.asc`, 0o644, keyring));
-  const script = pool ? 'pool.sh' : 'install.sh';
   return {
     ignition: { version: '3.3.0' },
     storage: { files },
-    systemd: { units: [{ name: INSTALL_UNIT, enabled: true, contents: installUnit(script) }] },
+    systemd: { units: [{ name: INSTALL_UNIT, enabled: true, contents: installUnit(pool ? 'pool.sh' : 'install.sh') }] },
   };
 }
+
+type TargetInput = Pick<InstallerInput, 'profile' | 'view' | 'version' | 'reportUrl' | 'firstBootToken'>;
 
 /**
  * The installed system's Ignition (`/opt/railyard/target.ign`, which flatcar-install puts
  * on the OEM partition), byte for byte. It carries the first-boot token when phoneHome,
- * and /etc/flatcar/update.conf when the profile has `updates` (updates/update-conf.ts).
+ * /etc/flatcar/update.conf when the profile has `updates` (updates/update-conf.ts); its
+ * `kernelArguments` are not in it (handoff.sh writes them into the OEM grub.cfg).
  */
-export function targetIgnition(
-  input: Pick<InstallerInput, 'profile' | 'view' | 'version' | 'reportUrl' | 'firstBootToken'>,
-): string {
+export function targetIgnition(input: TargetInput): string {
+  return `${JSON.stringify(targetConfig(input).config)}\n`;
+}
+
+/** The rendered target config with its kernelArguments moved out (kernel-args.ts). */
+export function targetConfig(input: TargetInput): MovedKernelArguments {
   const { profile, view, version, reportUrl } = input;
-  const target = withUpdateConf(
+  const rendered = withUpdateConf(
     renderTarget(
       profile.ignitionTemplate,
       { ...view, version },
@@ -105,7 +133,7 @@ export function targetIgnition(
     view.channel,
     view.publicUrl,
   );
-  return `${JSON.stringify(target)}\n`;
+  return moveKernelArguments(rendered);
 }
 
 function file(path: string, mode: number, text: string): IgnitionFile {

@@ -9,7 +9,7 @@ import { loadMachines } from '../machines/load.ts';
 import type { Profile } from '../machines/model.ts';
 import { assertGolden } from '../testing/golden.ts';
 import { decodeInstaller } from './fixtures/decode.ts';
-import { ATTEMPT_ID, FIRST_BOOT_TOKEN, fixedView, MAC, PUBLIC_URL, TOKEN } from './fixtures/views.ts';
+import { ATTEMPT_ID, FIRST_BOOT_TOKEN, fixedView, KEXEC_PLAN, MAC, PUBLIC_URL, TOKEN } from './fixtures/views.ts';
 import { buildInstallerIgnition, type InstallerInput } from './ignition.ts';
 import type { ImagePlan } from './image-plan.ts';
 import { claimUrl, reportUrl } from './script.ts';
@@ -45,15 +45,21 @@ const input = (extra: Partial<InstallerInput> = {}): InstallerInput => ({
   firstBootToken: FIRST_BOOT_TOKEN,
   reportUrl: reportUrl(PUBLIC_URL, MAC, ATTEMPT_ID),
   image: ZSTD,
+  handoff: KEXEC_PLAN,
   pool: { claimUrl: claimUrl(PUBLIC_URL, MAC) },
   ...extra,
 });
 const dir = mkdtempSync(join(tmpdir(), 'railyard-pool-script-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('a pool installer: pool.sh and write-image.sh, no target.ign, the unit runs pool.sh', () => {
+test('a pool installer: pool.sh, write-image.sh and handoff.sh, no target.ign, the unit runs pool.sh', () => {
   const { files, units } = decodeInstaller(buildInstallerIgnition(input()));
-  assert.equal([...files.keys()], ['/opt/railyard/pool.sh', '/opt/railyard/write-image.sh']);
+  assert.equal(
+    [...files.keys()],
+    ['/opt/railyard/pool.sh', '/opt/railyard/write-image.sh', '/opt/railyard/handoff.sh'],
+  );
+  // the claim brings the kernel arguments (pool.sh writes $DIR/kernel-args)
+  assert.match(files.get('/opt/railyard/handoff.sh')?.text ?? '', 'KERNEL_ARGS=()');
   assert.is(files.get('/opt/railyard/pool.sh')?.mode, 0o755);
   assert.match(units[0]?.contents ?? '', 'ExecStart=/opt/railyard/pool.sh');
 });

@@ -59,12 +59,12 @@ test('the install token reports install steps of its attempt, the first-boot tok
   const handoff = await post(
     store,
     t.install,
-    { type: 'handoff', method: 'reboot', reason: 'no kexec' },
+    { type: 'handoff', method: 'reboot', reason: 'no-kexec: no kexec binary' },
     t.id,
   );
   assert.equal(
     [handoff.machine.state, handoff.attempt?.state, handoff.event.data],
-    ['installed', 'handed-off', { method: 'reboot', reason: 'no kexec' }],
+    ['installed', 'handed-off', { method: 'reboot', reason: 'no-kexec: no kexec binary' }],
   );
   const first = await post(store, t.firstBoot, { type: 'first-boot', ignitionSha256: '' }, t.id);
   assert.equal(

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { decodeInstaller } from './fixtures/decode.ts';
 import { type Receiver, startReceiver } from './fixtures/receiver.ts';
 import { writeShims } from './fixtures/shims.ts';
-import { ATTEMPT_ID, FIRST_BOOT_TOKEN, fixedView, MAC, TOKEN } from './fixtures/views.ts';
+import { ATTEMPT_ID, FIRST_BOOT_TOKEN, fixedView, KEXEC_PLAN, MAC, TOKEN } from './fixtures/views.ts';
 import { buildInstallerIgnition } from './ignition.ts';
 import { reportUrl } from './script.ts';
 
@@ -53,6 +53,7 @@ async function install(
     firstBootToken: FIRST_BOOT_TOKEN,
     reportUrl: reportUrl(receiver.url, MAC, ATTEMPT_ID),
     keyring,
+    handoff: KEXEC_PLAN,
   });
   for (const [path, file] of decodeInstaller(config).files)
     writeFileSync(join(opt, path.split('/').at(-1) as string), file.text, { mode: file.mode });
@@ -69,7 +70,7 @@ async function install(
   return dir;
 }
 
-test('success: install-started, flatcar-install args, installed, settle, reboot', async () => {
+test('success: install-started, flatcar-install args, installed, the hand-off (reboot here), settle, reboot', async () => {
   receiver.received.length = 0;
   const dir = await install('ok', { exit: 0, output: 'done\\n' }, 'KEY');
   const opt = join(dir, 'opt', 'railyard');
@@ -80,7 +81,12 @@ test('success: install-started, flatcar-install args, installed, settle, reboot'
   const bodies = receiver.received.map((r) => r.body);
   assert.equal(
     bodies.filter((b) => b['type'] !== 'progress'),
-    [{ type: 'install-started' }, { type: 'installed' }],
+    [
+      { type: 'install-started' },
+      { type: 'installed' },
+      // no /dev/vdb on this host: handoff.sh refuses kexec and says why
+      { type: 'handoff', method: 'reboot', reason: 'disk: no EFI-SYSTEM partition on /dev/vdb' },
+    ],
   );
   assert.equal(bodies[1], {
     type: 'progress',
@@ -125,7 +131,7 @@ test('railyard refusing reports does not stop the install or the reboot', async 
   receiver.status = 400;
   try {
     const dir = await install('refused', { exit: 0, output: '' });
-    assert.is(receiver.received.filter((r) => r.body['type'] !== 'progress').length, 2);
+    assert.is(receiver.received.filter((r) => r.body['type'] !== 'progress').length, 3);
     assert.is(readFileSync(join(dir, 'calls', 'systemctl.log'), 'utf8'), 'reboot\n');
   } finally {
     receiver.status = 204;
@@ -145,6 +151,7 @@ test('write progress backs off: every 15 reports the interval doubles', async ()
     token: TOKEN,
     firstBootToken: FIRST_BOOT_TOKEN,
     reportUrl: reportUrl(receiver.url, MAC, ATTEMPT_ID),
+    handoff: KEXEC_PLAN,
   });
   const writer = decodeInstaller(config).files.get('/opt/railyard/write-image.sh')?.text ?? '';
   const fn = /\nstart_progress\(\) \{\n[\s\S]*?\n\}\n/.exec(writer)?.[0];

@@ -3,21 +3,21 @@
 // a fact or the config says can change the script's meaning.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { InvalidRequestError } from '../errors.ts';
 import { canonicalMac } from '../machines/identity.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 import { missingNames, render } from '../render/template.ts';
 import { BZ2_PLAN, type ImagePlan } from './image-plan.ts';
 import { TOKEN_PATTERN } from './tokens.ts';
 
-export const INSTALL_SCRIPT_TEMPLATE = new URL('../../assets/templates/install.sh.mustache', import.meta.url)
-  .pathname;
-export const POOL_SCRIPT_TEMPLATE = new URL('../../assets/templates/pool.sh.mustache', import.meta.url)
-  .pathname;
-export const WRITE_IMAGE_TEMPLATE = new URL('../../assets/templates/write-image.sh.mustache', import.meta.url)
-  .pathname;
+export const INSTALL_SCRIPT_TEMPLATE = join(PACKAGE_ROOT, 'assets/templates/install.sh.mustache');
+export const POOL_SCRIPT_TEMPLATE = join(PACKAGE_ROOT, 'assets/templates/pool.sh.mustache');
+export const WRITE_IMAGE_TEMPLATE = join(PACKAGE_ROOT, 'assets/templates/write-image.sh.mustache');
 
-const URL_PATTERN = /^https?:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(\/[A-Za-z0-9._~%/:@+=,-]*)?$/;
-const DISK_PATTERN = /^(smallest|\/dev\/[A-Za-z0-9/_.:-]+)$/;
+export const URL_PATTERN =
+  /^https?:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(\/[A-Za-z0-9._~%/:@+=,-]*)?$/;
+export const DISK_PATTERN = /^(smallest|\/dev\/[A-Za-z0-9/_.:-]+)$/;
 const VERSION_PATTERN = /^\d+\.\d+\.\d+$/;
 
 export interface ScriptValues {
@@ -176,7 +176,8 @@ function scriptView(v: ScriptValues): Record<string, unknown> {
   };
 }
 
-function check(what: string, value: string, pattern: RegExp): void {
+/** Throws InvalidRequestError unless `value` matches `pattern` (and has no `..`). */
+export function check(what: string, value: string, pattern: RegExp): void {
   if (!pattern.test(value) || value.includes('..')) {
     throw new InvalidRequestError(`installer: invalid ${what} ${JSON.stringify(value)}`);
   }

@@ -80,12 +80,12 @@ const local = (cmd: string, state: string) =>
     .replaceAll('/oem/config.ign', CONFIG)
     .replaceAll('/etc/machine-id', MACHINE_ID_FILE);
 
-// systemd: unquote the word, exec /bin/sh -c WORD. The stand-in image's ignition-lite:
+// systemd: unquote the word, exec /bin/sh -c WORD. The stand-in image's standin-units:
 // `$$`→`$`, `%%`→`%`, then `bash -c` of the whole command line.
 const interpretations: Array<[string, (unit: string, state: string) => [string, string[]]]> = [
   ['systemd', (unit, state) => ['/bin/sh', ['-c', local(execStart(unit), state)]]],
   [
-    'ignition-lite',
+    'standin-units',
     (unit, state) => {
       const line = (unit.split('\n').find((l) => l.startsWith('ExecStart=')) ?? '').slice(
         'ExecStart='.length,

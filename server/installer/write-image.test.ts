@@ -274,7 +274,12 @@ for (const c of [
   test(`zstd path, ${c.writer} writer, disk pre-filled with 0x${c.prefill.toString(16)}: the raw image lands byte for byte`, async () => {
     if (skip) return console.log(`    SKIPPED: ${skip}`);
     const o = await install(c);
-    assert.equal(states(o), ['install-started', 'installed'], o.stdout);
+    // then handoff.sh: this test image has no EFI-SYSTEM partition, so it reboots and says why
+    assert.equal(states(o), ['install-started', 'installed', 'handoff'], o.stdout);
+    assert.equal(o.events.at(-1)?.data, {
+      method: 'reboot',
+      reason: `disk: no EFI-SYSTEM partition on ${o.device}`,
+    });
     assert.equal(
       { image: progress(o, 'plan')?.['image'], writer: progress(o, 'plan')?.['writer'] },
       { image: 'zstd', writer: c.writer },
@@ -344,7 +349,12 @@ test('profile image: bz2, a live system without zstd, a disk no larger than the 
     [{ image: 'zstd', writer: 'dense', prefill: 0, diskMiB: 24 }, /less than 512 KiB beyond the image/],
   ] as const) {
     const o = await install(c);
-    assert.equal(states(o), ['install-started', 'installed'], o.stdout);
+    // then handoff.sh: this test image has no EFI-SYSTEM partition, so it reboots and says why
+    assert.equal(states(o), ['install-started', 'installed', 'handoff'], o.stdout);
+    assert.equal(o.events.at(-1)?.data, {
+      method: 'reboot',
+      reason: `disk: no EFI-SYSTEM partition on ${o.device}`,
+    });
     assert.is(progress(o, 'plan')?.['image'], 'bz2');
     assert.match(String(progress(o, 'plan')?.['reason']), reason);
     assert.match(o.stdout, /railyard: flatcar-install -d \/dev\/loop\d+ -b http/);

@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { missingNames } from '../render/template.ts';
 import { sampleView } from '../render/views.ts';
+import { moveKernelArguments } from './kernel-args.ts';
 import { canonicalSelector, selectorKey, sortGroups } from './match.ts';
 import { type Group, groupSchema, type Profile, profileSchema } from './model.ts';
 
@@ -131,6 +132,11 @@ function loadProfile(dir: string, file: string): Profile {
       );
     }
     parts.push(ipxeTemplateText);
+  }
+  try {
+    moveKernelArguments(ignitionTemplate);
+  } catch (err) {
+    throw new ConfigError(`${file}: ${(err as Error).message}`, { file, key: 'ignition' });
   }
   const profile: Profile = { ...parsed, revision: hash(parts.join('\0')), ignitionTemplate };
   if (ipxeTemplateText !== undefined) profile.ipxeTemplateText = ipxeTemplateText;

@@ -35,6 +35,10 @@ export const profileSchema = z.strictObject({
   localBoot: z.enum(['sanboot', 'exit', 'auto']).default('auto'),
   /** Add a first-boot phone-home unit to the installed system's Ignition. */
   phoneHome: z.boolean().default(true),
+  /** After the install: kexec into the installed system (no second firmware POST), or reboot. */
+  handoff: z.enum(['kexec', 'reboot']).default('kexec'),
+  /** kexec-tools' purgatory SHA-256 check of the loaded kernel; false = `kexec -i` (docs/handoff.md). */
+  kexecChecks: z.boolean().default(true),
   /** What a `failed` machine gets: another install attempt (up to retryLimit) or a console message. */
   onFailure: z.enum(['retry', 'show']).default('retry'),
   retryLimit: z.number().int().min(0).max(100).optional(),

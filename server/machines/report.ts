@@ -3,6 +3,7 @@
 // attempt accepts, and when, is report-rules.ts.
 import { z } from 'zod';
 import { InvalidRequestError } from '../errors.ts';
+import { HANDOFF_METHODS, HANDOFF_REASONS, reasonCode } from './handoff.ts';
 import type { EventData, EventSource } from './state.ts';
 
 const MAX_OUTPUT = 16 * 1024;
@@ -65,11 +66,22 @@ const reportSchema = z.discriminatedUnion('type', [
     /** false: the disk already held this release (the write was skipped). */
     rewritten: z.boolean().default(true),
   }),
-  z.strictObject({
-    type: z.literal('handoff'),
-    method: z.enum(['kexec', 'reboot']),
-    reason: printable(512).optional(),
-  }),
+  // handoff.sh: how the installer left the live system; a reboot says why (handoff.ts codes)
+  z
+    .strictObject({
+      type: z.literal('handoff'),
+      method: z.enum(HANDOFF_METHODS),
+      reason: z
+        .string()
+        .refine((r) => reasonCode(r) !== undefined, {
+          message: `expected "<code>" or "<code>: <printable detail>", code one of ${HANDOFF_REASONS.join(', ')}`,
+        })
+        .optional(),
+    })
+    .refine((o) => (o.method === 'reboot') === (o.reason !== undefined), {
+      message: 'a reboot needs a reason, a kexec has none',
+      path: ['reason'],
+    }),
 ]);
 
 export const REPORT_TYPES = [

@@ -109,6 +109,14 @@ test('parseReport: the allow-list and sources', () => {
     source: 'installer',
     data: { method: 'kexec' },
   });
+  assert.equal(
+    parseReport({
+      type: 'handoff',
+      method: 'reboot',
+      reason: 'kexec-load-disabled: /proc/sys/kernel/kexec_load_disabled is 1',
+    }).data,
+    { method: 'reboot', reason: 'kexec-load-disabled: /proc/sys/kernel/kexec_load_disabled is 1' },
+  );
   assert.equal(parseReport({ type: 'install-failed', reason: 'digest mismatch' }).data, {
     output: '',
     reason: 'digest mismatch',
@@ -136,6 +144,12 @@ test('parseReport refuses anything else', () => {
     { type: 'progress', ...Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`f${i}`, i])) },
     { type: 'first-boot', ignitionSha256: 'zz' },
     { type: 'progress', bytes: -1 },
+    { type: 'handoff', method: 'pxe' },
+    { type: 'handoff', method: 'reboot' },
+    { type: 'handoff', method: 'kexec', reason: 'profile' },
+    { type: 'handoff', method: 'reboot', reason: 'because' },
+    { type: 'handoff', method: 'reboot', reason: 'profile: line\nbreak' },
+    { type: 'handoff', method: 'reboot', reason: `profile: ${'x'.repeat(401)}` },
   ]) {
     assert.throws(
       () => parseReport(body),

@@ -3,7 +3,15 @@
 // script was never served by us, at the first event of the latest install).
 import type { EventType, MachineEvent } from './state.ts';
 
-export const PHASES = ['script', 'download', 'installer', 'install', 'reboot', 'disk-boot'] as const;
+export const PHASES = [
+  'script',
+  'download',
+  'installer',
+  'install',
+  'handoff',
+  'reboot',
+  'disk-boot',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface PhaseSpan {
@@ -20,8 +28,11 @@ export interface PhaseSpan {
  * - download: kernel download starts → last of kernel/initrd/installer fetched
  * - installer: downloads done → install-started (Flatcar PXE boot, Ignition, unit start)
  * - install: install-started → installed / install-failed (flatcar-install)
- * - reboot: installed → disk-boot-script-served (reboot, firmware, PXE, iPXE)
- * - disk-boot: disk-boot-script-served → first-boot (boot from disk, Ignition, phone home)
+ * - handoff: installed → handoff (OEM grub.cfg, boot entry, kexec load; newer installers only)
+ * - reboot: handoff (or installed) → disk-boot-script-served (reboot, firmware, PXE, iPXE);
+ *   absent after a kexec hand-off, which skips the firmware
+ * - disk-boot: disk-boot-script-served (after a kexec: handoff) → first-boot (the installed
+ *   system's boot, Ignition, phone home)
  */
 export function timeline(events: readonly MachineEvent[]): PhaseSpan[] {
   const attempt = latestAttempt(events);
@@ -37,12 +48,16 @@ export function timeline(events: readonly MachineEvent[]): PhaseSpan[] {
   const started = first('install-started')?.at;
   const ended = first('installed', 'install-failed')?.at;
   const disk = first('disk-boot-script-served')?.at;
+  const installed = first('installed')?.at;
+  const handoff = first('handoff');
+  const kexecAt = handoff?.data['method'] === 'kexec' ? handoff.at : undefined;
   points.push(['script', scriptAt, downloadStart]);
   points.push(['download', downloadStart, downloadEnd]);
   points.push(['installer', downloadEnd, started]);
   points.push(['install', started, ended]);
-  points.push(['reboot', first('installed')?.at, disk]);
-  points.push(['disk-boot', disk, first('first-boot')?.at]);
+  if (handoff) points.push(['handoff', installed, handoff.at]);
+  if (kexecAt === undefined) points.push(['reboot', handoff?.at ?? installed, disk]);
+  points.push(['disk-boot', kexecAt ?? disk, first('first-boot')?.at]);
   return points
     .filter((p): p is [Phase, string, string | undefined] => p[1] !== undefined)
     .map(([phase, start, end]) => span(phase, start, end));

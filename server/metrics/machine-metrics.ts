@@ -3,6 +3,7 @@
 // `first-boot` are recorded.
 import { Gauge } from 'prom-client';
 import type { Logger } from '../log.ts';
+import { reasonCode } from '../machines/handoff.ts';
 import { MACHINE_STATES, type MachineEvent } from '../machines/state.ts';
 import type { Recorded, StateStore } from '../store/state-store.ts';
 import type { ProvisionedUntil, RailyardMetrics } from './metrics.ts';
@@ -45,5 +46,15 @@ export function observeProvisioning(metrics: RailyardMetrics, store: StateStore,
     if (!d) return;
     metrics.provisioningSeconds.observe({ until: d.until }, d.seconds);
     log.debug({ mac: event.mac, until: d.until, seconds: d.seconds }, 'provisioning duration');
+  };
+}
+
+/** A record listener that counts hand-offs: railyard_handoffs_total{method, reason}. */
+export function observeHandoffs(metrics: RailyardMetrics) {
+  return ({ event }: Recorded): void => {
+    if (event.type !== 'handoff') return;
+    const method = String(event.data['method']);
+    const reason = typeof event.data['reason'] === 'string' ? reasonCode(event.data['reason']) : undefined;
+    metrics.handoffs.inc({ method, reason: reason ?? 'none' });
   };
 }

@@ -84,6 +84,22 @@ test('provisioning durations come from the recorded events', async () => {
   t.cleanup();
 });
 
+test('hand-offs by method and reason code', async () => {
+  const t = testApp();
+  const other = '52:54:00:12:34:57';
+  await t.store.recordEvent(MAC, { type: 'handoff', source: 'installer', data: { method: 'kexec' } });
+  await t.store.recordEvent(other, {
+    type: 'handoff',
+    source: 'installer',
+    data: { method: 'reboot', reason: 'kexec-load-disabled: /proc/sys/kernel/kexec_load_disabled is 1' },
+  });
+  const text = await scrape(t);
+  assert.is(value(text, 'railyard_handoffs_total{method="kexec",reason="none"}'), 1);
+  assert.is(value(text, 'railyard_handoffs_total{method="reboot",reason="kexec-load-disabled"}'), 1);
+  assert.not.match(text, '/proc/sys', 'the detail never becomes a label');
+  t.cleanup();
+});
+
 test('TFTP and mirror hooks; process metrics when enabled', async () => {
   const t = testApp({ processMetrics: true });
   t.metrics.tftpTransfers.inc({ result: 'complete' });

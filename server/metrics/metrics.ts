@@ -26,6 +26,8 @@ export interface RailyardMetrics {
   readonly provisioningSeconds: Histogram<'until'>;
   /** railyard_mirror_refreshes_total{result}: ok, failed. */
   readonly mirrorRefreshes: Counter<'result'>;
+  /** railyard_handoffs_total{method, reason}: kexec / reboot; reason a fixed code, `none` for kexec. */
+  readonly handoffs: Counter<'method' | 'reason'>;
 }
 
 export interface MetricsOptions {
@@ -66,6 +68,11 @@ export function createMetrics(options: MetricsOptions = {}): RailyardMetrics {
       registers,
     }),
     mirrorRefreshes: counter('railyard_mirror_refreshes_total', 'Mirror refresh runs by result', ['result']),
+    handoffs: counter(
+      'railyard_handoffs_total',
+      'Installer hand-offs to the installed system, by method (kexec, reboot) and reboot reason',
+      ['method', 'reason'],
+    ),
   };
 }
 

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import { MirrorCatalog } from './catalog.ts';
+import { removeDir, switchLink } from './publish.ts';
 import { formatStatus } from './report.ts';
 import { buildRelease, setLink } from './testing/fake-upstream.ts';
 import { createHarness } from './testing/harness.ts';
@@ -42,6 +46,48 @@ test('catalog resolves current, current-YYYY and pinned versions; lists what is 
     assert.doesNotMatch(text, /STALE/);
   } finally {
     await h.close();
+  }
+});
+
+test('resolveVersion keeps a settled board listing until the board directory changes', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'railyard-catalog-'));
+  try {
+    const board = join(root, 'stable', 'amd64-usr');
+    for (const v of ['1.0.0', '2.0.0']) mkdirSync(join(board, v), { recursive: true });
+    await switchLink(board, 'current', '1.0.0');
+    const catalog = new MirrorCatalog(root);
+    const settle = () => utimesSync(board, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const backdate = (mtime: Date) => utimesSync(board, mtime, mtime);
+
+    // Just changed (mtime this second): read every time, never kept.
+    assert.equal(await catalog.resolveVersion('stable', 'amd64-usr', 'current'), '1.0.0');
+    await switchLink(board, 'current', '2.0.0');
+    assert.equal(await catalog.resolveVersion('stable', 'amd64-usr', 'current'), '2.0.0');
+
+    // Settled: kept. A change behind an unchanged mtime is not seen (so the cache is used)...
+    settle();
+    const settled = statSync(board).mtime;
+    assert.equal(await catalog.resolveVersion('stable', 'amd64-usr', 'current'), '2.0.0');
+    await switchLink(board, 'current', '1.0.0');
+    backdate(settled);
+    assert.equal(await catalog.resolveVersion('stable', 'amd64-usr', 'current'), '2.0.0');
+    // ...every real change moves the mtime: a link switch, a removed version, a new one.
+    await switchLink(board, 'current', '2.0.0');
+    await switchLink(board, 'current', '1.0.0');
+    assert.equal(await catalog.resolveVersion('stable', 'amd64-usr', 'current'), '1.0.0');
+    settle();
+    assert.equal(await catalog.resolveVersion('stable', 'amd64-usr', '2.0.0'), '2.0.0');
+    await removeDir(join(board, '2.0.0'), join(root, '.trash'));
+    assert.equal(await catalog.resolveVersion('stable', 'amd64-usr', '2.0.0'), undefined);
+    settle();
+    assert.equal(await catalog.resolveVersion('stable', 'amd64-usr', '3.0.0'), undefined);
+    mkdirSync(join(board, '3.0.0'));
+    assert.equal(await catalog.resolveVersion('stable', 'amd64-usr', '3.0.0'), '3.0.0');
+    // A board that is gone resolves nothing.
+    rmSync(board, { recursive: true });
+    assert.equal(await catalog.resolveVersion('stable', 'amd64-usr', 'current'), undefined);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });
 

@@ -1,11 +1,14 @@
 // Read-side view of the mirror for the rest of the server (dashboard, /ipxe, `mirror
 // status`): which versions are published, what the `current*` links point to, and the
-// last refresh result. Reads the disk each time; cheap (a few readdir/stat calls).
+// last refresh result. Reads the disk each time (a few readdir/stat calls), except that
+// resolveVersion, asked on every /ipxe, keeps each board's listing while the board
+// directory's mtime stays the same: publishing, a link switch and a removal all rename
+// inside it, whichever process (the server's job, a `mirror refresh` from cron) does it.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DerivedInfo, derivedInfo } from './derived.ts';
 import { isLinkName, isVersionName, MANIFEST, MirrorLayout } from './layout.ts';
-import { listBoard } from './retention.ts';
+import { type BoardListing, listBoard } from './retention.ts';
 import { type MirrorStatus, readStatus } from './status.ts';
 import { UPDATE_DIR } from './update-payloads.ts';
 
@@ -32,8 +35,15 @@ export interface CatalogListing {
   status: MirrorStatus;
 }
 
+/**
+ * A listing is kept only once its directory's mtime is this old: a change in the same
+ * clock tick as the listing would leave the mtime as it was (git's "racy" index rule).
+ */
+const SETTLED_MS = 2000;
+
 export class MirrorCatalog {
   readonly layout: MirrorLayout;
+  readonly #boards = new Map<string, { mtimeMs: number; listing: BoardListing }>();
 
   constructor(mirrorDir: string) {
     this.layout = new MirrorLayout(mirrorDir);
@@ -44,13 +54,24 @@ export class MirrorCatalog {
    * its directory exists. Undefined means "not mirrored (yet)".
    */
   async resolveVersion(channel: string, board: string, spec: string): Promise<string | undefined> {
-    const boardDir = this.layout.boardDir(channel, board);
-    const { versions, links } = await listBoard(boardDir);
+    const { versions, links } = await this.#listing(this.layout.boardDir(channel, board));
     if (isLinkName(spec)) {
       const target = links.get(spec);
       return target && versions.includes(target) ? target : undefined;
     }
     return isVersionName(spec) && versions.includes(spec) ? spec : undefined;
+  }
+
+  /** listBoard, or the listing kept for this directory while its mtime is unchanged. */
+  async #listing(boardDir: string): Promise<BoardListing> {
+    const mtimeMs = (await stat(boardDir).catch(() => undefined))?.mtimeMs;
+    const kept = this.#boards.get(boardDir);
+    if (mtimeMs !== undefined && kept?.mtimeMs === mtimeMs) return kept.listing;
+    const listing = await listBoard(boardDir);
+    if (mtimeMs !== undefined && Date.now() - mtimeMs > SETTLED_MS)
+      this.#boards.set(boardDir, { mtimeMs, listing });
+    else this.#boards.delete(boardDir);
+    return listing;
   }
 
   async list(): Promise<CatalogListing> {

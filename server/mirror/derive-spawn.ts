@@ -1,13 +1,25 @@
 // Run one derivation job in the worker process (derive-worker.ts) at low CPU and I/O priority:
-// `ionice -c 3 nice -n 19 node --import tsx derive-worker.ts` (without ionice when it is not
-// installed). The job goes in on stdin, the result comes back as one JSON line on stdout. An
-// abort signal kills the worker's process group (its lbzip2 and zstd too).
+// `ionice -c 3 nice -n 19 node derive-worker.js` (without ionice when it is not installed). From
+// the compiled build (dist/, what users run) the worker is the compiled sibling and runs without
+// a loader; from the sources (tests, development under tsx) it is `--import tsx derive-worker.ts`.
+// The job goes in on stdin, the result comes back as one JSON line on stdout. An abort signal
+// kills the worker's process group (its lbzip2 and zstd too).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { PassResult, RoundTripResult, WorkerJob } from './derive-pass.ts';
 
-const WORKER = new URL('./derive-worker.ts', import.meta.url).pathname;
-const TSX = createRequire(import.meta.url).resolve('tsx'); // the loader `node --import tsx` uses
+/** True when this module is the compiled build's (dist/server/mirror/derive-spawn.js). */
+const COMPILED = import.meta.url.endsWith('.js');
+const WORKER = fileURLToPath(
+  new URL(COMPILED ? './derive-worker.js' : './derive-worker.ts', import.meta.url),
+);
+
+/** Node options the worker needs: none compiled; the tsx loader (resolved from here) otherwise. */
+export function workerArgv(): string[] {
+  if (COMPILED) return [WORKER];
+  return ['--import', createRequire(import.meta.url).resolve('tsx'), WORKER];
+}
 
 export interface WorkerOptions {
   /** nice value for the worker and its children (default 19, the lowest priority). */
@@ -28,7 +40,7 @@ export async function runWorker<J extends WorkerJob>(
   job: J,
   options: WorkerOptions = {},
 ): Promise<WorkerOutcome<ResultOf<J>>> {
-  const node = ['nice', '-n', String(options.niceness ?? 19), process.execPath, '--import', TSX, WORKER];
+  const node = ['nice', '-n', String(options.niceness ?? 19), process.execPath, ...workerArgv()];
   try {
     return await attempt(['ionice', '-c', '3', ...node], job, options);
   } catch (err) {

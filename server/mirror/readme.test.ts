@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import { DEFAULT_KEYRING, loadConfig, PACKAGE_ROOT } from '../config.ts';
 
 function mirrorExample(): string | undefined {
-  for (const name of ['README.mirror.md', 'README.md']) {
+  for (const name of ['docs/mirror.md', 'README.md']) {
     const path = join(PACKAGE_ROOT, name);
     if (!existsSync(path)) continue;
     const blocks = [...readFileSync(path, 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map(

@@ -1,14 +1,20 @@
 // OpenPGP verification against a keyring whose primary key fingerprint is pinned. A
 // signature passes only when made by a signing (sub)key bound to that primary and valid
 // (not expired, not revoked) at the signature's creation time. Files are streamed from
-// disk: memory stays flat whatever the size.
+// disk: memory stays flat whatever the size. openpgp itself (about 16 MiB resident) is
+// loaded by the first SignatureVerifier.load(), so a server that does no mirror work never
+// loads it.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
 import { ConfigError, VerificationError } from '../errors.ts';
+
+type OpenPgp = typeof openpgp;
+let loading: Promise<OpenPgp> | undefined;
+const loadOpenPgp = (): Promise<OpenPgp> => (loading ??= import('openpgp'));
 
 export interface Verified {
   /** Key ID (16 hex) of the subkey that made the signature. */
@@ -17,14 +23,17 @@ export interface Verified {
 
 export class SignatureVerifier {
   readonly key: openpgp.PublicKey;
+  readonly #pgp: OpenPgp;
 
-  private constructor(key: openpgp.PublicKey) {
+  private constructor(pgp: OpenPgp, key: openpgp.PublicKey) {
+    this.#pgp = pgp;
     this.key = key;
   }
 
   /** Read the keyring and pick the pinned primary key. ConfigError if it is not there. */
   static async load(keyringPath: string, fingerprint: string): Promise<SignatureVerifier> {
-    const keys = await readKeyring(keyringPath);
+    const pgp = await loadOpenPgp();
+    const keys = await readKeyring(pgp, keyringPath);
     const key = keys.find((k) => k.getFingerprint().toUpperCase() === fingerprint);
     if (!key) {
       const found = keys.map((k) => k.getFingerprint().toUpperCase()).join(', ') || 'none';
@@ -33,17 +42,18 @@ export class SignatureVerifier {
         { key: 'mirror.fingerprint' },
       );
     }
-    return new SignatureVerifier(key);
+    return new SignatureVerifier(pgp, key);
   }
 
   /** Verify a detached binary (or armored) signature over a file, streaming the file. */
   async verifyFile(file: string, sigFile: string): Promise<Verified> {
-    const signature = await readSignatureFile(file, sigFile);
+    const pgp = this.#pgp;
+    const signature = await readSignatureFile(pgp, file, sigFile);
     const stream = Readable.toWeb(
       createReadStream(file, { highWaterMark: 1 << 20 }),
     ) as ReadableStream<Uint8Array>;
-    const message = await openpgp.createMessage({ binary: stream });
-    const result = await openpgp.verify({ message, signature, verificationKeys: this.key, format: 'binary' });
+    const message = await pgp.createMessage({ binary: stream });
+    const result = await pgp.verify({ message, signature, verificationKeys: this.key, format: 'binary' });
     await drain(result.data as ReadableStream<Uint8Array>);
     return this.#firstValid(basename(file), result.signatures);
   }
@@ -52,11 +62,11 @@ export class SignatureVerifier {
   async verifyClearsigned(label: string, armored: string): Promise<Verified & { text: string }> {
     let message: openpgp.CleartextMessage;
     try {
-      message = await openpgp.readCleartextMessage({ cleartextMessage: armored });
+      message = await this.#pgp.readCleartextMessage({ cleartextMessage: armored });
     } catch (err) {
       throw new VerificationError(`${label}: not a clearsigned OpenPGP message (${(err as Error).message})`);
     }
-    const result = await openpgp.verify({ message, verificationKeys: this.key });
+    const result = await this.#pgp.verify({ message, verificationKeys: this.key });
     return { ...(await this.#firstValid(label, result.signatures)), text: message.getText() };
   }
 
@@ -89,7 +99,7 @@ function explain(keyId: string, message: string, key: openpgp.PublicKey): string
   return `signature by ${keyId} rejected: ${message}`;
 }
 
-async function readKeyring(path: string): Promise<openpgp.PublicKey[]> {
+async function readKeyring(pgp: OpenPgp, path: string): Promise<openpgp.PublicKey[]> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -101,8 +111,8 @@ async function readKeyring(path: string): Promise<openpgp.PublicKey[]> {
   try {
     const text = bytes.toString('latin1');
     return text.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')
-      ? await openpgp.readKeys({ armoredKeys: text })
-      : await openpgp.readKeys({ binaryKeys: new Uint8Array(bytes) });
+      ? await pgp.readKeys({ armoredKeys: text })
+      : await pgp.readKeys({ binaryKeys: new Uint8Array(bytes) });
   } catch (err) {
     throw new ConfigError(`mirror.keyring ${path}: not an OpenPGP keyring (${(err as Error).message})`, {
       key: 'mirror.keyring',
@@ -110,13 +120,13 @@ async function readKeyring(path: string): Promise<openpgp.PublicKey[]> {
   }
 }
 
-async function readSignatureFile(file: string, sigFile: string): Promise<openpgp.Signature> {
+async function readSignatureFile(pgp: OpenPgp, file: string, sigFile: string): Promise<openpgp.Signature> {
   const bytes = await readFile(sigFile);
   try {
     const text = bytes.subarray(0, 64).toString('latin1');
     return text.includes('-----BEGIN PGP SIGNATURE-----')
-      ? await openpgp.readSignature({ armoredSignature: bytes.toString('utf8') })
-      : await openpgp.readSignature({ binarySignature: new Uint8Array(bytes) });
+      ? await pgp.readSignature({ armoredSignature: bytes.toString('utf8') })
+      : await pgp.readSignature({ binarySignature: new Uint8Array(bytes) });
   } catch (err) {
     throw new VerificationError(
       `${basename(file)}: unreadable signature ${basename(sigFile)} (${(err as Error).message})`,

@@ -19,24 +19,3 @@ export interface ClaimPayload {
   /** Ignition kernelArguments.shouldExist, for OEM grub.cfg `linux_append`. */
   kernelArgs: string[];
 }
-
-/** Split an Ignition config's kernelArguments.shouldExist off it. */
-export function withoutKernelArgs(config: Record<string, unknown>): {
-  ignition: Record<string, unknown>;
-  kernelArgs: string[];
-} {
-  const { kernelArguments, ...rest } = config;
-  const shouldExist = (kernelArguments as { shouldExist?: unknown } | undefined)?.shouldExist;
-  const kernelArgs = Array.isArray(shouldExist)
-    ? shouldExist.filter((a): a is string => typeof a === 'string')
-    : [];
-  return { ignition: rest, kernelArgs };
-}
-
-/** Kernel arguments go into a grub.cfg `set` line: one word each, nothing GRUB or the shell expands. */
-export function checkKernelArgs(args: readonly string[]): string[] {
-  for (const a of args)
-    if (!/^[A-Za-z0-9_.,:=/@+-]{1,256}$/.test(a))
-      throw new Error(`kernel argument ${JSON.stringify(a.slice(0, 60))} is not one plain word`);
-  return [...args];
-}

@@ -7,12 +7,12 @@
 import { machineView } from '../boot/views.ts';
 import { ConflictError, UnauthorizedError } from '../errors.ts';
 import type { AttemptTokens } from '../installer/credentials.ts';
-import { targetIgnition } from '../installer/ignition.ts';
+import { targetConfig } from '../installer/ignition.ts';
 import { authenticateReport } from '../installer/reports.ts';
 import { reportUrl } from '../installer/script.ts';
 import type { PoolMember } from '../store/pool-store.ts';
 import type { StoredAttempt } from '../store/state-store.ts';
-import { type ClaimPayload, checkKernelArgs, claimedGroup, withoutKernelArgs } from './claimed.ts';
+import { type ClaimPayload, claimedGroup } from './claimed.ts';
 import { type PoolService, prewritten } from './service.ts';
 
 const RECHECK_MS = 2000;
@@ -124,20 +124,20 @@ export class ClaimPoller {
     if (!group || !profile || !version || !prewritten(member, base, profile, version)) return undefined;
     const facts = { ...attempt.facts, mac: member.mac };
     const view = machineView(facts, claimedGroup(group, claim), profile, version, this.#deps.publicUrl);
-    const text = targetIgnition({
+    const target = targetConfig({
       profile,
       view,
       version,
       reportUrl: reportUrl(this.#deps.publicUrl, member.mac, attempt.id),
       firstBootToken: this.#deps.credentials.tokens(attempt.secrets.nonce).firstBoot,
     });
-    const { ignition, kernelArgs } = withoutKernelArgs(JSON.parse(text) as Record<string, unknown>);
+    // kernel-args.ts checked each argument is one word GRUB and the shell keep as it is
     return {
       action: 'claim',
       profile: profile.id,
       version,
-      config: `${JSON.stringify(ignition)}\n`,
-      kernelArgs: checkKernelArgs(kernelArgs),
+      config: `${JSON.stringify(target.config)}\n`,
+      kernelArgs: target.append,
     };
   }
 

@@ -3,7 +3,8 @@
 // disk like an image (EFI-SYSTEM, USR-A, an ext4 OEM). Shown: the first boot writes and
 // marks the disk; a power cycle back into the pool finds it current and writes nothing; a
 // claim checks the disk, writes OEM config.ign, drops the marker, reports installed and
-// hands off (here: the reboot fallback); a disk whose GPT changed while pooled (as a first
+// hands off through handoff.sh (the claim's kernel arguments in the OEM grub.cfg; here the
+// reboot fallback: the shim disk has no bootable USR-A); a disk whose GPT changed while pooled (as a first
 // boot's disk-uuid.service would) is refused at the claim.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -163,8 +164,14 @@ test('pool.sh: write and mark, a power cycle finds the disk current, the claim w
     undefined,
     'the marker is gone: a claimed disk is never taken for a pooled one',
   );
+  // handoff.sh prepare: the claim's kernel arguments in the OEM grub.cfg, as for an install
+  assert.is(readOem('grub.cfg'), 'set linux_append="$linux_append flatcar.autologin"\n');
   assert.match(readFileSync(join(work.dir, 'calls', 'systemctl.log'), 'utf8'), 'reboot');
   assert.ok((await lastEvent(A, 'installed')) !== undefined, 'installed reported');
+  // handoff.sh run: the shim disk's USR-A has no Flatcar USR type or priority, so it reboots and says why
+  const handoff = await lastEvent(A, 'handoff');
+  assert.is(handoff?.data['method'], 'reboot');
+  assert.is(handoff?.data['reason'], 'gpt-slot: no bootable USR partition (gptprio)');
 });
 
 test('pool.sh: a disk whose partition table changed while pooled is refused at the claim', async () => {

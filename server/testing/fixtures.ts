@@ -15,7 +15,7 @@ import { InstallerCache } from '../installer/cache.ts';
 import { AttemptCredentials } from '../installer/credentials.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { loadMachines } from '../machines/load.ts';
-import { observeProvisioning, registerMachineGauge } from '../metrics/machine-metrics.ts';
+import { observeHandoffs, observeProvisioning, registerMachineGauge } from '../metrics/machine-metrics.ts';
 import { createMetrics, type RailyardMetrics } from '../metrics/metrics.ts';
 import { registerMirrorGauges } from '../metrics/mirror-metrics.ts';
 import { MirrorCatalog } from '../mirror/catalog.ts';
@@ -85,6 +85,8 @@ export interface TestAppOptions {
   store?: StateStore;
   adminToken?: string;
   keyring?: string;
+  /** installer.kexecDeny (default none). */
+  kexecDeny?: readonly Record<string, string>[];
   /** installer.bindClientIp (default true). */
   bindClientIp?: boolean;
   /** Node process metrics on /metrics (off by default in tests). */
@@ -118,6 +120,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
   registerMachineGauge(metrics, rawStore);
   const store = observeStore(rawStore, silentLogger(), [
     observeProvisioning(metrics, rawStore, silentLogger()),
+    observeHandoffs(metrics),
   ]);
   const publicUrl = options.publicUrl ?? 'http://192.0.2.10:8080';
   const catalog = new MirrorCatalog(mirrorDir);
@@ -162,6 +165,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
       credentials,
       publicUrl,
       keyring: options.keyring,
+      kexecDeny: options.kexecDeny ?? [],
       onServed: (mac, bytes, durationMs, attemptId) =>
         downloads.recordInstaller(mac, attemptId, bytes, durationMs),
       derivedImage: (channel, board, version) =>

@@ -6,10 +6,8 @@ import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-
-const CLI = fileURLToPath(new URL('../../bin/railyard.js', import.meta.url));
+import { CLI } from './cli.ts';
 
 export interface Railyard {
   url: string;

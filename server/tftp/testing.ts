@@ -6,10 +6,10 @@ import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FileRoot, segmentsFromTftpName } from '../assets/file-root.ts';
 import { openUnderRoot } from '../assets/open-file.ts';
 import { silentLogger } from '../log.ts';
+import { CLI } from '../testing/cli.ts';
 import { decodePacket, encodeAck, encodeRequest, type Packet } from './packets.ts';
 import { type TftpLimits, type TftpObserver, TftpServer } from './server.ts';
 import { type TftpSource, withGeneratedFiles } from './source.ts';
@@ -243,7 +243,7 @@ export function parseOack(raw: Buffer): Map<string, string> {
   return out;
 }
 
-export const CLI = fileURLToPath(new URL('../../bin/railyard.js', import.meta.url));
+export { CLI };
 
 export interface ServerProcess {
   child: ChildProcess;

@@ -3,6 +3,7 @@
 // would answer now (a side-effect-free preview).
 import type { BootDecision } from '../boot/service.ts';
 import { NotFoundError } from '../errors.ts';
+import { latestHandoff } from '../machines/handoff.ts';
 import { canonicalMac } from '../machines/identity.ts';
 import { timeline } from '../machines/timeline.ts';
 import type { StateStore, StoredAttempt, StoredEvent } from '../store/state-store.ts';
@@ -60,9 +61,10 @@ export async function buildDetail(
   const events = await store.events(mac, { limit: 1000 });
   const attempts = await store.attempts(mac, { limit: 50 });
   const latest = attempts[0];
-  const spans = timeline(latest ? events.filter((e) => e.attemptId === latest.id) : events);
+  const current = latest ? events.filter((e) => e.attemptId === latest.id) : events;
+  const spans = timeline(current);
   return {
-    ...machineRow(machine, spans, now),
+    ...machineRow(machine, spans, now, latestHandoff(current)),
     group: machine.group ?? '',
     failures: machine.failures,
     failureReason: machine.failureReason ?? '',

@@ -1,5 +1,6 @@
 // The dashboard's main view model: fleet summary, installs in progress, one row per
 // machine with its timeline bar, and the mirror. Built from the store on each request.
+import { type Handoff, latestHandoff } from '../machines/handoff.ts';
 import { MACHINE_STATES, type Machine } from '../machines/state.ts';
 import { type PhaseSpan, timeline } from '../machines/timeline.ts';
 import type { StateStore } from '../store/state-store.ts';
@@ -19,6 +20,8 @@ export interface MachineRow {
   lastSeen: string;
   lastSeenAgo: string;
   bar: TimelineBar;
+  /** The latest install's hand-off (kexec / reboot, with the reason), when reported. */
+  handoff: { method: string; reason: string } | undefined;
 }
 
 export interface InProgressRow {
@@ -111,7 +114,7 @@ export async function buildOverview(inputs: OverviewInputs): Promise<OverviewMod
   );
   return {
     generatedAt: formatTime(new Date(now).toISOString()),
-    machines: machines.map((m) => machineRow(m, spans(m.mac), now)),
+    machines: machines.map((m) => machineRow(m, spans(m.mac), now, latestHandoff(events.get(m.mac) ?? []))),
     noMachines: total === 0,
     pagination,
     counts: MACHINE_STATES.map((state) => ({ state, count: counts[state] })),
@@ -154,7 +157,12 @@ function paginate(total: number, requested: number): Pagination {
   };
 }
 
-export function machineRow(m: Machine, spans: readonly PhaseSpan[], now: number): MachineRow {
+export function machineRow(
+  m: Machine,
+  spans: readonly PhaseSpan[],
+  now: number,
+  handoff?: Handoff,
+): MachineRow {
   return {
     mac: m.mac,
     href: `/ui/machines/${m.mac}`,
@@ -164,6 +172,7 @@ export function machineRow(m: Machine, spans: readonly PhaseSpan[], now: number)
     lastSeen: formatTime(m.lastSeen),
     lastSeenAgo: formatAgo(m.lastSeen, now),
     bar: timelineBar(spans, m.state, now),
+    handoff: handoff ? { method: handoff.method, reason: handoff.reason ?? '' } : undefined,
   };
 }
 
