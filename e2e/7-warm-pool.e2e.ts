@@ -19,13 +19,7 @@ import { log, openLab } from './lib/suite.ts';
 
 const NAME =
   'scenario 7: warm pool: two pooled nodes, a railyard restart, a power cycle without a rewrite, concurrent claims → kexec → first boot';
-// Not run yet (docs/pool.md "Not done yet"): it needs the hand-off's stand-in (GPT partition
-// labels) and handoff.sh in the pool installer. Opt in with E2E_POOL=1 once both are here.
-const skip =
-  missingPrerequisite() ??
-  (process.env['E2E_POOL'] === '1'
-    ? null
-    : 'E2E_POOL=1 not set (the warm-pool scenario waits for the hand-off)');
+const skip = missingPrerequisite();
 const s = (sec: number) => sec * SCALE;
 
 const WEB = labProfile({
@@ -41,10 +35,21 @@ const WEB = labProfile({
 });
 
 /** A waiting node takes its claim: the claim on the console, the hand-off, the first boot. */
-async function intoService(ry: Railyard, node: NodeRun): Promise<void> {
-  await node.waitFor('claimed', /railyard: pool: claimed for profile web/, s(60));
-  await node.waitFor('handoff kexec', /railyard: handoff: method kexec/, s(120));
+async function intoService(ry: Railyard, node: NodeRun, claimedAt: number): Promise<void> {
+  const claimed = await node.waitFor('claimed', /railyard: pool: claimed for profile web/, s(60));
+  const kexec = await node.waitFor('handoff kexec', /railyard: handoff: method kexec/, s(120));
   await expectFirstBoot(node);
+  const at = (label: string) => node.marks.findLast((m) => m.label === label)?.t ?? Number.NaN;
+  const step = (t: number) => `+${(t - claimedAt).toFixed(1)}`;
+  // the installed kernel's start: the disk boot marker's time less the uptime it prints
+  const uptime = Number(
+    /standin: \[([\d.]+)\] BOOTED FROM DISK/.exec(
+      node.lines.findLast((l) => /BOOTED FROM DISK/.test(l.text))?.text ?? '',
+    )?.[1],
+  );
+  log(
+    `${node.spec.name} after the claim (console clock): claimed ${step(claimed)}, kexec ${step(kexec)}, installed kernel up ${step(at('disk boot') - uptime)}, disk boot ${step(at('disk boot'))}, first boot done ${step(at('first boot'))} s`,
+  );
   const d = await waitState(ry, node.spec.mac, 'provisioned', s(30));
   const onDisk = await readOemConfig(node.spec.disk);
   assert.ok(onDisk, `${node.spec.name}: no config.ign on the OEM partition`);
@@ -76,15 +81,17 @@ if (skip) {
       await first[1]!.stop(); // power-cycle p2: PXE back into the pool, disk untouched
       const p2 = await bootNode(lab, specs[1]!, { keepDisk: true });
 
+      const t1 = first[0]!.elapsed();
       const one = await claim(ry, { profile: 'web', mac: macs[0], metadata: { role: 'web' } });
       assert.is(one.status, 201, JSON.stringify(one.body));
       assert.equal(one.body.claimed?.[0]?.prewritten, true);
-      await intoService(ry, first[0]!);
+      await intoService(ry, first[0]!, t1);
 
       await expectPooled(p2, false);
       const rewrites = eventsOf(await machine(ry, macs[1]), 'pooled').map((e) => e.data['rewritten']);
       assert.equal(rewrites, [true, false], 'p2 wrote its disk once');
       const ghost = labMac(7, 9);
+      const t2 = p2.elapsed();
       const [two, none] = await Promise.all([
         claim(ry, { profile: 'web', mac: macs[1], metadata: { role: 'web' } }),
         claim(ry, { profile: 'web', mac: ghost, metadata: { role: 'web' } }),
@@ -92,7 +99,7 @@ if (skip) {
       assert.is(two.status, 201, JSON.stringify(two.body));
       assert.is(none.status, 404);
       assert.match(none.body.error ?? '', `no pooled machine ${ghost}`);
-      await intoService(ry, p2);
+      await intoService(ry, p2, t2);
       log(`scenario 7 done in ${((Date.now() - lab.t0) / 1000).toFixed(0)} s`);
     } finally {
       await lab.cleanup.run();

@@ -63,7 +63,7 @@ async function snapshot(store: StateStore) {
   const per = await Promise.all(
     machines.map(async (m) => [m, await store.attempts(m.mac), await store.events(m.mac)]),
   );
-  return { per, session: await store.sessions.get('a'.repeat(64)) };
+  return { per, session: await store.sessions.get('a'.repeat(64)), pool: await store.pool.list() };
 }
 
 async function seed(dataDir: string) {
@@ -84,6 +84,18 @@ async function seed(dataDir: string) {
     data: { exitCode: 3, output: 'ü "x"\n' },
   });
   await store.sessions.create({ id: 'a'.repeat(64), binding: 'b'.repeat(64), createdAt: 1, expiresAt: 9e12 });
+  // a warm pool member with its claim: per-machine truth that moves with the state
+  await store.pool.enter(A, 'pool', open.attempt.id, '2026-06-01T00:00:00.000Z');
+  const disk = { version: '4230.2.3', disk: '/dev/vda', imageSha256: 'd'.repeat(64) };
+  await store.pool.pooled(A, open.attempt.id, disk, '2026-06-01T00:01:00.000Z');
+  const claimed = await store.pool.claim({
+    groups: ['pool'],
+    mac: A,
+    count: 1,
+    matches: () => true,
+    claim: { profile: 'web', metadata: { role: 'edge' }, at: '2026-06-01T00:02:00.000Z' },
+  });
+  assert.is(claimed.length, 1);
   const before = await snapshot(store);
   await store.close();
   const updates = openSqliteUpdateStore(join(dataDir, 'state.db'));
@@ -128,7 +140,7 @@ test('SQLite → PostgreSQL → SQLite through the CLI pipe: every row, id and t
   assert.is(there.code, 0, there.err);
   assert.match(
     there.err,
-    'imported 2 machines, 2 attempts, 4 events, 1 sessions, 1 update clients, 1 machine-ids, 1 paused rollouts, the token secret',
+    'imported 2 machines, 2 attempts, 4 events, 1 sessions, 1 update clients, 1 machine-ids, 1 paused rollouts, 1 pool members, the token secret',
     there.err,
   );
   assert.not.match(there.err, PG_PASSWORD);
@@ -164,6 +176,8 @@ test('SQLite → PostgreSQL → SQLite through the CLI pipe: every row, id and t
   const snap = await snapshot(again);
   await again.close();
   assert.equal(snap.per.slice(0, 1), before.per.slice(0, 1), 'machine A as it was');
+  assert.equal(snap.pool, before.pool, 'its pool claim as it was');
+  assert.is(snap.pool[0]?.claim?.profile, 'web');
   assert.is(snap.per.length, 2);
   assert.is(
     readFileSync(join(tmp.dir, 'back', 'secret'), 'utf8'),

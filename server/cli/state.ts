@@ -133,5 +133,5 @@ function where(config: Config): string {
 
 function summary(c: ReturnType<typeof emptyCounts>): string {
   const updates = `${c['update-client']} update clients, ${c['update-machine-id']} machine-ids, ${c['update-pause']} paused rollouts`;
-  return `${c.machine} machines, ${c.attempt} attempts, ${c.event} events, ${c.session} sessions, ${updates}, ${c.secret ? 'the token secret' : 'no token secret'}`;
+  return `${c.machine} machines, ${c.attempt} attempts, ${c.event} events, ${c.session} sessions, ${updates}, ${c['pool-member']} pool members, ${c.secret ? 'the token secret' : 'no token secret'}`;
 }

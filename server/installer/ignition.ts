@@ -104,7 +104,9 @@ export function buildInstallerIgnition(input: InstallerInput): Record<string, un
   return {
     ignition: { version: '3.3.0' },
     storage: { files },
-    systemd: { units: [{ name: INSTALL_UNIT, enabled: true, contents: installUnit(pool ? 'pool.sh' : 'install.sh') }] },
+    systemd: {
+      units: [{ name: INSTALL_UNIT, enabled: true, contents: installUnit(pool ? 'pool.sh' : 'install.sh') }],
+    },
   };
 }
 

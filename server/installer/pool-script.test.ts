@@ -9,7 +9,15 @@ import { loadMachines } from '../machines/load.ts';
 import type { Profile } from '../machines/model.ts';
 import { assertGolden } from '../testing/golden.ts';
 import { decodeInstaller } from './fixtures/decode.ts';
-import { ATTEMPT_ID, FIRST_BOOT_TOKEN, fixedView, KEXEC_PLAN, MAC, PUBLIC_URL, TOKEN } from './fixtures/views.ts';
+import {
+  ATTEMPT_ID,
+  FIRST_BOOT_TOKEN,
+  fixedView,
+  KEXEC_PLAN,
+  MAC,
+  PUBLIC_URL,
+  TOKEN,
+} from './fixtures/views.ts';
 import { buildInstallerIgnition, type InstallerInput } from './ignition.ts';
 import type { ImagePlan } from './image-plan.ts';
 import { claimUrl, reportUrl } from './script.ts';

@@ -47,6 +47,8 @@ export function pgTransfer(pool: pg.Pool): StateTransfer {
         for await (const row of paged<Record<string, string | number | null>>(table, columns[0]))
           yield { kind, row } as StateRecord;
       }
+      for await (const row of paged<Record<string, string | number | null>>('pool_members', 'mac'))
+        yield { kind: 'pool-member', row } as StateRecord;
     },
     isEmpty: () =>
       guarded(async () => {

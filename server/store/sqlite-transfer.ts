@@ -50,6 +50,8 @@ export function sqliteTransfer(db: Database.Database): StateTransfer {
         for (const row of db.prepare(`SELECT * FROM ${table} ORDER BY ${columns[0]}`).iterate())
           yield { kind, row } as StateRecord;
       }
+      for (const row of db.prepare('SELECT * FROM pool_members ORDER BY mac').iterate())
+        yield { kind: 'pool-member', row } as StateRecord;
     },
     async isEmpty() {
       const n = db

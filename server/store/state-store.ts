@@ -183,10 +183,12 @@ export type StateRecord =
   | {
       kind: 'update-machine-id' | 'update-client' | 'update-pause';
       row: Record<string, string | number | null>;
-    };
+    }
+  /** A warm pool member (pool_members: its state, the disk it pooled, its claim), column → value. */
+  | { kind: 'pool-member'; row: Record<string, string | number | null> };
 
 export interface StateTransfer {
-  /** Rows in insertable order: machines, attempts, events, sessions, update rows (no secret). */
+  /** Rows in insertable order: machines, attempts, events, sessions, update rows, pool members (no secret). */
   rows(): AsyncIterable<StateRecord>;
   /** True when the store holds no machine and no session. */
   isEmpty(): Promise<boolean>;

@@ -1,11 +1,12 @@
 // The `railyard state export` format (JSON Lines) and its checked reader. Line 1 is a
 // header, then one record per line (machines, attempts, events, sessions, the update
-// service's machine-ids, clients and pauses, the token
+// service's machine-ids, clients and pauses, warm pool members with their claims, the token
 // secret), then an `end` line with the counts: a truncated file is refused, never half
 // imported. Every line is validated before anything is written; an error names the line
 // and the field.
 import { z } from 'zod';
 import { EVENT_SOURCES, EVENT_TYPES, MACHINE_STATES } from '../machines/state.ts';
+import { POOL_STATES } from './pool-store.ts';
 import type { StateRecord, TransferCounts } from './state-store.ts';
 
 export const FORMAT = 'railyard-state';
@@ -77,6 +78,28 @@ export const ROW_TABLES = {
     ],
   },
   'update-pause': { table: 'update_pauses', columns: ['grp', 'at', 'by'] },
+  // The warm pool (store/pool-store.ts): claims are per-machine truth and move with the state.
+  'pool-member': {
+    table: 'pool_members',
+    columns: [
+      'mac',
+      'grp',
+      'state',
+      'attempt_id',
+      'version',
+      'disk',
+      'image_sha256',
+      'entered_at',
+      'pooled_at',
+      'last_poll_at',
+      'refresh_since',
+      'claim_profile',
+      'claim_metadata',
+      'claimed_at',
+      'delivered_at',
+      'first_boot_at',
+    ],
+  },
 } as const;
 
 /** The update service's kinds: their tables exist once the update store has opened. */
@@ -92,6 +115,7 @@ export function emptyCounts(): TransferCounts {
     'update-machine-id': 0,
     'update-client': 0,
     'update-pause': 0,
+    'pool-member': 0,
   };
 }
 
@@ -205,6 +229,27 @@ const recordSchema = z.discriminatedUnion('kind', [
     }),
   }),
   z.strictObject({ kind: z.literal('update-pause'), row: z.strictObject({ grp: text, at: text, by: text }) }),
+  z.strictObject({
+    kind: z.literal('pool-member'),
+    row: z.strictObject({
+      mac,
+      grp: text,
+      state: z.enum(POOL_STATES),
+      attempt_id: id.nullable(),
+      version: nullableText,
+      disk: nullableText,
+      image_sha256: hex.nullable(),
+      entered_at: iso,
+      pooled_at: iso.nullable(),
+      last_poll_at: iso.nullable(),
+      refresh_since: iso.nullable(),
+      claim_profile: nullableText,
+      claim_metadata: json.nullable(),
+      claimed_at: iso.nullable(),
+      delivered_at: iso.nullable(),
+      first_boot_at: iso.nullable(),
+    }),
+  }),
 ]);
 
 const headerSchema = z.strictObject({
@@ -217,10 +262,13 @@ const headerSchema = z.strictObject({
 const endSchema = z.strictObject({
   kind: z.literal('end'),
   counts: z.strictObject(
-    Object.fromEntries(Object.keys(emptyCounts()).map((k) => [k, z.number().int()])) as Record<
-      keyof TransferCounts,
-      z.ZodNumber
-    >,
+    // exports from before the warm pool have no pool-member count: none
+    Object.fromEntries(
+      Object.keys(emptyCounts()).map((k) => [
+        k,
+        k === 'pool-member' ? z.number().int().default(0) : z.number().int(),
+      ]),
+    ) as Record<keyof TransferCounts, z.ZodNumber>,
   ),
 });
 

@@ -10,8 +10,13 @@ import { type Railyard, spawnRailyard } from './spawn-railyard.ts';
 
 export const LAB_ADMIN_TOKEN = 'lab-admin-token-5d1e7f0a9c3b';
 
-export async function startInstances(dir: string, url: string, n: number): Promise<Railyard[]> {
-  const machinesDir = writeAttemptMachines(dir);
+/** `n` instances on the database at `url`; machines from `machinesDir` (default: writeAttemptMachines). */
+export async function startInstances(
+  dir: string,
+  url: string,
+  n: number,
+  machinesDir = writeAttemptMachines(dir),
+): Promise<Railyard[]> {
   return Promise.all(
     Array.from({ length: n }, async (_, i) => {
       const home = join(dir, `rack-${i}`);
