@@ -9,16 +9,13 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { configSchema, isStringKey, leafPaths, type ParsedConfig, SECRET_KEYS } from './config-schema.ts';
 import { ConfigError, redactSecrets } from './errors.ts';
+import { type ListenAddress, parseListen } from './listen-address.ts';
 import { defaultLogFormat, type LogFormat } from './log.ts';
 import { PACKAGE_ROOT } from './package-root.ts';
 
 /** Root of the railyard checkout / package (holds assets/, examples/): see package-root.ts. */
-export { PACKAGE_ROOT };
-
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+/** listen-address.ts, re-exported for the CLI. */
+export { type ListenAddress, PACKAGE_ROOT, parseListen };
 
 export interface Config extends Omit<ParsedConfig, 'tftp' | 'log' | 'mirror' | 'state' | 'machinesDir'> {
   publicUrl: string;
@@ -198,12 +195,6 @@ function resolveState(state: ParsedConfig['state'], dataDir: string, ctx: Resolv
     );
   }
   return { ...state, path: state.path ? resolve(ctx.baseDir, state.path) : join(dataDir, 'state.db') };
-}
-
-export function parseListen(listen: string): ListenAddress {
-  const idx = listen.lastIndexOf(':');
-  const host = listen.slice(0, idx).replace(/^\[(.*)\]$/, '$1');
-  return { host, port: Number(listen.slice(idx + 1)) };
 }
 
 /** For a wildcard listen address, nodes need a routable one: the first non-internal IPv4. */

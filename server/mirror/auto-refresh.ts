@@ -2,12 +2,11 @@
 // every `mirror.interval`. A failed run is logged with its reason and retried with
 // exponential backoff (capped at the interval); the server keeps serving meanwhile. Uses
 // the same code and lock as `railyard mirror refresh`, so cron and the server never clash.
-import type { Config } from '../config.ts';
 import { errorMessage, redactSecrets } from '../errors.ts';
 import type { Stoppable } from '../lifecycle.ts';
 import type { Logger } from '../log.ts';
 import { LockBusyError } from './lock.ts';
-import { refreshMirror } from './refresh.ts';
+import { type MirrorConfig, refreshMirror } from './refresh.ts';
 import type { VersionsInUse } from './retention.ts';
 import type { RefreshRecord } from './status.ts';
 
@@ -87,7 +86,7 @@ export class AutoRefresh implements Stoppable {
  * `onOutcome` hears about every run (metrics), failed ones included.
  */
 export function startMirrorJob(
-  config: Config,
+  config: { dataDir: string; mirror: MirrorConfig },
   log: Logger,
   inUse?: VersionsInUse,
   onOutcome?: (outcome: { ok: boolean }) => void,

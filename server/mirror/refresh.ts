@@ -5,7 +5,6 @@
 // config problems (ConfigError) and a busy lock (LockBusyError) are thrown.
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Config } from '../config.ts';
 import type { ReleaseConfig } from '../config-schema.ts';
 import { errorMessage, UpstreamError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -36,7 +35,32 @@ import { Upstream } from './upstream.ts';
 import { SignatureVerifier } from './verify.ts';
 import { runSteps, type StepContext, type StepResult } from './version-steps.ts';
 
-export type MirrorConfig = Config['mirror'];
+/** The mirror's options (main.ts and the CLI pass config.mirror; docs/mirror.md). */
+export interface MirrorConfig {
+  /** URL template with {channel} and {board}. */
+  upstream: string;
+  /** The OpenPGP keyring file the signatures are checked against, and whether it is Flatcar's. */
+  keyring: string;
+  stockKeyring: boolean;
+  fingerprint: string;
+  autoRefresh: boolean;
+  /** Durations in ms. */
+  interval: number;
+  staleAfter: number;
+  retries: number;
+  retryDelay: number;
+  timeout: number;
+  allowDowngrade: boolean;
+  allowDuplicateRelease: boolean;
+  deriveImages: boolean;
+  zstdLevel: number;
+  zstdLong: number;
+  deriveThreads: number;
+  releases: ReleaseConfig[];
+  updates: boolean;
+  updateUpstream: string;
+  updateFiles: string[];
+}
 
 export interface RefreshFilter {
   channels?: readonly string[] | undefined;

@@ -1,15 +1,21 @@
 // Choose the state store backend from config (`state.driver`); main.ts calls this once.
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Config } from '../config.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { openPgStore } from './pg.ts';
 import { openSqliteStore } from './sqlite.ts';
 import { DEFAULT_LIMITS, type StateStore, type StoreLimits } from './state-store.ts';
 
-export type StateOptions = Pick<Config['state'], 'driver' | 'path'> &
-  Partial<StoreLimits> &
-  Partial<Pick<Config['state'], 'url' | 'poolSize'>>;
+/** The store's options (main.ts and the CLI pass config.state). */
+export interface StateOptions extends Partial<StoreLimits> {
+  driver: 'sqlite' | 'postgres';
+  /** driver sqlite: the database file. */
+  path: string;
+  /** driver postgres: postgres://… (its password is never logged). */
+  url?: string | undefined;
+  /** driver postgres: connections per instance. */
+  poolSize?: number | undefined;
+}
 
 export async function openStateStore(state: StateOptions): Promise<StateStore> {
   const limits = {

@@ -1,13 +1,13 @@
 // The update store for the configured state backend: SQLite's tables in state.db (a second
 // connection), or PostgreSQL's in the shared database (pg-store.ts) when several instances
 // must agree on rollout slots.
-import type { Config } from '../config.ts';
+import type { StateOptions } from '../store/open.ts';
 import type { UpdateStore } from './client.ts';
 import { openPgUpdateStore } from './pg-store.ts';
 import { openSqliteUpdateStore } from './sqlite-store.ts';
 
 export async function openUpdateStore(
-  state: Pick<Config['state'], 'driver' | 'path' | 'url'>,
+  state: Pick<StateOptions, 'driver' | 'path' | 'url'>,
 ): Promise<UpdateStore> {
   if (state.driver === 'postgres' && state.url) return openPgUpdateStore({ url: state.url });
   return openSqliteUpdateStore(state.path);

@@ -1,7 +1,7 @@
 // The update service's part of the composition root (main.ts calls this): its store in the
 // state database, the first-boot listener that binds machine-ids, the Omaha endpoint and
 // API, metrics, and what mirror retention must keep (versions machines are updating to).
-import type { Config } from '../config.ts';
+import type { StateOptions } from '../store/open.ts';
 import type { Logger } from '../log.ts';
 import type { MachineSet } from '../machines/load.ts';
 import type { RailyardMetrics } from '../metrics/metrics.ts';
@@ -36,8 +36,16 @@ export interface UpdatesWiring {
   };
 }
 
+/** What the update service needs of the configuration (main.ts passes its Config). */
+export interface UpdatesOptions {
+  state: Pick<StateOptions, 'driver' | 'path' | 'url'>;
+  dataDir: string;
+  publicUrl: string;
+  updates: { slotTimeout: number; maxUnknown: number };
+}
+
 export async function wireUpdates(
-  config: Config,
+  config: UpdatesOptions,
   metrics: RailyardMetrics,
   log: Logger,
 ): Promise<UpdatesWiring> {

@@ -1,0 +1,67 @@
+// The layering rules in biome.json bite: a probe file dropped into a layer that imports what
+// the layer must not (a transport from the domain, the configuration from a service or a
+// transport) fails `biome lint` with the rule's message, and the same probe with an allowed
+// import passes (so a rule that matched nothing, or a lint that checked nothing, fails here).
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { PACKAGE_ROOT } from './package-root.ts';
+
+const BIOME = join(PACKAGE_ROOT, 'node_modules/.bin/biome');
+
+function lint(dir: string, source: string): { status: number | null; output: string } {
+  const file = join(PACKAGE_ROOT, 'server', dir, `zz-layering-probe-${process.pid}.ts`);
+  writeFileSync(file, source);
+  try {
+    const r = spawnSync(BIOME, ['lint', '--max-diagnostics=5', file], {
+      cwd: PACKAGE_ROOT,
+      encoding: 'utf8',
+    });
+    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+const probe = (from: string, name: string) =>
+  `import { ${name} } from '${from}';\nexport const probe = ${name};\n`;
+
+const CASES = [
+  { dir: 'machines', bad: probe('../http/app.ts', 'createApp'), rule: 'never import a transport' },
+  { dir: 'store', bad: probe('../main.ts', 'startServer'), rule: 'composition root' },
+  {
+    dir: 'mirror',
+    bad: probe('../config.ts', 'loadConfig'),
+    rule: 'only main.ts and cli/ read the configuration',
+  },
+  {
+    dir: 'pool',
+    bad: probe('../config.ts', 'loadConfig'),
+    rule: 'only main.ts and cli/ read the configuration',
+  },
+  {
+    dir: 'tftp',
+    bad: probe('../config.ts', 'loadConfig'),
+    rule: 'transports take their options from main.ts',
+  },
+  { dir: 'http', bad: probe('../tftp/server.ts', 'TftpServer'), rule: 'never imports another transport' },
+];
+
+for (const c of CASES)
+  test(`server/${c.dir}/: ${c.rule}`, () => {
+    const bad = lint(c.dir, c.bad);
+    assert.is.not(bad.status, 0, bad.output);
+    assert.match(bad.output, 'noRestrictedImports');
+    assert.match(bad.output, c.rule);
+    const ok = lint(c.dir, probe('../errors.ts', 'ConfigError'));
+    assert.is(ok.status, 0, `an allowed import fails lint:\n${ok.output}`);
+  });
+
+test('main.ts and cli/ may read the configuration', () => {
+  const r = lint('cli', probe('../config.ts', 'loadConfig'));
+  assert.is(r.status, 0, r.output);
+});
+
+test.run();
