@@ -9,9 +9,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
-import type { ListenAddress } from '../listen-address.ts';
 import { StartupError } from '../errors.ts';
 import type { Stoppable } from '../lifecycle.ts';
+import type { ListenAddress } from '../listen-address.ts';
 import type { Logger } from '../log.ts';
 import type { AppEnv } from './app.ts';
 

@@ -3,8 +3,8 @@
 // refused, never rendered.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../package-root.ts';
 import { ConfigError, InvalidRequestError } from '../errors.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 import { missingNames, render } from './template.ts';
 import { type MachineView, sampleView } from './views.ts';
 

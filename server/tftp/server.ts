@@ -9,9 +9,9 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { isIPv6 } from 'node:net';
-import type { ListenAddress } from '../listen-address.ts';
 import { errorMessage } from '../errors.ts';
 import type { Stoppable } from '../lifecycle.ts';
+import type { ListenAddress } from '../listen-address.ts';
 import type { Logger } from '../log.ts';
 import { tftpErrorFor } from './errors.ts';
 import { pickVictim, SuspectAddresses } from './eviction.ts';

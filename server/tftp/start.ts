@@ -1,8 +1,9 @@
 // Start TFTP on every configured address. Port 69 needs privileges: with an explicit
 // `tftp.listen` a bind failure stops startup with a message naming the setting and the fixes;
 // with the built-in default (plain `npm start`) we fall back to an unprivileged port and warn.
-import { type ListenAddress, parseListen } from '../listen-address.ts';
+
 import { StartupError } from '../errors.ts';
+import { type ListenAddress, parseListen } from '../listen-address.ts';
 import type { Logger } from '../log.ts';
 import { type TftpLimits, type TftpObserver, TftpServer } from './server.ts';
 import type { TftpSource } from './source.ts';

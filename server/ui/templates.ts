@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Mustache from 'mustache';
-import { PACKAGE_ROOT } from '../package-root.ts';
 import { ConfigError } from '../errors.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 
 export const UI_DIR = join(PACKAGE_ROOT, 'assets/ui');
 const UNESCAPED = /\{\{\{|\{\{\s*&/;

@@ -1,7 +1,7 @@
 // The update service's part of the composition root (main.ts calls this): its store in the
 // state database, the first-boot listener that binds machine-ids, the Omaha endpoint and
 // API, metrics, and what mirror retention must keep (versions machines are updating to).
-import type { StateOptions } from '../store/open.ts';
+
 import type { Logger } from '../log.ts';
 import type { MachineSet } from '../machines/load.ts';
 import type { RailyardMetrics } from '../metrics/metrics.ts';
@@ -9,6 +9,7 @@ import { registerUpdateMetrics } from '../metrics/update-metrics.ts';
 import type { VersionsInUse } from '../mirror/retention.ts';
 import { UPDATE_DIR } from '../mirror/update-payloads.ts';
 import type { RecordListener } from '../store/observed.ts';
+import type { StateOptions } from '../store/open.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { bindMachineIds } from './bind.ts';
 import type { UpdateClient, UpdateStore } from './client.ts';
