@@ -6,10 +6,10 @@ import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AttemptSource } from '../boot/attempts.ts';
 import { InvalidRequestError } from '../errors.ts';
+import type { TokenSource } from '../installer/service.ts';
 import { machineDetail, requestReprovision } from '../store/queries.ts';
 import type { StateStore, StoredAttempt } from '../store/state-store.ts';
 import type { AppEnv } from './app.ts';
-import type { TokenSource } from './installer-routes.ts';
 import { reportRoutes } from './report-routes.ts';
 import { type Access, requireAdmin } from './ui-auth.ts';
 
