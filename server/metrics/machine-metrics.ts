@@ -31,8 +31,16 @@ export function provisioningDuration(
   events: readonly MachineEvent[],
   event: MachineEvent,
 ): { until: ProvisionedUntil; seconds: number } | undefined {
-  if (event.type !== 'installed' && event.type !== 'first-boot') return undefined;
   const served = events.filter((e) => e.type === 'install-script-served' && e.at <= event.at).at(-1);
+  return sinceServed(served, event);
+}
+
+/** `event` (installed, first-boot) measured from the install script it followed. */
+function sinceServed(
+  served: MachineEvent | undefined,
+  event: MachineEvent,
+): { until: ProvisionedUntil; seconds: number } | undefined {
+  if (event.type !== 'installed' && event.type !== 'first-boot') return undefined;
   if (!served) return undefined;
   const seconds = (Date.parse(event.at) - Date.parse(served.at)) / 1000;
   return seconds >= 0 ? { until: event.type, seconds } : undefined;
@@ -42,7 +50,8 @@ export function provisioningDuration(
 export function observeProvisioning(metrics: RailyardMetrics, store: StateStore, log: Logger) {
   return async ({ event }: Recorded): Promise<void> => {
     if (event.type !== 'installed' && event.type !== 'first-boot') return;
-    const d = provisioningDuration(await store.events(event.mac, { limit: 500 }), event);
+    // one indexed query, not the machine's last 500 events
+    const d = sinceServed(await store.latestEvent(event.mac, 'install-script-served', event.at), event);
     if (!d) return;
     metrics.provisioningSeconds.observe({ until: d.until }, d.seconds);
     log.debug({ mac: event.mac, until: d.until, seconds: d.seconds }, 'provisioning duration');

@@ -41,6 +41,8 @@ export function brokenStore(message = 'state store is broken (test fake)'): Stat
     openAttemptOf: fail,
     attempts: fail,
     openAttempts: fail,
+    latestEvent: fail,
+    installingVersions: fail,
     events: fail,
     close: async () => {},
   };

@@ -3,7 +3,7 @@
 // first and commits only when nothing threw, like a transaction.
 import { NotFoundError } from '../errors.ts';
 import { isOpen } from '../machines/attempt.ts';
-import { applyEvent, type Machine, newMachine } from '../machines/state.ts';
+import { applyEvent, type EventType, type Machine, newMachine } from '../machines/state.ts';
 import { type FleetQueries, fleetOver } from './fleet.ts';
 import { memoryPool } from './memory-pool.ts';
 import type { PoolStore } from './pool-store.ts';
@@ -13,6 +13,7 @@ import {
   type AttemptStep,
   type Clock,
   DEFAULT_LIMITS,
+  MAX_TIME,
   type NewAttempt,
   type NewEvent,
   type OpenAttemptStep,
@@ -124,6 +125,22 @@ class MemoryStore implements StateStore {
   async events(mac: string, options: { limit?: number } = {}) {
     const all = this.#log.filter((e) => e.mac === mac);
     return structuredClone(options.limit === undefined ? all : all.slice(-options.limit));
+  }
+
+  async latestEvent(mac: string, type: EventType, at = MAX_TIME) {
+    const found = this.#log.findLast((e) => e.mac === mac && e.type === type && e.at <= at);
+    return found && structuredClone(found);
+  }
+
+  async installingVersions(channel: string, board: string) {
+    const open = [...this.#attempts.values()].filter(
+      (a) =>
+        isOpen(a.state) &&
+        (a.state === 'served' || a.state === 'installing') &&
+        a.channel === channel &&
+        a.board === board,
+    );
+    return [...new Set(open.map((a) => a.version))].sort();
   }
 
   async close() {}

@@ -44,6 +44,8 @@ export function observeStore(store: StateStore, log: Logger, listeners: RecordLi
     openAttemptOf: (mac) => store.openAttemptOf(mac),
     attempts: (mac, options) => store.attempts(mac, options),
     openAttempts: () => store.openAttempts(),
+    latestEvent: (mac, type, at) => store.latestEvent(mac, type, at),
+    installingVersions: (channel, board) => store.installingVersions(channel, board),
     close: () => store.close(),
     recordEvent: (mac, event, seen, step) => observed(store.recordEvent(mac, event, seen, step)),
     openAttempt: async (mac, attempt, event, seen) => {

@@ -7,7 +7,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { ConfigError, errorMessage, NotFoundError, StorageError } from '../errors.ts';
-import { applyEvent, type EventData, type Machine, newMachine } from '../machines/state.ts';
+import { applyEvent, type EventData, type EventType, type Machine, newMachine } from '../machines/state.ts';
 import type { FleetQueries } from './fleet.ts';
 import * as attempts from './pg-attempts.ts';
 import { changeChannel, notifySql, PgChangeFeed } from './pg-changes.ts';
@@ -25,6 +25,7 @@ import {
   type AttemptStep,
   type Clock,
   DEFAULT_LIMITS,
+  MAX_TIME,
   type NewAttempt,
   type NewEvent,
   type OpenAttemptStep,
@@ -245,6 +246,28 @@ class PgStateStore implements StateStore {
         [mac, options.limit ?? null],
       );
       return rows.map(toEvent);
+    });
+  }
+
+  latestEvent(mac: string, type: EventType, at = MAX_TIME): Promise<StoredEvent | undefined> {
+    return guarded(async () => {
+      const { rows } = await this.#pool.query<EventRow>(
+        'SELECT * FROM events WHERE mac = $1 AND type = $2 AND at <= $3 ORDER BY id DESC LIMIT 1',
+        [mac, type, at],
+      );
+      return rows[0] && toEvent(rows[0]);
+    });
+  }
+
+  installingVersions(channel: string, board: string): Promise<string[]> {
+    return guarded(async () => {
+      const { rows } = await this.#pool.query<{ version: string }>(
+        `SELECT DISTINCT version FROM attempts
+         WHERE closed_at IS NULL AND state IN ('served', 'installing') AND channel = $1 AND board = $2
+         ORDER BY version`,
+        [channel, board],
+      );
+      return rows.map((r) => r.version);
     });
   }
 

@@ -75,12 +75,5 @@ export async function requestReprovision(
  * channel/board: mirror retention must keep them.
  */
 export function versionsInstalling(store: StateStore): (channel: string, board: string) => Promise<string[]> {
-  return async (channel, board) => {
-    const versions = new Set<string>();
-    for (const a of await store.openAttempts()) {
-      if ((a.state === 'served' || a.state === 'installing') && a.channel === channel && a.board === board)
-        versions.add(a.version);
-    }
-    return [...versions];
-  };
+  return (channel, board) => store.installingVersions(channel, board);
 }

@@ -3,7 +3,7 @@
 // exposed as promises to fit the StateStore interface.
 import Database from 'better-sqlite3';
 import { ConfigError, errorMessage, NotFoundError, StorageError } from '../errors.ts';
-import { applyEvent, type EventData, type Machine, newMachine } from '../machines/state.ts';
+import { applyEvent, type EventData, type EventType, type Machine, newMachine } from '../machines/state.ts';
 import type { FleetQueries } from './fleet.ts';
 import { migrate } from './migrations.ts';
 import type { PoolStore } from './pool-store.ts';
@@ -19,6 +19,7 @@ import {
   type AttemptStep,
   type Clock,
   DEFAULT_LIMITS,
+  MAX_TIME,
   type NewAttempt,
   type NewEvent,
   type OpenAttemptStep,
@@ -84,6 +85,8 @@ class SqliteStateStore implements StateStore {
   readonly #upsert;
   readonly #insertEvent;
   readonly #events;
+  readonly #latest;
+  readonly #installing;
   readonly #attempts: AttemptStatements;
   readonly #record;
   readonly #open;
@@ -113,6 +116,14 @@ class SqliteStateStore implements StateStore {
     // Prepared once: the boot path reads events on every installer request.
     this.#events = db.prepare<[string, number], EventRow>(
       'SELECT * FROM (SELECT * FROM events WHERE mac = ? ORDER BY id DESC LIMIT ?) ORDER BY id',
+    );
+    this.#latest = db.prepare<[string, string, string], EventRow>(
+      'SELECT * FROM events WHERE mac = ? AND type = ? AND at <= ? ORDER BY id DESC LIMIT 1',
+    );
+    this.#installing = db.prepare<[string, string], { version: string }>(
+      `SELECT DISTINCT version FROM attempts
+       WHERE closed_at IS NULL AND state IN ('served', 'installing') AND channel = ? AND board = ?
+       ORDER BY version`,
     );
     this.#attempts = new AttemptStatements(db, limits);
     this.#record = db.transaction(
@@ -251,6 +262,15 @@ class SqliteStateStore implements StateStore {
     const limit = options.limit ?? -1;
     const rows = guard(() => this.#events.all(mac, limit));
     return rows.map(toEvent);
+  }
+
+  async latestEvent(mac: string, type: EventType, at = MAX_TIME): Promise<StoredEvent | undefined> {
+    const row = guard(() => this.#latest.get(mac, type, at));
+    return row && toEvent(row);
+  }
+
+  async installingVersions(channel: string, board: string): Promise<string[]> {
+    return guard(() => this.#installing.all(channel, board).map((r) => r.version));
   }
 
   async ping(): Promise<void> {

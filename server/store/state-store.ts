@@ -60,6 +60,9 @@ export interface AttemptSecrets {
   firstBootTokenHash: string;
 }
 
+/** Later than any event time railyard records (ISO-8601 sorts as text): `latestEvent`'s default bound. */
+export const MAX_TIME = '9999-12-31T23:59:59.999Z';
+
 export interface StoredAttempt extends InstallAttempt {
   secrets: AttemptSecrets;
 }
@@ -139,6 +142,13 @@ export interface StateStore {
   openAttempts(): Promise<StoredAttempt[]>;
   /** The machine's events, oldest first; `limit` keeps the newest N. */
   events(mac: string, options?: { limit?: number }): Promise<StoredEvent[]>;
+  /** The machine's newest event of `type` at or before `at` (ISO time; default: any): one query. */
+  latestEvent(mac: string, type: EventType, at?: string): Promise<StoredEvent | undefined>;
+  /**
+   * Releases of `channel`/`board` that open attempts not yet installed are installing
+   * (mirror retention keeps them): one query.
+   */
+  installingVersions(channel: string, board: string): Promise<string[]>;
   close(): Promise<void>;
   /**
    * Stores shared by several railyard instances (PostgreSQL) keep the token secret
