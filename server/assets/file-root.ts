@@ -1,8 +1,10 @@
 // One root-restricted file resolver, shared by HTTP and TFTP: normalize the request path,
 // join it under the root, follow symlinks only while they stay inside the root, require a
 // regular file, and return its size. Names starting with "." (staging areas, lock files)
-// are never served, whether asked for or reached through a symlink.
-import { realpath, stat } from 'node:fs/promises';
+// are never served, whether asked for or reached through a symlink. `open` is the one way
+// HTTP and TFTP open a file: the size and version they serve are those of the handle they
+// read from (fstat), so a publish that swaps the file in between cannot mix two versions.
+import { type FileHandle, open, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
 
@@ -12,6 +14,11 @@ export interface ResolvedFile {
   size: number;
   mtimeMs: number;
   ino: number;
+}
+
+/** A file opened under the root: its handle and what fstat says of it. The caller closes it. */
+export interface OpenedFileHandle extends ResolvedFile {
+  handle: FileHandle;
 }
 
 export class FileRoot {
@@ -44,6 +51,25 @@ export class FileRoot {
     const st = await stat(real).catch(() => undefined);
     if (!st?.isFile()) throw new NotFoundError(`not a regular file: /${clean.join('/')}`);
     return { path: real, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+  }
+
+  /** Resolve, open, and describe what was opened (not what resolve saw). */
+  async open(segments: readonly string[]): Promise<OpenedFileHandle> {
+    const resolved = await this.resolve(segments);
+    let handle: FileHandle;
+    try {
+      handle = await open(resolved.path, 'r');
+    } catch {
+      throw new NotFoundError(`no such file: /${segments.filter(Boolean).join('/')}`);
+    }
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) throw new NotFoundError(`not a regular file: /${segments.filter(Boolean).join('/')}`);
+      return { handle, path: resolved.path, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+    } catch (err) {
+      await handle.close().catch(() => {});
+      throw err;
+    }
   }
 
   private realRoot(): Promise<string> {

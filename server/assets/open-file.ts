@@ -6,7 +6,7 @@
 // thread-pool file read per block, which left the server idle 80% of the time against
 // tftpd-hpa (BENCHMARKS.md). Larger files are read from disk through a per-transfer
 // read-ahead window, so a lock-step transfer of small blocks costs one disk read per 256 KiB.
-import { type FileHandle, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { LRUCache } from 'lru-cache';
 import type { FileRoot } from './file-root.ts';
 
@@ -49,16 +49,14 @@ export async function openUnderRoot(
   segments: readonly string[],
   cache?: SmallFileCache,
 ): Promise<OpenedFile> {
-  const resolved = await root.resolve(segments);
-  const handle = await open(resolved.path, 'r');
+  // the one open path of HTTP and TFTP (file-root.ts): the size is the opened handle's
+  const { handle, path, size } = await root.open(segments);
   try {
-    const data = cache ? await cache.get(handle, resolved.path) : undefined;
+    const data = cache ? await cache.get(handle, path) : undefined;
     if (data) {
       await handle.close();
       return fromMemory(data);
     }
-    // Size of what we opened, not of what resolve() saw: a publish may swap the file in between.
-    const { size } = await handle.stat();
     return withReadAhead(handle, size);
   } catch (err) {
     await handle.close().catch(() => {});

@@ -2,7 +2,7 @@
 // buffers. Why not fs.createReadStream().pipe(): it allocates a fresh 256 KiB buffer per
 // chunk, and at GB/s that allocation and the garbage collection it triggers cost as much
 // CPU as the copying itself (profile of 512 MiB downloads, see BENCHMARKS.md).
-import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 
 const CHUNK = 256 * 1024;
@@ -22,19 +22,20 @@ export interface SendProgress {
 }
 
 /**
- * Write bytes start..end (inclusive) of `path`, then end the response. Returns when done or
+ * Write bytes start..end (inclusive) of the opened `file` (named `path` in errors), then end
+ * the response, and close the file. Returns when done or
  * when the response closed early (client gone); rejects on a read error or a file that
  * ended early, leaving the response for the caller to destroy. A buffer goes back to the
  * pool only once its write has completed (write callback), never while the socket holds it.
  */
 export async function sendFileRange(
   out: ServerResponse,
+  file: FileHandle,
   path: string,
   start: number,
   end: number,
   progress: SendProgress,
 ): Promise<void> {
-  const file = await open(path, 'r');
   try {
     for (let pos = start; pos <= end && !out.destroyed; ) {
       const buf = pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK);

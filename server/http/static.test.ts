@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -35,6 +35,29 @@ test('HEAD answers 200 with Content-Length and no body', async () => {
   assert.is(res.status, 200);
   assert.is(res.headers.get('content-length'), '1000');
   assert.is((await res.arrayBuffer()).byteLength, 0);
+});
+
+test('replies without a body (HEAD, 304, 416) close the file they opened: no descriptor leaks', async () => {
+  const fds = () => readdirSync('/proc/self/fd').length;
+  const etag = (await get(URL_, {}, 'HEAD')).headers.get('etag') ?? '';
+  const before = fds();
+  for (let i = 0; i < 40; i++) {
+    assert.is((await get(URL_, {}, 'HEAD')).status, 200);
+    assert.is((await get(URL_, { 'If-None-Match': etag })).status, 304);
+    assert.is((await get(URL_, { Range: 'bytes=5000-6000' })).status, 416);
+  }
+  assert.ok(fds() <= before + 2, `descriptors grew from ${before} to ${fds()}`);
+});
+
+test('a file published over the one being served: the body is the version the headers describe', async () => {
+  const dir = join(t.dataDir, 'mirror', 'stable', 'amd64-usr', '9999.0.0');
+  writeFileSync(join(dir, 'swap.bin'), 'A'.repeat(3000));
+  const res = await get('/mirror/stable/amd64-usr/9999.0.0/swap.bin');
+  // a publish renames a new version over the path after the headers went out
+  writeFileSync(join(dir, '.swap.new'), 'B'.repeat(10));
+  renameSync(join(dir, '.swap.new'), join(dir, 'swap.bin'));
+  assert.is(res.headers.get('content-length'), '3000');
+  assert.is(Buffer.from(await res.arrayBuffer()).toString(), 'A'.repeat(3000));
 });
 
 test('current resolves through the mirror link', async () => {

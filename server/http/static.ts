@@ -2,12 +2,11 @@
 // Content-Length always. Bodies are streamed from disk, never buffered whole. On the real
 // Node server the file goes straight to the socket through reused buffers (send-file.ts, no
 // web-stream hop); in-process (app.request in tests) a web ReadableStream is returned instead.
-import { createReadStream } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
-import type { FileRoot, ResolvedFile } from '../assets/file-root.ts';
+import type { FileRoot, OpenedFileHandle } from '../assets/file-root.ts';
 import type { AppEnv } from './app.ts';
 import { decideRange, etagFor, type FileMeta, notModified } from './range.ts';
 import { type SendProgress, sendFileRange } from './send-file.ts';
@@ -48,68 +47,76 @@ export async function serveFile(
   onProgress?: ProgressListener,
 ): Promise<Response> {
   const started = performance.now();
-  const file = await root.resolve(segments);
-  const meta: FileMeta = {
-    size: file.size,
-    mtimeMs: file.mtimeMs,
-    etag: etagFor(file.size, file.mtimeMs, file.ino),
-  };
-  const headers: Record<string, string> = {
-    'Accept-Ranges': 'bytes',
-    'Last-Modified': new Date(file.mtimeMs).toUTCString(),
-    ETag: meta.etag,
-    'Content-Type': contentType(file.path),
-  };
-  const path = `/${segments.filter(Boolean).join('/')}`;
-  const report = (status: number, bytes: number, complete: boolean) =>
-    onDelivered?.(c, {
-      path,
-      status,
-      bytes,
+  // the one open path of HTTP and TFTP (file-root.ts): headers describe the handle we stream
+  const file = await root.open(segments);
+  let streaming = false;
+  try {
+    const meta: FileMeta = {
       size: file.size,
-      durationMs: performance.now() - started,
-      complete,
-    });
+      mtimeMs: file.mtimeMs,
+      etag: etagFor(file.size, file.mtimeMs, file.ino),
+    };
+    const headers: Record<string, string> = {
+      'Accept-Ranges': 'bytes',
+      'Last-Modified': new Date(file.mtimeMs).toUTCString(),
+      ETag: meta.etag,
+      'Content-Type': contentType(file.path),
+    };
+    const path = `/${segments.filter(Boolean).join('/')}`;
+    const report = (status: number, bytes: number, complete: boolean) =>
+      onDelivered?.(c, {
+        path,
+        status,
+        bytes,
+        size: file.size,
+        durationMs: performance.now() - started,
+        complete,
+      });
 
-  if (notModified(meta, c.req.header('if-none-match'), c.req.header('if-modified-since'))) {
-    report(304, 0, true);
-    return new Response(null, { status: 304, headers });
-  }
-  const range = decideRange(meta, c.req.header('range'), c.req.header('if-range'));
-  if (range.kind === 'unsatisfiable') {
-    report(416, 0, true);
-    return new Response(null, {
-      status: 416,
-      headers: { ...headers, 'Content-Range': `bytes */${file.size}` },
+    if (notModified(meta, c.req.header('if-none-match'), c.req.header('if-modified-since'))) {
+      report(304, 0, true);
+      return new Response(null, { status: 304, headers });
+    }
+    const range = decideRange(meta, c.req.header('range'), c.req.header('if-range'));
+    if (range.kind === 'unsatisfiable') {
+      report(416, 0, true);
+      return new Response(null, {
+        status: 416,
+        headers: { ...headers, 'Content-Range': `bytes */${file.size}` },
+      });
+    }
+    const [status, start, end] =
+      range.kind === 'partial' ? [206, range.start, range.end] : [200, 0, file.size - 1];
+    const length = end - start + 1;
+    headers['Content-Length'] = String(length);
+    if (status === 206) headers['Content-Range'] = `bytes ${start}-${end}/${file.size}`;
+    if (c.req.method === 'HEAD' || length === 0) {
+      report(status, 0, true);
+      return new Response(null, { status, headers });
+    }
+    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    c.set('status', status);
+    c.set('bytes', length);
+    const progress = onProgress && ((sent: number) => onProgress(c, path, sent, length));
+    streaming = true; // from here the body's sender closes the file
+    if (outgoing) return pipeToSocket(outgoing, file, status, headers, start, end, report, progress);
+    const stream = file.handle.createReadStream({ start, end, highWaterMark: 256 * 1024 });
+    let sent = 0;
+    stream.on('data', (chunk) => {
+      sent += chunk.length;
+      progress?.(sent);
     });
+    stream.on('close', () => report(status, sent, sent === length));
+    return new Response(Readable.toWeb(stream) as ReadableStream, { status, headers });
+  } finally {
+    // every reply without a body (304, 416, HEAD, empty) closes the file here
+    if (!streaming) await file.handle.close();
   }
-  const [status, start, end] =
-    range.kind === 'partial' ? [206, range.start, range.end] : [200, 0, file.size - 1];
-  const length = end - start + 1;
-  headers['Content-Length'] = String(length);
-  if (status === 206) headers['Content-Range'] = `bytes ${start}-${end}/${file.size}`;
-  if (c.req.method === 'HEAD' || length === 0) {
-    report(status, 0, true);
-    return new Response(null, { status, headers });
-  }
-  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-  c.set('status', status);
-  c.set('bytes', length);
-  const progress = onProgress && ((sent: number) => onProgress(c, path, sent, length));
-  if (outgoing) return pipeToSocket(outgoing, file, status, headers, start, end, report, progress);
-  const stream = createReadStream(file.path, { start, end, highWaterMark: 256 * 1024 });
-  let sent = 0;
-  stream.on('data', (chunk) => {
-    sent += chunk.length;
-    progress?.(sent);
-  });
-  stream.on('close', () => report(status, sent, sent === length));
-  return new Response(Readable.toWeb(stream) as ReadableStream, { status, headers });
 }
 
 function pipeToSocket(
   outgoing: ServerResponse,
-  file: ResolvedFile,
+  file: OpenedFileHandle,
   status: number,
   headers: Record<string, string>,
   start: number,
@@ -123,6 +130,6 @@ function pipeToSocket(
   outgoing.once('close', () =>
     report(status, tracker.sent, tracker.sent === length && outgoing.writableFinished),
   );
-  sendFileRange(outgoing, file.path, start, end, tracker).catch(() => outgoing.destroy());
+  sendFileRange(outgoing, file.handle, file.path, start, end, tracker).catch(() => outgoing.destroy());
   return RESPONSE_ALREADY_SENT;
 }
