@@ -3,7 +3,7 @@
 // install attempt (attempts.ts has what follows from it: the installer).
 import { InvalidRequestError, StorageError } from '../errors.ts';
 import { afterDiskBoot, type InstallAttempt } from '../machines/attempt.ts';
-import { bootDecision } from '../machines/boot-decision.ts';
+import { bootDecision, localBootMode } from '../machines/boot-decision.ts';
 import type { Facts } from '../machines/identity.ts';
 import type { MachineSet } from '../machines/load.ts';
 import { selectGroup } from '../machines/match.ts';
@@ -208,8 +208,7 @@ export class BootService {
     const seen = { facts, profile: profile.id, group: group.id };
     if (action.action === 'disk') {
       const view = machineView(facts, group, profile, profile.version, this.#deps.publicUrl);
-      const mode =
-        action.localBoot === 'auto' ? (facts.platform === 'efi' ? 'exit' : 'sanboot') : action.localBoot;
+      const mode = localBootMode(action.localBoot, facts.platform);
       const script = this.#deps.renderer.localBoot(mode, view);
       return {
         decision: { kind: 'local-boot', script, mac, group, profile },

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bootDecision } from './boot-decision.ts';
+import { bootDecision, localBootMode } from './boot-decision.ts';
 import { type Machine, newMachine } from './state.ts';
 
 const profile = { onFailure: 'retry', localBoot: 'auto' } as const;
@@ -31,6 +31,14 @@ test('failed: retry up to the limit, then show the reason', () => {
   });
   assert.is(bootDecision(m('failed', 1), { ...profile, retryLimit: 0 }, 3).action, 'show-failure');
   assert.is(bootDecision(m('failed', 1), { ...profile, onFailure: 'show' }, 3).action, 'show-failure');
+});
+
+test('the local-boot rule: auto is exit under UEFI and sanboot under BIOS; an explicit mode stays', () => {
+  assert.is(localBootMode('auto', 'efi'), 'exit');
+  assert.is(localBootMode('auto', 'pcbios'), 'sanboot');
+  assert.is(localBootMode('auto', undefined), 'sanboot');
+  assert.is(localBootMode('sanboot', 'efi'), 'sanboot');
+  assert.is(localBootMode('exit', 'pcbios'), 'exit');
 });
 
 test.run();

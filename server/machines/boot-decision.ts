@@ -33,3 +33,16 @@ export function bootDecision(
       return { action: 'install' };
   }
 }
+
+/**
+ * How a machine boots its disk (the BIOS/UEFI local-boot rule): the profile's `localBoot`,
+ * or for `auto` iPXE's `exit` under UEFI (the firmware goes on to the boot entry the
+ * installer placed after the network one) and `sanboot` under BIOS.
+ */
+export function localBootMode(
+  localBoot: Profile['localBoot'],
+  platform: string | undefined,
+): Exclude<Profile['localBoot'], 'auto'> {
+  if (localBoot !== 'auto') return localBoot;
+  return platform === 'efi' ? 'exit' : 'sanboot';
+}
