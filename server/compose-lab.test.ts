@@ -15,8 +15,8 @@ import addFormatsModule from 'ajv-formats';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import YAML from 'yaml';
+import { loadMachines } from './catalog/load.ts';
 import { loadConfig } from './config.ts';
-import { loadMachines } from './machines/load.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');

@@ -1,6 +1,8 @@
 // The configuration schema: every key optional, with defaults. Key names are a contract
 // (docs and acceptance checks use them). Paths are resolved later, in config.ts.
 import { z } from 'zod';
+import { POOL_REFRESH } from './machines/model.ts';
+import { CHANNELS, VERSION_SPEC, VERSION_SPEC_EXPECTED } from './machines/release.ts';
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/;
 
@@ -61,17 +63,12 @@ export function intIn(min: number, max: number) {
     .max(max, `expected an integer from ${min} to ${max}`);
 }
 
-export const CHANNELS = ['stable', 'beta', 'alpha', 'lts'] as const;
-const VERSION_SPEC = /^(current|current-\d{4}|\d+\.\d+\.\d+)$/;
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export const releaseSchema = z.strictObject({
   channel: z.enum(CHANNELS),
   board: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a board name such as amd64-usr'),
-  versions: z
-    .array(z.string().regex(VERSION_SPEC, 'expected current, current-YYYY or X.Y.Z'))
-    .min(1)
-    .default(['current']),
+  versions: z.array(z.string().regex(VERSION_SPEC, VERSION_SPEC_EXPECTED)).min(1).default(['current']),
   keep: intIn(1, 1000).default(3),
   files: z.array(z.string().regex(FILE_NAME, 'expected a plain file name')).default([]),
 });
@@ -236,7 +233,6 @@ const installerSchema = z.strictObject({
 });
 
 /** Warm pools (docs/pool.md): server-wide defaults; a group's `pool:` may override `refresh`. */
-export const POOL_REFRESH = ['background', 'on-claim'] as const;
 const poolSchema = z.strictObject({
   /** A pooled machine that has not long-polled for this long leaves the pool (event pool-vanished). */
   vanishAfter: durationIn('10s', '7d').default(180_000),

@@ -8,6 +8,7 @@ import { type AdminCredential, adminCredential } from './auth/admin-credential.t
 import type { SignInLinks } from './auth/sign-in-links.ts';
 import { DownloadRecorder } from './boot/downloads.ts';
 import { BootService } from './boot/service.ts';
+import { MachineRegistry } from './catalog/registry.ts';
 import { type Config, parseListen } from './config.ts';
 import { ConfigError, errorMessage, StartupError } from './errors.ts';
 import { createApp } from './http/app.ts';
@@ -21,7 +22,6 @@ import { handoffScriptTemplate } from './installer/handoff-script.ts';
 import { installScriptTemplate } from './installer/script.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
-import { MachineRegistry } from './machines/registry.ts';
 import { observeHandoffs, observeProvisioning, registerMachineGauge } from './metrics/machine-metrics.ts';
 import { createMetrics, type RailyardMetrics, recordMirrorRefresh } from './metrics/metrics.ts';
 import { registerMirrorGauges } from './metrics/mirror-metrics.ts';

@@ -4,8 +4,7 @@
 // silent change of what the machine installs.
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import type { InstallAttempt } from '../machines/attempt.ts';
-import type { MachineSet } from '../machines/load.ts';
-import type { Profile } from '../machines/model.ts';
+import type { MachineSet, Profile } from '../machines/model.ts';
 import { claimedGroup } from '../pool/claimed.ts';
 import type { MachineView } from '../render/views.ts';
 import type { StateStore, StoredAttempt } from '../store/state-store.ts';

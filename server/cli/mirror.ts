@@ -3,8 +3,8 @@
 // verification, disk, lock held), 2 usage or config error.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CHANNELS } from '../config-schema.ts';
 import { createLogger } from '../log.ts';
+import { CHANNELS, VERSION_SPEC } from '../machines/release.ts';
 import { MirrorCatalog } from '../mirror/catalog.ts';
 import { LockBusyError } from '../mirror/lock.ts';
 import { logProgress, noProgress, type ProgressSink, ttyProgress } from '../mirror/progress.ts';
@@ -31,8 +31,6 @@ const REFRESH_OPTIONS = {
 } as const;
 
 const STATUS_OPTIONS = { ...CONFIG_OPTIONS, json: { type: 'boolean' } } as const;
-
-const VERSION_SPEC = /^(current|current-\d{4}|\d+\.\d+\.\d+)$/;
 
 export const mirrorCommand: Command = {
   name: 'mirror',

@@ -3,10 +3,10 @@
 // the server's waiting long-polls read it within 2 s). Machines and releases come from the
 // same config as the server's (machinesDir, the mirror).
 import { join } from 'node:path';
+import { loadMachines } from '../catalog/load.ts';
 import type { Config } from '../config.ts';
 import { silentLogger } from '../log.ts';
 import { canonicalMac } from '../machines/identity.ts';
-import { loadMachines } from '../machines/load.ts';
 import { MirrorCatalog } from '../mirror/catalog.ts';
 import { parseClaimRequest } from '../pool/claim-request.ts';
 import { poolListing } from '../pool/listing.ts';

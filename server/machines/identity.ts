@@ -45,7 +45,7 @@ export function isMac(input: string): boolean {
 const SAFE_VALUE = /^[A-Za-z0-9][A-Za-z0-9._:@+=,/-]{0,127}$/;
 const LABEL_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 /** RFC 1123 host name: dot-separated labels of 1-63 letters, digits, hyphens (not at either end). */
-const HOSTNAME =
+export const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const RESERVED = new Set(['mac', 'uuid', 'hostname', 'serial', 'arch', 'platform']);
 /** Labels (parameters other than the reserved facts) one request may carry. */

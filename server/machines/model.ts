@@ -1,8 +1,13 @@
 // Profiles and groups (matchbox-style). A profile says what a machine boots; a group maps
-// selectors to a profile plus metadata. Validated once when loaded, immutable afterwards.
+// selectors to a profile plus metadata. The schemas are the file format: the catalog
+// (catalog/load.ts) validates every file with them once, at load; immutable afterwards.
 import { z } from 'zod';
-import { CHANNELS, POOL_REFRESH } from '../config-schema.ts';
-import { groupUpdatesSchema, profileUpdatesSchema } from '../updates/policy.ts';
+import { HOSTNAME } from './identity.ts';
+import { CHANNELS, VERSION_SPEC, VERSION_SPEC_EXPECTED } from './release.ts';
+import { groupUpdatesSchema, profileUpdatesSchema } from './updates.ts';
+
+/** How a pool's machines follow a release move (docs/pool.md); config `pool.refresh` and a group's `pool.refresh`. */
+export const POOL_REFRESH = ['background', 'on-claim'] as const;
 
 const ID = z
   .string()
@@ -20,10 +25,7 @@ export const profileSchema = z.strictObject({
     .string()
     .regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a board such as amd64-usr')
     .default('amd64-usr'),
-  version: z
-    .string()
-    .regex(/^(current|current-\d{4}|\d+\.\d+\.\d+)$/, 'expected current, current-YYYY or X.Y.Z')
-    .default('current'),
+  version: z.string().regex(VERSION_SPEC, VERSION_SPEC_EXPECTED).default('current'),
   installDisk: z
     .string()
     .regex(/^(smallest|\/dev\/[A-Za-z0-9/_.:-]+)$/, 'expected a device path such as /dev/sda, or "smallest"')
@@ -50,6 +52,57 @@ export const profileSchema = z.strictObject({
   updates: profileUpdatesSchema.optional(),
 });
 
+type Path = Array<string | number>;
+
+export interface MetadataProblem {
+  path: Path;
+  value: unknown;
+  message: string;
+}
+
+/**
+ * The metadata values that cannot go into an iPXE script (where `{{metadata.KEY}}` and the
+ * machine view put them), each with what was expected: no string anywhere may change a
+ * script's structure (a line break, `${`), a value under a key ending in `url` has no
+ * whitespace, and `hostname` (the machine's host name when it reports none) is an RFC 1123
+ * host name.
+ */
+export function metadataProblems(metadata: Record<string, unknown>): MetadataProblem[] {
+  const problems: MetadataProblem[] = [];
+  const host = metadata['hostname'];
+  if (host !== undefined && (typeof host !== 'string' || !HOSTNAME.test(host)))
+    problems.push({
+      path: ['hostname'],
+      value: host,
+      message:
+        'expected an RFC 1123 host name (labels of letters, digits and inner hyphens, at most 63 each, 253 in all)',
+    });
+  const walk = (value: unknown, path: Path): void => {
+    if (typeof value === 'string') {
+      if (/[\r\n]/.test(value) || value.includes('${'))
+        problems.push({
+          path,
+          value,
+          message: 'expected a value without line breaks or "${" (it goes into iPXE scripts)',
+        });
+      else if (/url$/i.test(String(path.at(-1))) && /\s/.test(value))
+        problems.push({ path, value, message: 'expected a URL without whitespace' });
+    } else if (Array.isArray(value)) {
+      for (const [i, v] of value.entries()) walk(v, [...path, i]);
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
+    }
+  };
+  for (const [k, v] of Object.entries(metadata)) walk(v, [k]);
+  return problems;
+}
+
+/** A group's (or a pool claim's) metadata: free keys; values checked by `metadataProblems`. */
+export const metadataSchema = z.record(z.string(), z.unknown()).superRefine((m, ctx) => {
+  for (const p of metadataProblems(m))
+    ctx.addIssue({ code: 'custom', path: p.path, input: p.value, message: p.message });
+});
+
 const SELECTOR_KEY = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a lower-case selector name');
 const SELECTOR_VALUE = z.union([z.string().min(1), z.number()]).transform(String);
 
@@ -67,7 +120,7 @@ export const groupSchema = z
     description: z.string().optional(),
     profile: ID.optional(),
     selector: z.record(SELECTOR_KEY, SELECTOR_VALUE).default({}),
-    metadata: z.record(z.string(), z.unknown()).default({}),
+    metadata: metadataSchema.default({}),
     /** Rollout overrides for this group's machines (docs/updates.md). */
     updates: groupUpdatesSchema.optional(),
     pool: groupPoolSchema.optional(),
@@ -99,3 +152,12 @@ export type Profile = z.output<typeof profileSchema> & {
   ipxeTemplateText?: string;
 };
 export type Group = z.output<typeof groupSchema>;
+
+/** Every profile and group, as loaded and validated (catalog/load.ts). Immutable. */
+export interface MachineSet {
+  dir: string;
+  profiles: ReadonlyMap<string, Profile>;
+  /** Sorted most specific first (see match.ts). */
+  groups: readonly Group[];
+  revision: string;
+}

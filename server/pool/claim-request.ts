@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { InvalidRequestError } from '../errors.ts';
 import { canonicalMac } from '../machines/identity.ts';
+import { metadataSchema } from '../machines/model.ts';
 
 const ID = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a profile or group id');
 const SELECTOR_KEY = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a lower-case selector name');
@@ -12,8 +13,11 @@ const claimSchema = z
   .strictObject({
     /** The profile the claimed machines run from now on. */
     profile: ID,
-    /** Added to (and overriding) the pool group's metadata for the claimed machines. */
-    metadata: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.unknown()).default({}),
+    /** Added to (and overriding) the pool group's metadata for the claimed machines; checked as a group's is. */
+    metadata: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.unknown())
+      .pipe(metadataSchema)
+      .default({}),
     count: z.number().int().min(1).max(MAX_CLAIM).optional(),
     mac: z.string().optional(),
     /** Only pooled machines whose facts (arch, platform, labels…) equal these. */

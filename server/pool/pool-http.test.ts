@@ -214,6 +214,16 @@ test('bad claims are refused naming the field; nothing is claimed', async () => 
     [{ profile: 'web', mac: 'zz' }, 400, 'not a MAC address'],
     [{ profile: 'pinned' }, 409, 'not mirrored yet'],
     [{ profile: 'web', extra: 1 }, 400, 'extra'],
+    [
+      { profile: 'web', metadata: { role: 'a\n#!ipxe' } },
+      400,
+      'metadata.role: expected a value without line breaks',
+    ],
+    [
+      { profile: 'web', metadata: { role: 'x', hostname: 'a b' } },
+      400,
+      'metadata.hostname: expected an RFC 1123',
+    ],
   ] as const) {
     const res = await claim(body);
     assert.is(res.status, status, `${JSON.stringify(body)}: ${res.text}`);

@@ -5,9 +5,8 @@
 import type { ReleaseResolver } from '../boot/service.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { MachineSet } from '../machines/load.ts';
 import { matches } from '../machines/match.ts';
-import type { Group, Profile } from '../machines/model.ts';
+import type { Group, MachineSet, Profile } from '../machines/model.ts';
 import { missingNames } from '../render/template.ts';
 import { sampleView } from '../render/views.ts';
 import type { PoolMember, PoolStore } from '../store/pool-store.ts';

@@ -4,8 +4,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { loadMachines } from '../catalog/load.ts';
 import { loadConfig, PACKAGE_ROOT } from '../config.ts';
-import { loadMachines } from '../machines/load.ts';
 import { tempDir } from '../testing/fixtures.ts';
 import { policies } from './fleet.ts';
 

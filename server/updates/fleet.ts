@@ -4,7 +4,7 @@
 // not grow with the fleet beyond the page asked for: the histogram is one GROUP BY.
 
 import { NotFoundError } from '../errors.ts';
-import type { MachineSet } from '../machines/load.ts';
+import type { MachineSet } from '../machines/model.ts';
 import type { UpdateClient, UpdateStore, UpdateSummary } from './client.ts';
 import { effectivePolicy, type UpdatePolicy } from './policy.ts';
 import type { PayloadSource } from './service.ts';

@@ -4,8 +4,8 @@
 // with its Omaha facts (`track`, `board`, `oem`), so a group with `selector: {track: beta}`
 // or the default group decides for it (its track policy).
 import type { Facts } from '../machines/identity.ts';
-import type { MachineSet } from '../machines/load.ts';
 import { selectGroup } from '../machines/match.ts';
+import type { MachineSet } from '../machines/model.ts';
 import type { StateStore } from '../store/state-store.ts';
 import type { UpdateStore } from './client.ts';
 import type { OmahaApp } from './omaha-request.ts';

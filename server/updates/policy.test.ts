@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { groupSchema, profileSchema } from '../machines/model.ts';
+import { inWindow, windowSchema } from '../machines/window.ts';
 import { type EligibilityInput, effectivePolicy, eligibility, type UpdatePolicy } from './policy.ts';
 import { compareVersions, parseVersion } from './versions.ts';
-import { inWindow, windowSchema } from './window.ts';
 
 const profile = profileSchema.parse({
   id: 'workers',

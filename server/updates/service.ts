@@ -2,7 +2,7 @@
 // check under its policy, record what happened (the machine's timeline for machines railyard
 // installed; the bounded update table for all). Transport-free: http/update-routes.ts adapts it.
 import type { Logger } from '../log.ts';
-import type { MachineSet } from '../machines/load.ts';
+import type { MachineSet } from '../machines/model.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { SLOT_STATES, type UpdateClient, type UpdateStore } from './client.ts';
 import { applyOmahaEvent, type EventOutcome, reachedTarget } from './events.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { renderTarget } from '../installer/target.ts';
-import { profileUpdatesSchema } from './policy.ts';
+import { profileUpdatesSchema } from '../machines/updates.ts';
 import { UPDATE_CONF, updateConf, withUpdateConf } from './update-conf.ts';
 
 const URL = 'http://10.0.0.5:8080';

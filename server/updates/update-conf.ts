@@ -4,7 +4,7 @@
 // railyard: SERVER=<publicUrl>/v1/update/ + GROUP=<channel>; public: GROUP only (Flatcar's
 // server); none: SERVER=disabled (what flatcar-update -A writes). No `updates` key: nothing.
 import { ConfigError } from '../errors.ts';
-import type { ProfileUpdates } from './policy.ts';
+import type { ProfileUpdates } from '../machines/updates.ts';
 
 export const UPDATE_CONF = '/etc/flatcar/update.conf';
 

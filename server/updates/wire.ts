@@ -3,7 +3,7 @@
 // API, metrics, and what mirror retention must keep (versions machines are updating to).
 
 import type { Logger } from '../log.ts';
-import type { MachineSet } from '../machines/load.ts';
+import type { MachineSet } from '../machines/model.ts';
 import type { RailyardMetrics } from '../metrics/metrics.ts';
 import { registerUpdateMetrics } from '../metrics/update-metrics.ts';
 import type { VersionsInUse } from '../mirror/retention.ts';

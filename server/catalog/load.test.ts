@@ -111,9 +111,58 @@ test('a template naming a variable the machine will not have fails at load time'
         'ignition:\n  ignition: {version: 3.3.0}\n  storage: {files: [{path: /etc/rack, contents: {source: "data:,{{metadata.rack}}"}}]}\n',
       'groups/g.yaml': 'profile: p\nmetadata: {row: 3}\n',
     },
+    'p.yaml: ignition: ',
     'undefined variables',
     'metadata.rack',
+    'g.yaml',
+    'metadata: row',
   );
+  expectError(
+    {
+      'profiles/p.yaml': 'ipxeTemplate: t.ipxe\n',
+      't.ipxe': '#!ipxe\nchain {{metadata.next}}\n',
+      'groups/g.yaml': 'profile: p\n',
+    },
+    't.ipxe: ipxeTemplate: ',
+    'metadata.next',
+  );
+});
+
+test('a template that does not parse fails at load, naming the file and the field', () => {
+  expectError(
+    {
+      'profiles/p.yaml': 'ignition: ign/t.yaml\n',
+      'ign/t.yaml': 'storage: {files: [{path: /etc/x, contents: {source: "data:,{{#rack}}"}}]}\n',
+    },
+    'ign/t.yaml: ignition: not a valid mustache template',
+    'Unclosed section "rack"',
+  );
+});
+
+test('group metadata that would change an iPXE script is refused at load, naming file and field', () => {
+  const group = (metadata: string) => ({
+    'profiles/p.yaml': '{}\n',
+    'groups/g.yaml': `profile: p\n${metadata}`,
+  });
+  expectError(group('metadata: {motd: "hi\\n#!ipxe"}\n'), 'g.yaml: metadata.motd = ', 'without line breaks');
+  expectError(group('metadata: {rack: {name: "${net0/mac}"}}\n'), 'g.yaml: metadata.rack.name', '"${"');
+  expectError(group('metadata: {list: [ok, "a${b}"]}\n'), 'g.yaml: metadata.list.1', '"${"');
+  expectError(
+    group('metadata: {bootUrl: "http://x/a b"}\n'),
+    'g.yaml: metadata.bootUrl',
+    'URL without whitespace',
+  );
+  expectError(group('metadata: {hostname: "web 1"}\n'), 'g.yaml: metadata.hostname', 'RFC 1123 host name');
+  expectError(group('metadata: {hostname: 42}\n'), 'g.yaml: metadata.hostname', 'RFC 1123 host name');
+  const ok = loadMachines(
+    machinesDir(group('metadata: {hostname: web-1.lab, note: "two words", bootUrl: "http://x/a", n: 3}\n')),
+  );
+  assert.equal(ok.groups[0]?.metadata, {
+    hostname: 'web-1.lab',
+    note: 'two words',
+    bootUrl: 'http://x/a',
+    n: 3,
+  });
 });
 
 test.run();

@@ -1,41 +1,36 @@
-// Load profiles/ and groups/ from machinesDir, validate everything (files, fields,
-// references, templates) and return an immutable MachineSet. Any problem throws a
-// ConfigError naming the file, the field and what was expected.
+// The machines catalog on disk: load profiles/ and groups/ from machinesDir, validate
+// everything (files, fields, group metadata, references, templates) with the domain's
+// schemas and return an immutable MachineSet. Any problem throws a ConfigError naming the
+// file, the field and what was expected.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { missingNames } from '../render/template.ts';
-import { sampleView } from '../render/views.ts';
-import { moveKernelArguments } from './kernel-args.ts';
-import { canonicalSelector, selectorKey, sortGroups } from './match.ts';
-import { type Group, groupSchema, type Profile, profileSchema } from './model.ts';
-
-export interface MachineSet {
-  dir: string;
-  profiles: ReadonlyMap<string, Profile>;
-  /** Sorted most specific first (see match.ts). */
-  groups: readonly Group[];
-  revision: string;
-}
+import { moveKernelArguments } from '../machines/kernel-args.ts';
+import { canonicalSelector, selectorKey, sortGroups } from '../machines/match.ts';
+import { type Group, groupSchema, type MachineSet, type Profile, profileSchema } from '../machines/model.ts';
+import { checkSyntax, checkTemplates, type TemplateSources } from './templates.ts';
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
 export function loadMachines(dir: string): MachineSet {
   const profiles = new Map<string, Profile>();
+  const sources = new Map<string, TemplateSources>();
   for (const file of listFiles(join(dir, 'profiles'))) {
-    const profile = loadProfile(dir, file);
+    const { profile, templates } = loadProfile(dir, file);
     if (profiles.has(profile.id))
       throw new ConfigError(`${file}: id: duplicate profile id ${JSON.stringify(profile.id)}`, {
         file,
         key: 'id',
       });
     profiles.set(profile.id, profile);
+    sources.set(profile.id, templates);
   }
-  const groups = listFiles(join(dir, 'groups')).map((file) => loadGroup(file));
-  checkGroups(groups, profiles, dir);
+  const files = listFiles(join(dir, 'groups'));
+  const groups = files.map((file) => loadGroup(file));
+  checkGroups(groups, files, profiles, sources);
   const revision = hash(
     [...profiles.values()]
       .map((p) => p.revision)
@@ -102,13 +97,15 @@ function withDefaultId(data: unknown, file: string): unknown {
   return { ...obj, id };
 }
 
-function loadProfile(dir: string, file: string): Profile {
+function loadProfile(dir: string, file: string): { profile: Profile; templates: TemplateSources } {
   const { text, data } = readData(file);
   const parsed = parseWith(profileSchema, withDefaultId(data, file), file);
   const parts = [text];
+  const templates: TemplateSources = { ignition: file };
   let ignitionTemplate: Record<string, unknown> = {};
   if (typeof parsed.ignition === 'string') {
     const templateFile = inside(dir, parsed.ignition, file, 'ignition');
+    templates.ignition = templateFile;
     const loaded = readData(templateFile);
     if (!loaded.data || typeof loaded.data !== 'object' || Array.isArray(loaded.data)) {
       throw new ConfigError(
@@ -124,6 +121,7 @@ function loadProfile(dir: string, file: string): Profile {
   let ipxeTemplateText: string | undefined;
   if (parsed.ipxeTemplate) {
     const templateFile = inside(dir, parsed.ipxeTemplate, file, 'ipxeTemplate');
+    templates.ipxeTemplate = templateFile;
     ipxeTemplateText = readText(templateFile); // iPXE script text, not YAML
     if (!ipxeTemplateText.startsWith('#!ipxe')) {
       throw new ConfigError(
@@ -140,7 +138,8 @@ function loadProfile(dir: string, file: string): Profile {
   }
   const profile: Profile = { ...parsed, revision: hash(parts.join('\0')), ignitionTemplate };
   if (ipxeTemplateText !== undefined) profile.ipxeTemplateText = ipxeTemplateText;
-  return profile;
+  checkSyntax(profile, templates);
+  return { profile, templates };
 }
 
 /** A template path relative to machinesDir that must stay inside it. */
@@ -164,15 +163,21 @@ function loadGroup(file: string): Group {
   }
 }
 
-function checkGroups(groups: Group[], profiles: Map<string, Profile>, dir: string): void {
+function checkGroups(
+  groups: Group[],
+  files: string[],
+  profiles: Map<string, Profile>,
+  sources: Map<string, TemplateSources>,
+): void {
   const seen = new Map<string, string>();
-  for (const g of groups) {
-    const file = join(dir, 'groups', g.id);
+  for (const [i, g] of groups.entries()) {
+    const file = files[i] ?? g.id;
     const profile = profiles.get(g.profile);
-    if (!profile) {
+    const templates = sources.get(g.profile);
+    if (!profile || !templates) {
       const key = g.pool ? 'pool.profile' : 'profile';
       throw new ConfigError(
-        `${file}.yaml: ${key}: no profile ${JSON.stringify(g.profile)} (known: ${[...profiles.keys()].join(', ') || 'none'})`,
+        `${file}: ${key}: no profile ${JSON.stringify(g.profile)} (known: ${[...profiles.keys()].join(', ') || 'none'})`,
         { file, key },
       );
     }
@@ -180,24 +185,12 @@ function checkGroups(groups: Group[], profiles: Map<string, Profile>, dir: strin
     const other = seen.get(key);
     if (other !== undefined) {
       throw new ConfigError(
-        `groups ${JSON.stringify(other)} and ${JSON.stringify(g.id)} have identical selectors {${key}}: matching would be ambiguous`,
+        `${file}: selector: groups ${JSON.stringify(other)} and ${JSON.stringify(g.id)} have identical selectors {${key}}: matching would be ambiguous`,
         { file, key: 'selector' },
       );
     }
     seen.set(key, g.id);
-    checkTemplates(profile, g);
-  }
-}
-
-function checkTemplates(profile: Profile, group: Group): void {
-  const view = sampleView(group.metadata);
-  const missing = [...missingNames(JSON.stringify(profile.ignitionTemplate), view)];
-  if (profile.ipxeTemplateText) missing.push(...missingNames(profile.ipxeTemplateText, view));
-  if (missing.length > 0) {
-    throw new ConfigError(
-      `profile ${JSON.stringify(profile.id)} (used by group ${JSON.stringify(group.id)}): templates use undefined variables: ${missing.join(', ')}`,
-      { key: 'ignition' },
-    );
+    checkTemplates(profile, templates, g, file);
   }
 }
 

@@ -4,7 +4,8 @@ import { type FSWatcher, watch } from 'node:fs';
 import { errorMessage } from '../errors.ts';
 import type { Stoppable } from '../lifecycle.ts';
 import type { Logger } from '../log.ts';
-import { loadMachines, type MachineSet } from './load.ts';
+import type { MachineSet } from '../machines/model.ts';
+import { loadMachines } from './load.ts';
 
 export class MachineRegistry implements Stoppable {
   readonly name = 'machines';

@@ -28,6 +28,17 @@ test('reload picks up a changed group; an invalid file keeps the last good set',
   tmp.cleanup();
 });
 
+test('a reload with group metadata an iPXE script cannot take keeps the last good set', () => {
+  const { tmp, registry } = setup();
+  writeFileSync(join(tmp.dir, 'groups', 'default.yaml'), 'profile: b\nmetadata: {motd: "${net0/ip}"}\n');
+  assert.not.ok(registry.reload('test'));
+  assert.equal([registry.current.groups[0]?.profile, registry.current.groups[0]?.metadata], ['a', {}]);
+  writeFileSync(join(tmp.dir, 'groups', 'default.yaml'), 'profile: b\nmetadata: {motd: hello}\n');
+  assert.ok(registry.reload('test'));
+  assert.equal(registry.current.groups[0]?.metadata, { motd: 'hello' });
+  tmp.cleanup();
+});
+
 test('file changes are picked up by the watcher', async () => {
   const { tmp, registry } = setup();
   registry.watch();
