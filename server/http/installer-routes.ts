@@ -10,6 +10,7 @@ import type { AttemptTokens } from '../installer/credentials.ts';
 import { type KexecDenyEntry, planHandoff } from '../installer/handoff-plan.ts';
 import { type DerivedImage, planImage } from '../installer/image-plan.ts';
 import { claimUrl, reportUrl } from '../installer/script.ts';
+import type { Mac } from '../machines/identity.ts';
 import { canonicalMac } from '../machines/identity.ts';
 import type { AppEnv } from './app.ts';
 import { clientAddress } from './client.ts';
@@ -28,7 +29,7 @@ export interface InstallerRouteDeps {
   keyring: string | undefined;
   /** installer.kexecDeny: hardware that reboots instead of kexec'ing. */
   kexecDeny: readonly KexecDenyEntry[];
-  onServed?: (mac: string, bytes: number, durationMs: number, attemptId: number) => void;
+  onServed?: (mac: Mac, bytes: number, durationMs: number, attemptId: number) => void;
   /** The mirror's derived fast-install files of a release, when ready (else installs use the .bz2). */
   derivedImage?: (channel: string, board: string, version: string) => Promise<DerivedImage | undefined>;
 }

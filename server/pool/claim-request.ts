@@ -1,6 +1,7 @@
 // POST /api/v1/pool/claim bodies (and `railyard pool claim`), parsed once at the edge.
 import { z } from 'zod';
 import { InvalidRequestError } from '../errors.ts';
+import type { Mac } from '../machines/identity.ts';
 import { canonicalMac } from '../machines/identity.ts';
 
 const ID = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a profile or group id');
@@ -30,7 +31,7 @@ export interface ClaimRequest {
   profile: string;
   metadata: Record<string, unknown>;
   count: number;
-  mac: string | undefined;
+  mac: Mac | undefined;
   selector: Record<string, string>;
   pool: string | undefined;
 }

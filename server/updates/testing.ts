@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { silentLogger } from '../log.ts';
+import type { Mac } from '../machines/identity.ts';
 import { loadMachines, type MachineSet } from '../machines/load.ts';
 import { PAYLOAD, PAYLOAD_MANIFEST, type PayloadManifest } from '../mirror/update-payloads.ts';
 import { memoryStore } from '../store/fakes.ts';
@@ -32,7 +33,7 @@ export interface UpdateLab {
   clock: { now: Date };
   machines: () => MachineSet;
   /** A machine railyard installed: its first-boot report binds `machineId`. */
-  installed(mac: string, machineId: string, facts?: Record<string, string>): Promise<void>;
+  installed(mac: Mac, machineId: string, facts?: Record<string, string>): Promise<void>;
   /** POST one request; returns the response XML. */
   ask(xml: string, ip?: string): Promise<string>;
   close(): Promise<void>;
