@@ -12,6 +12,7 @@ import { Ajv } from 'ajv';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import YAML from 'yaml';
+import { canonicalMac } from './machines/identity.ts';
 import { openPgStore } from './store/pg.ts';
 import { havePostgres } from './testing/postgres.ts';
 import { freePort } from './testing/spawn-railyard.ts';
@@ -105,7 +106,10 @@ test('the variant’s PostgreSQL entrypoint creates a cluster railyard opens wit
     for (;;) {
       try {
         const store = await openPgStore({ url, connectTimeoutMs: 1000 });
-        await store.recordEvent('52:54:00:77:00:01', { type: 'install-script-served', source: 'http' });
+        await store.recordEvent(canonicalMac('52:54:00:77:00:01'), {
+          type: 'install-script-served',
+          source: 'http',
+        });
         assert.is((await store.listMachines()).length, 1);
         await store.close();
         break;

@@ -121,7 +121,7 @@ async function start(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     credentials,
     failedRetries: config.installer.failedRetries,
     bindClientIp: config.installer.bindClientIp,
-    ...(lastKnown ? { lastKnown: (mac: string) => lastKnown.get(mac) } : {}),
+    ...(lastKnown ? { lastKnown: (mac) => lastKnown.get(mac) } : {}),
   });
   const admin = adminCredential(config.admin.token, config.dataDir);
   const access = createAccess({

@@ -5,9 +5,10 @@
 import { ConfigError, errorMessage, redactSecrets } from './errors.ts';
 import { renderInstallScript, reportUrl } from './installer/script.ts';
 import { firstBootUnit } from './installer/target.ts';
+import { canonicalMac } from './machines/identity.ts';
 import { IpxeRenderer } from './render/ipxe.ts';
 
-const PROBE_MAC = '02:00:00:00:00:01';
+const PROBE_MAC = canonicalMac('02:00:00:00:00:01');
 const PROBE_ATTEMPT = 1;
 const PROBE_TOKEN = 'A'.repeat(43);
 

@@ -5,6 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AttemptCredentials } from './installer/credentials.ts';
+import { canonicalMac } from './machines/identity.ts';
 import { applyEvent, type Machine, newMachine } from './machines/state.ts';
 import { openPgStore } from './store/pg.ts';
 import type { StateStore } from './store/state-store.ts';
@@ -43,7 +44,7 @@ async function boot(m: string, credentials: AttemptCredentials): Promise<void> {
     ipxe((racks[(first + 1) % 4] as Railyard).url, m),
   ]);
   for (const b of both) assert.is(b.decision, 'install', `${m}: ${b.text}`);
-  const open = await store.openAttemptOf(m.replaceAll('-', ':'));
+  const open = await store.openAttemptOf(canonicalMac(m));
   if (!open) throw new Error(`${m}: no open attempt`);
   const token = credentials.tokens(open.secrets.nonce).install;
   const path = `/api/v1/machines/${m}/attempts/${open.id}/events`;

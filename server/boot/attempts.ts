@@ -4,6 +4,7 @@
 // silent change of what the machine installs.
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import type { InstallAttempt } from '../machines/attempt.ts';
+import type { Mac } from '../machines/identity.ts';
 import type { MachineSet, Profile } from '../machines/model.ts';
 import { claimedGroup } from '../pool/claimed.ts';
 import type { MachineView } from '../render/views.ts';
@@ -48,7 +49,7 @@ export class AttemptSource {
    * open attempt, or it is past installing; ForbiddenError: another client IP (bindClientIp);
    * ConflictError: its profile or group changed since it opened.
    */
-  async installer(mac: string, request: InstallerRequest): Promise<AttemptInputs> {
+  async installer(mac: Mac, request: InstallerRequest): Promise<AttemptInputs> {
     const attempt = await this.#find(mac, request.attemptId);
     if (!SERVED_WHILE.includes(attempt.state))
       throw new NotFoundError(
@@ -63,7 +64,7 @@ export class AttemptSource {
   }
 
   /** An attempt of `mac` by id, open or closed (admin: what it installed). */
-  async attempt(mac: string, id: number): Promise<StoredAttempt> {
+  async attempt(mac: Mac, id: number): Promise<StoredAttempt> {
     const attempt = await this.#deps.store.getAttempt(id);
     if (!attempt || attempt.mac !== mac) throw new NotFoundError(`${mac} has no install attempt ${id}`);
     return attempt;
@@ -101,7 +102,7 @@ export class AttemptSource {
     return { attempt, view: { ...view, installDisk: attempt.installDisk }, profile: pinned, pool };
   }
 
-  async #find(mac: string, attemptId: number | undefined): Promise<StoredAttempt> {
+  async #find(mac: Mac, attemptId: number | undefined): Promise<StoredAttempt> {
     if (attemptId === undefined) {
       if (!this.#deps.bindClientIp)
         throw new NotFoundError(

@@ -4,7 +4,7 @@
 // opened from the same client IP, and it is recorded as part of that attempt.
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { canonicalMac } from '../machines/identity.ts';
+import type { Mac } from '../machines/identity.ts';
 import type { EventType } from '../machines/state.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { normalizeIp } from './views.ts';
@@ -38,14 +38,14 @@ export class DownloadRecorder {
    * Fire and forget: a download is never failed by its bookkeeping. Ignored unless the MAC
    * has an open attempt whose install script went to `clientIp`.
    */
-  record(rawMac: string | undefined, download: Download, clientIp?: string): void {
+  record(mac: Mac | undefined, download: Download, clientIp?: string): void {
     const type = downloadEventType(download.path);
-    if (!rawMac || !type || download.status >= 300 || download.bytes === 0) return;
-    this.#guard(download.path, this.#attributed(rawMac, type, download, clientIp));
+    if (!mac || !type || download.status >= 300 || download.bytes === 0) return;
+    this.#guard(download.path, this.#attributed(mac, type, download, clientIp));
   }
 
   /** The installer cpio of attempt `attemptId` went out (the route checked the attempt). */
-  recordInstaller(mac: string, attemptId: number, bytes: number, durationMs: number): void {
+  recordInstaller(mac: Mac, attemptId: number, bytes: number, durationMs: number): void {
     const download = { path: '/installer/', bytes, durationMs, complete: true, status: 200 };
     this.#guard('/installer/', this.#write(mac, attemptId, 'installer-fetched', download));
   }
@@ -56,14 +56,13 @@ export class DownloadRecorder {
     );
   }
 
-  async #attributed(rawMac: string, type: EventType, d: Download, clientIp?: string): Promise<void> {
-    const mac = canonicalMac(rawMac);
+  async #attributed(mac: Mac, type: EventType, d: Download, clientIp?: string): Promise<void> {
     const attempt = await this.#store.openAttemptOf(mac);
     if (!attempt || attempt.clientIp !== normalizeIp(clientIp)) return;
     await this.#write(mac, attempt.id, type, d);
   }
 
-  async #write(mac: string, attemptId: number, type: EventType, d: Download): Promise<void> {
+  async #write(mac: Mac, attemptId: number, type: EventType, d: Download): Promise<void> {
     const data = { path: d.path, bytes: d.bytes, durationMs: Math.round(d.durationMs), complete: d.complete };
     await this.#store.recordEvent(mac, { type, source: 'http', data, attemptId });
   }

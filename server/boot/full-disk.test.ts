@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StorageError } from '../errors.ts';
+import { canonicalMac } from '../machines/identity.ts';
 import { brokenStore, memoryStore } from '../store/fakes.ts';
 import { sqliteStoreOn } from '../store/sqlite.ts';
 import type { StateStore } from '../store/state-store.ts';
@@ -23,7 +24,7 @@ async function fill(store: StateStore): Promise<void> {
       const mac = `52:54:00:ff:${((n >> 8) & 255).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`;
       n++;
       try {
-        await store.recordEvent(mac, {
+        await store.recordEvent(canonicalMac(mac), {
           type: 'progress',
           source: 'installer',
           data: { x: 'y'.repeat(size) },
@@ -62,10 +63,7 @@ test('disk full: installed machines boot from disk, others retry, reports get 50
     await ipxe(INSTALLING);
     db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
     await fill(store);
-    const before = JSON.stringify([
-      await store.listMachines(),
-      await store.events(INSTALLED.replaceAll('-', ':')),
-    ]);
+    const before = JSON.stringify([await store.listMachines(), await store.events(canonicalMac(INSTALLED))]);
 
     const disk = await ipxe(INSTALLED);
     assert.is(disk.status, 200);
@@ -89,7 +87,7 @@ test('disk full: installed machines boot from disk, others retry, reports get 50
     assert.is(refused.status, 503);
     assert.match(await refused.text(), 'database or disk is full');
     assert.is(
-      JSON.stringify([await store.listMachines(), await store.events(INSTALLED.replaceAll('-', ':'))]),
+      JSON.stringify([await store.listMachines(), await store.events(canonicalMac(INSTALLED))]),
       before,
     );
   } finally {

@@ -2,9 +2,10 @@
 // recorded and no state change (the dashboard calls it on every machine page view).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { testApp } from '../testing/fixtures.ts';
 
-const MAC = '52:54:00:12:34:56';
+const MAC = canonicalMac('52:54:00:12:34:56');
 const HYP = '52-54-00-12-34-56';
 const IPXE = { 'user-agent': 'iPXE/1.0.0' };
 

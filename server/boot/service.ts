@@ -4,7 +4,7 @@
 import { InvalidRequestError, StorageError } from '../errors.ts';
 import { afterDiskBoot, type InstallAttempt } from '../machines/attempt.ts';
 import { bootDecision, localBootMode } from '../machines/boot-decision.ts';
-import type { Facts } from '../machines/identity.ts';
+import type { Facts, Mac } from '../machines/identity.ts';
 import { selectGroup } from '../machines/match.ts';
 import type { Group, MachineSet, Profile } from '../machines/model.ts';
 import type { Machine } from '../machines/state.ts';
@@ -39,7 +39,7 @@ export type BootKind = 'install' | 'local-boot' | 'show-failure' | 'no-match' | 
 export interface BootDecision {
   kind: BootKind;
   script: string;
-  mac: string;
+  mac: Mac;
   group?: Group;
   profile?: Profile;
   version?: string;
@@ -55,8 +55,8 @@ type Plan =
   | { install: PendingInstall };
 
 interface PendingInstall {
-  mac: string;
-  facts: Facts & { mac: string };
+  mac: Mac;
+  facts: Facts & { mac: Mac };
   group: Group;
   profile: Profile;
   version: string;
@@ -79,7 +79,7 @@ export interface BootServiceDeps {
   /** Seconds a node waits before asking again when there is nothing to boot yet. */
   retrySeconds?: number;
   /** The machine as this instance last recorded it, when the store cannot be read (store/last-known.ts). */
-  lastKnown?: (mac: string) => Machine | undefined;
+  lastKnown?: (mac: Mac) => Machine | undefined;
 }
 
 export class BootService {
@@ -125,7 +125,7 @@ export class BootService {
    * What `/ipxe` would answer this known machine now (from the facts it last reported),
    * without recording anything: for the dashboard. undefined when the machine was never seen.
    */
-  async preview(mac: string): Promise<BootDecision | undefined> {
+  async preview(mac: Mac): Promise<BootDecision | undefined> {
     const machine = await this.#deps.store.getMachine(mac);
     if (!machine) return undefined;
     const plan = await this.#plan({ ...machine.facts, mac }, async () => machine);
@@ -133,7 +133,7 @@ export class BootService {
   }
 
   /** The retry script for a machine whose boot cannot be decided now (the reason goes on its console). */
-  unavailable(mac: string, reason: string): BootDecision {
+  unavailable(mac: Mac, reason: string): BootDecision {
     const safe = reason.replace(/[^A-Za-z0-9 ._:,()/=+-]/g, ' ').slice(0, 160);
     const script = this.#message('railyard cannot decide this boot right now', [
       `railyard cannot record this boot right now: ${safe}`,
@@ -195,7 +195,7 @@ export class BootService {
   }
 
   async #plan(
-    facts: Facts & { mac: string },
+    facts: Facts & { mac: Mac },
     machineOf: () => Promise<Machine | undefined>,
     memberOf: () => Promise<PoolMember | undefined> = () => this.#deps.store.pool.get(facts.mac),
   ): Promise<Plan> {
@@ -237,7 +237,7 @@ export class BootService {
    */
   async #select(
     set: MachineSet,
-    facts: Facts & { mac: string },
+    facts: Facts & { mac: Mac },
     member: PoolMember | undefined,
   ): Promise<{ group?: Group | undefined; profile?: Profile | undefined; pool?: 'pool' | 'claimed' }> {
     const claim = member?.claim;
@@ -255,7 +255,7 @@ export class BootService {
    * this instance recorded it recently), gets its disk-boot script, unrecorded; everyone
    * else a script that retries.
    */
-  async #degraded(facts: Facts & { mac: string }, err: StorageError): Promise<BootDecision> {
+  async #degraded(facts: Facts & { mac: Mac }, err: StorageError): Promise<BootDecision> {
     const machine = await this.#deps.store
       .getMachine(facts.mac)
       .catch(() => this.#deps.lastKnown?.(facts.mac));
@@ -272,7 +272,7 @@ export class BootService {
     return this.unavailable(facts.mac, err.message);
   }
 
-  #failure(mac: string, reason: string, failures: number): string {
+  #failure(mac: Mac, reason: string, failures: number): string {
     const firstLine = reason.split('\n').find((l) => l.trim() !== '') ?? 'install failed';
     const safe = firstLine.replace(/[^A-Za-z0-9 ._:,()/=+-]/g, ' ').slice(0, 160);
     return this.#message(`install failed on ${mac}`, [
@@ -290,7 +290,7 @@ export class BootService {
     });
   }
 
-  #noMatch(mac: string, facts: Facts, dir: string): BootDecision {
+  #noMatch(mac: Mac, facts: Facts, dir: string): BootDecision {
     const described = Object.entries(facts)
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
@@ -301,7 +301,7 @@ export class BootService {
     return { kind: 'no-match', script, mac };
   }
 
-  #notMirrored(mac: string, group: Group, profile: Profile): BootDecision {
+  #notMirrored(mac: Mac, group: Group, profile: Profile): BootDecision {
     const release = `${profile.channel}/${profile.board} ${profile.version}`;
     const script = this.#message(`release ${release} not mirrored yet`, [
       `release ${release} not mirrored yet (profile ${profile.id})`,

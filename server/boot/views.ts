@@ -1,6 +1,6 @@
 // Build the per-machine view templates are rendered with.
 import { createHash } from 'node:crypto';
-import type { Facts } from '../machines/identity.ts';
+import type { Facts, Mac } from '../machines/identity.ts';
 import type { Group, Profile } from '../machines/model.ts';
 import type { InstallView } from '../render/ipxe.ts';
 import type { MachineView } from '../render/views.ts';
@@ -8,7 +8,7 @@ import type { MachineView } from '../render/views.ts';
 const KNOWN = new Set(['mac', 'uuid', 'hostname', 'serial', 'arch', 'platform']);
 
 export function machineView(
-  facts: Facts & { mac: string },
+  facts: Facts & { mac: Mac },
   group: Group,
   profile: Profile,
   version: string,

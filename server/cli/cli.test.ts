@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { CLI } from '../testing/cli.ts';
 import { tempDir } from '../testing/fixtures.ts';
@@ -55,11 +56,11 @@ test('machines list/show/reprovision work on the state database', async () => {
   mkdirSync(join(tmp.dir, 'data'), { recursive: true });
   const store = openSqliteStore(join(tmp.dir, 'data', 'state.db'));
   await store.recordEvent(
-    '52:54:00:00:00:07',
+    canonicalMac('52:54:00:00:00:07'),
     { type: 'install-script-served', source: 'http' },
     { profile: 'p', group: 'g' },
   );
-  await store.recordEvent('52:54:00:00:00:07', { type: 'installed', source: 'installer' });
+  await store.recordEvent(canonicalMac('52:54:00:00:00:07'), { type: 'installed', source: 'installer' });
   await store.close();
   const list = cli('machines', 'list', '--config', config);
   assert.is(list.code, 0, list.err);

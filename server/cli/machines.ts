@@ -1,5 +1,6 @@
 // railyard machines list|show|reprovision: read and change machine state directly in the
 // state store under the data dir (the same database the server uses; safe while it runs).
+import { canonicalMac } from '../machines/identity.ts';
 import { openStateStore } from '../store/open.ts';
 import { machineDetail, requestReprovision } from '../store/queries.ts';
 import type { StateStore } from '../store/state-store.ts';
@@ -48,13 +49,13 @@ ${CONFIG_HELP}`,
 
 async function runAction(store: StateStore, action: string, mac: string, json: boolean): Promise<string> {
   if (action === 'reprovision') {
-    const r = await requestReprovision(store, mac);
+    const r = await requestReprovision(store, canonicalMac(mac));
     return json
       ? JSON.stringify({ mac: r.machine.mac, state: r.machine.state })
       : `${r.machine.mac}: ${r.machine.state} (installs on its next PXE boot)`;
   }
   if (action === 'show') {
-    const d = await machineDetail(store, mac);
+    const d = await machineDetail(store, canonicalMac(mac));
     if (json) return JSON.stringify(d, null, 2);
     const m = d.machine;
     const lines = [

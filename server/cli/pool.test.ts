@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PACKAGE_ROOT } from '../config.ts';
+import { canonicalMac } from '../machines/identity.ts';
 import { writePoolMachines } from '../pool/fixtures/machines.ts';
 import { newAttempt } from '../store/fixtures/attempt.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
@@ -18,8 +19,8 @@ const config = join(tmp.dir, 'railyard.yaml');
 writeFileSync(config, `dataDir: ${dataDir}\nmachinesDir: ${writePoolMachines(tmp.dir)}\n`);
 mkdirSync(join(dataDir, 'mirror'), { recursive: true });
 publishRelease(join(dataDir, 'mirror'), 'stable', 'amd64-usr', '9999.0.0');
-const A = '52:54:00:00:17:01';
-const B = '52:54:00:00:17:02';
+const A = canonicalMac('52:54:00:00:17:01');
+const B = canonicalMac('52:54:00:00:17:02');
 
 const cli = (...args: string[]) => {
   const r = spawnSync(process.execPath, [CLI, 'pool', ...args, '--config', config], { encoding: 'utf8' });

@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PACKAGE_ROOT } from '../config.ts';
 import { AttemptCredentials, hashToken } from '../installer/credentials.ts';
+import { canonicalMac } from '../machines/identity.ts';
 import { newAttempt } from '../store/fixtures/attempt.ts';
 import { openPgStore } from '../store/pg.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
@@ -21,8 +22,8 @@ import { openSqliteUpdateStore } from '../updates/sqlite-store.ts';
 const CLI = join(PACKAGE_ROOT, 'bin/railyard.js');
 const tmp = tempDir('railyard-state-cli-');
 let cluster: PgCluster;
-const A = '52:54:00:00:0e:01';
-const B = '52:54:00:00:0e:02';
+const A = canonicalMac('52:54:00:00:0e:01');
+const B = canonicalMac('52:54:00:00:0e:02');
 
 test.before(async () => {
   cluster = await startPostgres();

@@ -7,6 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AttemptSource } from '../boot/attempts.ts';
 import { InvalidRequestError } from '../errors.ts';
 import type { TokenSource } from '../installer/service.ts';
+import { canonicalMac } from '../machines/identity.ts';
 import { machineDetail, requestReprovision } from '../store/queries.ts';
 import type { StateStore, StoredAttempt } from '../store/state-store.ts';
 import type { AppEnv } from './app.ts';
@@ -48,11 +49,13 @@ export function apiRoutes(app: Hono<AppEnv>, deps: ApiDeps, access: Access): voi
   const mirror = deps.mirror;
   if (mirror) app.get('/api/v1/mirror', async (c) => c.json(await mirror.list()));
 
-  app.get('/api/v1/machines/:mac', async (c) => c.json(await machineDetail(deps.store, c.req.param('mac'))));
+  app.get('/api/v1/machines/:mac', async (c) =>
+    c.json(await machineDetail(deps.store, canonicalMac(c.req.param('mac')))),
+  );
 
   app.post('/api/v1/machines/:mac/reprovision', limit, async (c) => {
     requireAdmin(c, access, 'reprovision');
-    const recorded = await requestReprovision(deps.store, c.req.param('mac'));
+    const recorded = await requestReprovision(deps.store, canonicalMac(c.req.param('mac')));
     return c.json({ state: recorded.machine.state }, 202);
   });
 

@@ -4,6 +4,7 @@ import { type FileRoot, segmentsFromUrlPath } from '../assets/file-root.ts';
 import type { BootService } from '../boot/service.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { type Mac, macOrUndefined } from '../machines/identity.ts';
 import type { RailyardMetrics } from '../metrics/metrics.ts';
 import type { UpdateService } from '../updates/service.ts';
 import { VERSION } from '../version.ts';
@@ -57,7 +58,7 @@ export interface HttpDeps {
  * authenticated for (an accepted report, a served installer); status/bytes of a body piped
  * past Hono.
  */
-export type AppEnv = { Variables: { mac?: string; attempt?: number; status?: number; bytes?: number } };
+export type AppEnv = { Variables: { mac?: Mac; attempt?: number; status?: number; bytes?: number } };
 
 export function createApp(deps: HttpDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -102,7 +103,8 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
   ] as const) {
     app.on(['GET', 'HEAD'], `${prefix}*`, (c) => {
       const raw = new URL(c.req.url).pathname.slice(prefix.length);
-      const mac = c.req.query('mac');
+      // ?mac= only attributes the download (downloads.ts): one that is not a MAC is ignored.
+      const mac = macOrUndefined(c.req.query('mac'));
       if (mac) c.set('mac', mac);
       return serveFile(c, root, segmentsFromUrlPath(raw), deps.onDelivered, deps.onProgress);
     });

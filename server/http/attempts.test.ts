@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeInstallerCpio } from '../installer/fixtures/decode.ts';
+import { canonicalMac } from '../machines/identity.ts';
 import { DB_SECRET, writeAttemptMachines } from '../testing/attempt-machines.ts';
 import { type TestApp, type TestAppOptions, tempDir, testApp } from '../testing/fixtures.ts';
 
-const MAC = '52:54:00:12:34:56';
+const MAC = canonicalMac('52:54:00:12:34:56');
 const HYP = '52-54-00-12-34-56';
 const ADMIN = 'admin-token-0123456789abcdef';
 const NODE = '10.0.0.21';
@@ -292,7 +293,7 @@ test('a ?mac= download counts only from the open attempt’s client', async () =
     fetched.map((e) => e.attemptId),
     [1],
   );
-  assert.is(await t.store.getMachine('52:54:00:00:99:99'), undefined);
+  assert.is(await t.store.getMachine(canonicalMac('52:54:00:00:99:99')), undefined);
   cleanup();
 });
 

@@ -7,7 +7,7 @@ import type { Context, Hono } from 'hono';
 import type { BootDecision, BootService } from '../boot/service.ts';
 import { errorMessage, RailyardError, StorageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { factsFromQuery } from '../machines/identity.ts';
+import { factsFromQuery, type Mac } from '../machines/identity.ts';
 import type { AppEnv } from './app.ts';
 import { clientAddress } from './client.ts';
 
@@ -68,6 +68,6 @@ async function decide(
   } catch (err) {
     if (err instanceof RailyardError && !(err instanceof StorageError)) throw err;
     log.error({ mac: facts.mac, err: errorMessage(err) }, '/ipxe failed; answering a retry script');
-    return boot.unavailable(facts.mac as string, 'internal error');
+    return boot.unavailable(facts.mac as Mac, 'internal error');
   }
 }

@@ -7,6 +7,7 @@
 // - a provisioned machine stays provisioned (nothing but an admin makes it reinstall).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { memoryStore } from '../store/fakes.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { writeAttemptMachines } from '../testing/attempt-machines.ts';
@@ -14,7 +15,9 @@ import { tempDir, testApp } from '../testing/fixtures.ts';
 
 const SEED = 0x5eed_0011;
 const CASES = 3000;
-const MACS = ['52:54:00:00:aa:01', '52:54:00:00:aa:02', '52:54:00:00:aa:03', '52:54:00:00:aa:04'];
+const MACS = ['52:54:00:00:aa:01', '52:54:00:00:aa:02', '52:54:00:00:aa:03', '52:54:00:00:aa:04'].map(
+  canonicalMac,
+);
 const IPS = ['10.0.0.1', '10.0.0.2', '10.0.0.3'];
 
 /** mulberry32: small, fast, good enough to explore inputs reproducibly. */

@@ -6,13 +6,14 @@ import type { Hono } from 'hono';
 import type { BootService } from '../boot/service.ts';
 import { InvalidRequestError } from '../errors.ts';
 import { InstallerService, type InstallerServiceDeps } from '../installer/service.ts';
+import type { Mac } from '../machines/identity.ts';
 import { canonicalMac } from '../machines/identity.ts';
 import type { AppEnv } from './app.ts';
 import { clientAddress } from './client.ts';
 
 export interface InstallerRouteDeps extends Omit<InstallerServiceDeps, 'attempts'> {
   boot: BootService;
-  onServed?: (mac: string, bytes: number, durationMs: number, attemptId: number) => void;
+  onServed?: (mac: Mac, bytes: number, durationMs: number, attemptId: number) => void;
 }
 
 /** `?attempt=N`: a positive integer, or absent. */

@@ -7,10 +7,11 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { testApp } from '../testing/fixtures.ts';
 import { listenHttp } from './listener.ts';
 
-const MAC = '52:54:00:12:34:56';
+const MAC = canonicalMac('52:54:00:12:34:56');
 const IMAGE = 'flatcar_production_image.bin.bz2';
 
 test('image bytes served are tracked per machine through its reporting address', async () => {

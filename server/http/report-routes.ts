@@ -47,7 +47,7 @@ export function reportRoutes(app: Hono<AppEnv>, deps: ApiDeps, access: Access): 
   const report = async (c: Context<AppEnv>, attemptId: number | undefined) => {
     const recorded = await acceptReport(
       deps,
-      c.req.param('mac') ?? '',
+      canonicalMac(c.req.param('mac') ?? ''),
       attemptId,
       c.req.header('authorization'),
       () => readJson(c, MAX_REPORT_BODY),

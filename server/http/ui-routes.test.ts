@@ -3,6 +3,7 @@
 // one-time links, the login rate limit and the reprovision form with its CSRF checks.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { testApp } from '../testing/fixtures.ts';
 import { SEEDED, seedMachines } from '../ui/fixtures/seed.ts';
 
@@ -88,7 +89,7 @@ test('machine data is HTML-escaped everywhere', async () => {
   const headers = await t.sessionHeaders();
   const evil = '<img src=x onerror=alert(1)>';
   await t.store.recordEvent(
-    '52:54:00:00:00:99',
+    canonicalMac('52:54:00:00:00:99'),
     { type: 'install-failed', source: 'installer', data: { exitCode: 1, output: evil } },
     { facts: { hostname: evil } },
   );

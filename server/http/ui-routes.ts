@@ -6,6 +6,7 @@
 import type { Context, Hono } from 'hono';
 import { NotFoundError } from '../errors.ts';
 import { verifyAdminToken } from '../installer/tokens.ts';
+import type { Mac } from '../machines/identity.ts';
 import { canonicalMac } from '../machines/identity.ts';
 import type { Dashboard } from '../ui/dashboard.ts';
 import type { UiTemplates } from '../ui/templates.ts';
@@ -53,9 +54,9 @@ export function uiRoutes(app: Hono<AppEnv>, deps: UiRouteDeps): void {
     c.body(templates.render(name, view), status, HTML_HEADERS);
   const page: PageRenderer = async (c, name, view, status = 200) =>
     html(c, name, { ...view, signedIn: await isSignedIn(c, access), path: c.req.path }, status);
-  const machinePage = async (c: Context, render: (mac: string) => Promise<Response>) => {
+  const machinePage = async (c: Context, render: (mac: Mac) => Promise<Response>) => {
     try {
-      return await render(c.req.param('mac') ?? '');
+      return await render(canonicalMac(c.req.param('mac') ?? ''));
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
       return page(c, 'page-message', { title: 'No such machine', message: err.message }, 404);
@@ -138,7 +139,6 @@ function authRoutes(app: Hono<AppEnv>, deps: UiRouteDeps, page: PageRenderer): v
   });
   app.post('/ui/machines/:mac/reprovision', async (c) => {
     if (!sameOrigin(c)) return forbidden(c);
-    const mac = c.req.param('mac');
     if (!(await isSignedIn(c, access))) {
       return page(
         c,
@@ -147,8 +147,9 @@ function authRoutes(app: Hono<AppEnv>, deps: UiRouteDeps, page: PageRenderer): v
         401,
       );
     }
+    const mac = canonicalMac(c.req.param('mac'));
     await deps.dashboard.reprovision(mac);
-    return c.redirect(`/ui/machines/${canonicalMac(mac)}?notice=reprovision`, 303);
+    return c.redirect(`/ui/machines/${mac}?notice=reprovision`, 303);
   });
 }
 

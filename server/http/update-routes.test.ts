@@ -7,6 +7,7 @@ import type { Hono } from 'hono';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PACKAGE_ROOT } from '../config.ts';
+import { canonicalMac } from '../machines/identity.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { registerUpdateMetrics } from '../metrics/update-metrics.ts';
 import { type TestApp, testApp } from '../testing/fixtures.ts';
@@ -123,7 +124,7 @@ test('GET /api/v1/updates is paged like /api/v1/machines: ?limit= and ?offset=, 
 
 test('pause switch: admin token required; pauses offers; fleet view and metrics', () =>
   withLab(async (lab, { app, post, metrics, t }) => {
-    await lab.installed('52:54:00:00:00:01', machineIdFor(1));
+    await lab.installed(canonicalMac('52:54:00:00:00:01'), machineIdFor(1));
     const read = (path: string) => app.request(path, { headers: t.adminHeaders });
     const pause = (token?: string) =>
       app.request('/api/v1/updates/groups/default/pause', {

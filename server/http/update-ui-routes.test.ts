@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { type TestApp, testApp } from '../testing/fixtures.ts';
 import { DASHBOARD_CLIENTS, dashboardFleet } from '../updates/fleet.ts';
 import { machineIdFor, omahaXml, type UpdateLab, updateLab } from '../updates/testing.ts';
 import type { AppEnv } from './app.ts';
 
 const ADMIN = 'admin-token-0123456789abcdef';
-const MAC = '52:54:00:00:00:01';
+const MAC = canonicalMac('52:54:00:00:00:01');
 
 async function withUi(fn: (lab: UpdateLab, app: Hono<AppEnv>, t: TestApp) => Promise<void>) {
   const lab = updateLab({

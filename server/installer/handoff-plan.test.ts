@@ -1,9 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { planHandoff } from './handoff-plan.ts';
 
 const KEXEC = { handoff: 'kexec' as const, kexecChecks: true };
-const facts = { mac: '52:54:00:00:00:01', serial: 'SN1', rack: 'r7' };
+const facts = { mac: canonicalMac('52:54:00:00:00:01'), serial: 'SN1', rack: 'r7' };
 
 test('the profile decides first: handoff reboot, kexecChecks', () => {
   assert.equal(planHandoff(KEXEC, facts, []), {

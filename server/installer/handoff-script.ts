@@ -5,11 +5,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidRequestError } from '../errors.ts';
-import { canonicalMac } from '../machines/identity.ts';
+import type { Mac } from '../machines/identity.ts';
 import { PACKAGE_ROOT } from '../package-root.ts';
 import { missingNames, render } from '../render/template.ts';
 import type { HandoffPlan } from './handoff-plan.ts';
-import { check, DISK_PATTERN, type ScriptTemplate, shellQuote, URL_PATTERN } from './script.ts';
+import { check, DISK_PATTERN, MAC_PATTERN, type ScriptTemplate, shellQuote, URL_PATTERN } from './script.ts';
 import { TOKEN_PATTERN } from './tokens.ts';
 
 // PACKAGE_ROOT, not import.meta.url: the compiled build runs from dist/ (package-root.ts)
@@ -19,7 +19,7 @@ const PRINTABLE = /^[\x20-\x7e]{0,400}$/;
 const KERNEL_ARG = /^[^\s"'$\\`]{1,256}$/;
 
 export interface HandoffValues {
-  mac: string;
+  mac: Mac;
   reportUrl: string;
   token: string;
   /** `/dev/...` or `smallest` (then the script reads the disk from flatcar-install's output). */
@@ -52,6 +52,7 @@ export function renderHandoffScript(
 }
 
 function handoffView(v: HandoffValues): Record<string, unknown> {
+  check('MAC', v.mac, MAC_PATTERN);
   check('report URL', v.reportUrl, URL_PATTERN);
   check('install disk', v.installDisk, DISK_PATTERN);
   check('token', v.token, TOKEN_PATTERN);
@@ -63,7 +64,7 @@ function handoffView(v: HandoffValues): Record<string, unknown> {
     text('kexecDeny product', d.product, PRINTABLE);
   }
   return {
-    mac: canonicalMac(v.mac),
+    mac: v.mac,
     reportUrl: shellQuote(v.reportUrl),
     token: shellQuote(v.token),
     installDisk: v.installDisk === 'smallest' ? "''" : shellQuote(v.installDisk),

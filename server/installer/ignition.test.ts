@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadMachines } from '../catalog/load.ts';
 import { ConfigError, InvalidRequestError } from '../errors.ts';
+import type { Mac } from '../machines/identity.ts';
 import type { Profile } from '../machines/model.ts';
 import { assertGolden } from '../testing/golden.ts';
 import { assertValidIgnition } from '../testing/ignition-validate.ts';
@@ -237,7 +238,7 @@ test('unsafe values are refused', () => {
     { reportUrl: "http://x/'$(reboot)'" },
     { reportUrl: 'http://x/a b' },
     { view: fixedView({ mirrorBase: 'http://x/$(id)' }) },
-    { view: fixedView({ mac: 'not-a-mac' }) },
+    { view: fixedView({ mac: 'not-a-mac' as Mac }) },
     { profile: { ...profile('flatcar-stable'), installDisk: '/dev/sda; reboot' } },
     { profile: { ...profile('flatcar-stable'), installDisk: '/dev/../etc/passwd' } },
     { handoff: { method: 'reboot', reason: 'profile\nrm -rf /', kexecChecks: true, dmiDeny: [] } },

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConflictError, InvalidRequestError, NotFoundError, UnauthorizedError } from '../errors.ts';
+import { canonicalMac } from '../machines/identity.ts';
 import { memoryStore } from '../store/fakes.ts';
 import { newAttempt } from '../store/fixtures/attempt.ts';
 import { openStateStore } from '../store/open.ts';
@@ -14,8 +15,8 @@ import type { StateStore } from '../store/state-store.ts';
 import { AttemptCredentials } from './credentials.ts';
 import { acceptReport } from './reports.ts';
 
-const A = '52:54:00:00:00:01';
-const B = '52:54:00:00:00:02';
+const A = canonicalMac('52:54:00:00:00:01');
+const B = canonicalMac('52:54:00:00:00:02');
 const credentials = new AttemptCredentials(Buffer.alloc(32, 9));
 
 async function open(store: StateStore, mac = A, creds = credentials) {
@@ -48,7 +49,13 @@ async function snapshot(store: StateStore, mac = A) {
 test('the install token reports install steps of its attempt, the first-boot token the first boot', async () => {
   const store = memoryStore();
   const t = await open(store);
-  const started = await post(store, t.install, { type: 'install-started' }, t.id, '52-54-00-00-00-01');
+  const started = await post(
+    store,
+    t.install,
+    { type: 'install-started' },
+    t.id,
+    canonicalMac('52-54-00-00-00-01'),
+  );
   assert.equal(
     [started.machine.state, started.attempt?.state, started.event.attemptId],
     ['installing', 'installing', t.id],
@@ -189,7 +196,8 @@ test('a bad body or MAC is an InvalidRequestError, after the token check', async
   );
   await rejects(post(store, t.install, { type: 'handoff', method: 'teleport' }, t.id), InvalidRequestError);
   await rejects(
-    acceptReport({ store }, 'nope', t.id, `Bearer ${t.install}`, async () => ({})),
+    (async () =>
+      acceptReport({ store }, canonicalMac('nope'), t.id, `Bearer ${t.install}`, async () => ({})))(),
     InvalidRequestError,
   );
 });
@@ -215,7 +223,7 @@ test('machineDetail groups events by attempt; reprovision cancels the open attem
     detail.timeline.map((p) => p.phase),
     ['script', 'install'],
   );
-  const { machine, attempt } = await requestReprovision(store, '52:54:00:00:00:01');
+  const { machine, attempt } = await requestReprovision(store, canonicalMac('52:54:00:00:00:01'));
   assert.equal([machine.state, machine.failures, attempt?.state], ['reprovision-requested', 0, 'cancelled']);
   await rejects(post(store, second.install, { type: 'installed' }, second.id), ConflictError, /cancelled/);
 });

@@ -4,7 +4,7 @@
 // 400); it is never logged or echoed. A report that does not fit its attempt is a 409
 // (ConflictError, from report-rules.ts inside the store's transaction) and changes nothing.
 import { ConflictError, UnauthorizedError } from '../errors.ts';
-import { canonicalMac } from '../machines/identity.ts';
+import type { Mac } from '../machines/identity.ts';
 import { parseReport } from '../machines/report.ts';
 import { type Credential, REPORT_RULES, reportStep } from '../machines/report-rules.ts';
 import type { Recorded, StateStore, StoredAttempt } from '../store/state-store.ts';
@@ -27,11 +27,10 @@ export interface Authenticated {
  */
 export async function authenticateReport(
   store: StateStore,
-  rawMac: string,
+  mac: Mac,
   attemptId: number | undefined,
   authorization: string | undefined,
 ): Promise<Authenticated> {
-  const mac = canonicalMac(rawMac);
   const attempt =
     attemptId === undefined ? await store.openAttemptOf(mac) : await store.getAttempt(attemptId);
   const credential =
@@ -50,12 +49,12 @@ export async function authenticateReport(
  */
 export async function acceptReport(
   deps: ReportDeps,
-  rawMac: string,
+  mac: Mac,
   attemptId: number | undefined,
   authorization: string | undefined,
   readBody: () => Promise<unknown>,
 ): Promise<Recorded> {
-  const { attempt, credential } = await authenticateReport(deps.store, rawMac, attemptId, authorization);
+  const { attempt, credential } = await authenticateReport(deps.store, mac, attemptId, authorization);
   const report = parseReport(await readBody());
   const needed = REPORT_RULES[report.type].credential;
   if (needed !== credential)

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidRequestError } from '../errors.ts';
-import { canonicalMac } from '../machines/identity.ts';
+import type { Mac } from '../machines/identity.ts';
 import { PACKAGE_ROOT } from '../package-root.ts';
 import { missingNames, render } from '../render/template.ts';
 import { BZ2_PLAN, type ImagePlan } from './image-plan.ts';
@@ -19,9 +19,11 @@ export const URL_PATTERN =
   /^https?:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(\/[A-Za-z0-9._~%/:@+=,-]*)?$/;
 export const DISK_PATTERN = /^(smallest|\/dev\/[A-Za-z0-9/_.:-]+)$/;
 const VERSION_PATTERN = /^\d+\.\d+\.\d+$/;
+/** A canonical MAC (the `Mac` type says so; checked again because it goes into a script). */
+export const MAC_PATTERN = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 export interface ScriptValues {
-  mac: string;
+  mac: Mac;
   /** The install attempt this installer belongs to. */
   attemptId: number;
   reportUrl: string;
@@ -90,8 +92,8 @@ export function renderPoolScript(
 }
 
 /** `<publicUrl>/api/v1/machines/<mac>/claim`: a pooled machine's long-poll. */
-export function claimUrl(publicUrl: string, mac: string): string {
-  return `${publicUrl.replace(/\/+$/, '')}/api/v1/machines/${canonicalMac(mac)}/claim`;
+export function claimUrl(publicUrl: string, mac: Mac): string {
+  return `${publicUrl.replace(/\/+$/, '')}/api/v1/machines/${mac}/claim`;
 }
 
 export function renderInstallScript(
@@ -155,7 +157,8 @@ function imageView(plan: ImagePlan): Record<string, string> {
 }
 
 function scriptView(v: ScriptValues): Record<string, unknown> {
-  const mac = canonicalMac(v.mac);
+  const mac = v.mac;
+  check('MAC', mac, MAC_PATTERN);
   check('report URL', v.reportUrl, URL_PATTERN);
   check('mirror base URL', v.mirrorBase, URL_PATTERN);
   check('install disk', v.installDisk, DISK_PATTERN);
@@ -189,8 +192,8 @@ export function shellQuote(s: string): string {
 }
 
 /** `<publicUrl>/api/v1/machines/<mac>/attempts/<id>/events`: where the attempt's reports go. */
-export function reportUrl(publicUrl: string, mac: string, attemptId: number): string {
+export function reportUrl(publicUrl: string, mac: Mac, attemptId: number): string {
   if (!Number.isSafeInteger(attemptId) || attemptId < 1)
     throw new InvalidRequestError(`installer: invalid attempt id ${attemptId}`);
-  return `${publicUrl.replace(/\/+$/, '')}/api/v1/machines/${canonicalMac(mac)}/attempts/${attemptId}/events`;
+  return `${publicUrl.replace(/\/+$/, '')}/api/v1/machines/${mac}/attempts/${attemptId}/events`;
 }

@@ -3,6 +3,7 @@
 // hand-off, the attempt's tokens and report URL, the keyring → the cached cpio artifact.
 // The transport only parses the request and writes the reply (http/installer-routes.ts).
 import type { AttemptInputs, InstallerRequest } from '../boot/attempts.ts';
+import type { Mac } from '../machines/identity.ts';
 import type { InstallerArtifact, InstallerCache } from './cache.ts';
 import type { AttemptTokens } from './credentials.ts';
 import { type KexecDenyEntry, planHandoff } from './handoff-plan.ts';
@@ -16,7 +17,7 @@ export interface TokenSource {
 
 /** Where the attempt's inputs come from (boot/attempts.ts). */
 export interface AttemptInputSource {
-  installer(mac: string, request: InstallerRequest): Promise<AttemptInputs>;
+  installer(mac: Mac, request: InstallerRequest): Promise<AttemptInputs>;
 }
 
 export interface InstallerServiceDeps {
@@ -47,7 +48,7 @@ export class InstallerService {
   }
 
   /** The installer of `mac`'s attempt (NotFoundError, ForbiddenError, ConflictError from the attempt). */
-  async installer(mac: string, request: InstallerRequest): Promise<ServedInstaller> {
+  async installer(mac: Mac, request: InstallerRequest): Promise<ServedInstaller> {
     const deps = this.#deps;
     const { attempt, view, profile, pool } = await deps.attempts.installer(mac, request);
     const tokens = deps.credentials.tokens(attempt.secrets.nonce);

@@ -2,7 +2,7 @@
 // everything after it belongs to it: the installer is rendered from it (never by matching
 // again), reports name it and carry its credentials, events carry its id. At most one
 // attempt per machine is open; a new install decision supersedes the open one.
-import type { Facts } from './identity.ts';
+import type { Facts, Mac } from './identity.ts';
 
 /**
  * - served: the install script went out; installing: the installer said it started;
@@ -63,7 +63,7 @@ export interface AttemptSpec {
 export interface InstallAttempt extends AttemptSpec {
   /** Assigned by the store; increases with every attempt. */
   id: number;
-  mac: string;
+  mac: Mac;
   state: AttemptState;
   openedAt: string;
   /** null while open. */

@@ -1,11 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { bootDecision, localBootMode } from './boot-decision.ts';
+import { canonicalMac } from './identity.ts';
 import { type Machine, newMachine } from './state.ts';
 
 const profile = { onFailure: 'retry', localBoot: 'auto' } as const;
 const m = (state: Machine['state'], failures = 0): Machine => ({
-  ...newMachine('52:54:00:00:00:01', '2026-01-01T00:00:00Z'),
+  ...newMachine(canonicalMac('52:54:00:00:00:01'), '2026-01-01T00:00:00Z'),
   state,
   failures,
   failureReason: failures ? 'boom' : null,

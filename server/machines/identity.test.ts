@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { InvalidRequestError } from '../errors.ts';
-import { canonicalMac, factsFromQuery } from './identity.ts';
+import { canonicalMac, factsFromQuery, isMac, macOrUndefined } from './identity.ts';
 
 test('canonicalMac accepts colon, hyphen, Cisco-dot and bare forms', () => {
   for (const form of [
@@ -31,6 +31,16 @@ test('canonicalMac refuses malformed input', () => {
       bad,
     );
   }
+});
+
+test('macOrUndefined: the canonical MAC, or undefined for absent or malformed input (never throws)', () => {
+  assert.is(macOrUndefined('52-54-00-AB-CD-01'), '52:54:00:ab:cd:01');
+  assert.is(macOrUndefined('5254.00ab.cd01'), '52:54:00:ab:cd:01');
+  for (const bad of [undefined, '', 'not-a-mac', '52:54:00:ab:cd', '52:54:00:ab:cd:01x']) {
+    assert.is(macOrUndefined(bad), undefined, String(bad));
+    if (bad !== undefined) assert.is(isMac(bad), false, bad);
+  }
+  assert.ok(isMac('525400abcd01'));
 });
 
 test('factsFromQuery canonicalizes the MAC and drops empty values', () => {

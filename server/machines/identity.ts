@@ -3,7 +3,7 @@ import { InvalidRequestError } from '../errors.ts';
 
 /** Facts about a booting machine; every value already validated and canonical. */
 export interface Facts {
-  mac?: string;
+  mac?: Mac;
   uuid?: string;
   hostname?: string;
   serial?: string;
@@ -15,13 +15,19 @@ export interface Facts {
   [label: string]: string | undefined;
 }
 
+/**
+ * A canonical MAC (lower-case, colon-separated). Only the edges make one: `canonicalMac` on
+ * what a client or operator sent, `storedMac` on what railyard itself stored canonical.
+ */
+export type Mac = string & { readonly __brand: 'Mac' };
+
 const HEX12 = /^[0-9a-f]{12}$/;
 
 /**
  * Canonical MAC: lower-case, colon-separated. Accepts `52:54:00:12:34:56`,
  * `52-54-00-12-34-56`, `5254.0012.3456`, `525400123456`. Throws on anything else.
  */
-export function canonicalMac(input: string): string {
+export function canonicalMac(input: string): Mac {
   const hex = input
     .trim()
     .toLowerCase()
@@ -29,15 +35,28 @@ export function canonicalMac(input: string): string {
   if (!HEX12.test(hex) || !/^[0-9a-f]{2}([:\-.]?[0-9a-f]{2,4})*$/.test(input.trim().toLowerCase())) {
     throw new InvalidRequestError(`not a MAC address: ${JSON.stringify(input)}`);
   }
-  return hex.match(/../g)!.join(':');
+  return hex.match(/../g)!.join(':') as Mac;
+}
+
+/**
+ * A MAC railyard stored itself (a store row, an export it wrote): canonical already, since
+ * every write took a `Mac`. Never for what a client or operator sent.
+ */
+export function storedMac(stored: string): Mac {
+  return stored as Mac;
 }
 
 export function isMac(input: string): boolean {
+  return macOrUndefined(input) !== undefined;
+}
+
+/** The canonical MAC, or undefined when `input` is absent or not a MAC (never throws). */
+export function macOrUndefined(input: string | undefined): Mac | undefined {
+  if (input === undefined) return undefined;
   try {
-    canonicalMac(input);
-    return true;
+    return canonicalMac(input);
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from './identity.ts';
 import { canonicalSelector, selectGroup, sortGroups } from './match.ts';
 import type { Group } from './model.ts';
 
@@ -20,9 +21,15 @@ const groups = [
 
 test('more selectors win, default catches the rest', () => {
   const sorted = sortGroups(groups);
-  assert.is(selectGroup(sorted, { mac: '52:54:00:00:00:01', platform: 'efi' })?.id, 'node1-efi');
-  assert.is(selectGroup(sorted, { mac: '52:54:00:00:00:01', platform: 'pcbios' })?.id, 'node1');
-  assert.is(selectGroup(sorted, { mac: '52:54:00:00:00:02', platform: 'pcbios' })?.id, 'default');
+  assert.is(
+    selectGroup(sorted, { mac: canonicalMac('52:54:00:00:00:01'), platform: 'efi' })?.id,
+    'node1-efi',
+  );
+  assert.is(selectGroup(sorted, { mac: canonicalMac('52:54:00:00:00:01'), platform: 'pcbios' })?.id, 'node1');
+  assert.is(
+    selectGroup(sorted, { mac: canonicalMac('52:54:00:00:00:02'), platform: 'pcbios' })?.id,
+    'default',
+  );
 });
 
 test('ties are broken by the sorted key=value string, independent of load order', () => {
@@ -38,7 +45,7 @@ test('ties are broken by the sorted key=value string, independent of load order'
 
 test('no match and no default group gives undefined', () => {
   const sorted = sortGroups(groups.filter((g) => g.id !== 'default'));
-  assert.is(selectGroup(sorted, { mac: '52:54:00:00:00:09' }), undefined);
+  assert.is(selectGroup(sorted, { mac: canonicalMac('52:54:00:00:00:09') }), undefined);
 });
 
 test('MAC selectors are canonical whatever form they were written in', () => {

@@ -1,10 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { InvalidRequestError } from '../errors.ts';
+import { canonicalMac } from './identity.ts';
 import { parseReport } from './report.ts';
 import { applyEvent, type EventType, type Machine, type MachineEvent, newMachine } from './state.ts';
 
-const MAC = '52:54:00:00:00:01';
+const MAC = canonicalMac('52:54:00:00:00:01');
 let clock = 0;
 const ev = (type: EventType, data: MachineEvent['data'] = {}): MachineEvent => ({
   type,

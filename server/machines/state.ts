@@ -2,7 +2,7 @@
 // (with timestamp and source); the store appends the event and saves the reduced machine
 // in one transaction. Installer reports are accepted in any order: the state follows the
 // latest report, because the node knows better than our guess about what it is doing.
-import type { Facts } from './identity.ts';
+import type { Facts, Mac } from './identity.ts';
 
 export const MACHINE_STATES = [
   'new',
@@ -66,7 +66,7 @@ export interface MachineEvent {
 
 export interface Machine {
   /** Canonical MAC (lower-case, colons). */
-  mac: string;
+  mac: Mac;
   state: MachineState;
   /** Failed install attempts since the last reprovision request. */
   failures: number;
@@ -80,7 +80,7 @@ export interface Machine {
   lastSeen: string;
 }
 
-export function newMachine(mac: string, at: string): Machine {
+export function newMachine(mac: Mac, at: string): Machine {
   return {
     mac,
     state: 'new',

@@ -4,11 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { testApp } from '../testing/fixtures.ts';
 import { provisioningDuration } from './machine-metrics.ts';
 import { bytesKind, recordMirrorRefresh } from './metrics.ts';
 
-const MAC = '52:54:00:12:34:56';
+const MAC = canonicalMac('52:54:00:12:34:56');
 const HYP = '52-54-00-12-34-56';
 const RELEASE = '/mirror/stable/amd64-usr/9999.0.0';
 
@@ -86,7 +87,7 @@ test('provisioning durations come from the recorded events', async () => {
 
 test('hand-offs by method and reason code', async () => {
   const t = testApp();
-  const other = '52:54:00:12:34:57';
+  const other = canonicalMac('52:54:00:12:34:57');
   await t.store.recordEvent(MAC, { type: 'handoff', source: 'installer', data: { method: 'kexec' } });
   await t.store.recordEvent(other, {
     type: 'handoff',

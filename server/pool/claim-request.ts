@@ -1,6 +1,7 @@
 // POST /api/v1/pool/claim bodies (and `railyard pool claim`), parsed once at the edge.
 import { z } from 'zod';
 import { InvalidRequestError } from '../errors.ts';
+import type { Mac } from '../machines/identity.ts';
 import { canonicalMac } from '../machines/identity.ts';
 import { metadataSchema } from '../machines/model.ts';
 
@@ -34,7 +35,7 @@ export interface ClaimRequest {
   profile: string;
   metadata: Record<string, unknown>;
   count: number;
-  mac: string | undefined;
+  mac: Mac | undefined;
   selector: Record<string, string>;
   pool: string | undefined;
 }

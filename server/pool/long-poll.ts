@@ -10,6 +10,7 @@ import type { AttemptTokens } from '../installer/credentials.ts';
 import { targetConfig } from '../installer/ignition.ts';
 import { authenticateReport } from '../installer/reports.ts';
 import { reportUrl } from '../installer/script.ts';
+import type { Mac } from '../machines/identity.ts';
 import type { PoolMember } from '../store/pool-store.ts';
 import type { StoredAttempt } from '../store/state-store.ts';
 import { type ClaimPayload, claimedGroup } from './claimed.ts';
@@ -44,7 +45,7 @@ export class ClaimPoller {
    * attempt is closed or the machine is not pooled (the node boots again and re-enters).
    */
   async poll(
-    mac: string,
+    mac: Mac,
     authorization: string | undefined,
     have: string,
     waitSeconds: number,
@@ -75,7 +76,7 @@ export class ClaimPoller {
     }
   }
 
-  async #check(mac: string, polled: StoredAttempt, have: string): Promise<PollAnswer | undefined> {
+  async #check(mac: Mac, polled: StoredAttempt, have: string): Promise<PollAnswer | undefined> {
     const { pool } = this.#deps;
     const [member, attempt] = await Promise.all([pool.store.get(mac), pool.deps.store.getAttempt(polled.id)]);
     if (!member || !attempt || member.attemptId !== attempt.id || attempt.closedAt !== null)

@@ -1,13 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConflictError } from '../errors.ts';
+import { canonicalMac, type Mac } from '../machines/identity.ts';
 import { poolHarness } from './fixtures/harness.ts';
 import type { PollAnswer } from './long-poll.ts';
 
-const A = '52:54:00:00:16:01';
-const B = '52:54:00:00:16:02';
-const C = '52:54:00:00:16:03';
-const claimOf = (mac: string, profile = 'web') => ({
+const A = canonicalMac('52:54:00:00:16:01');
+const B = canonicalMac('52:54:00:00:16:02');
+const C = canonicalMac('52:54:00:00:16:03');
+const claimOf = (mac: Mac, profile = 'web') => ({
   profile,
   metadata: { role: 'r' },
   count: 1,

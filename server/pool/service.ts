@@ -5,6 +5,7 @@
 import type { ReleaseResolver } from '../boot/service.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { Mac } from '../machines/identity.ts';
 import { matches } from '../machines/match.ts';
 import type { Group, MachineSet, Profile } from '../machines/model.ts';
 import { missingNames } from '../render/template.ts';
@@ -32,7 +33,7 @@ export interface PoolServiceDeps {
 }
 
 export interface Claimed {
-  mac: string;
+  mac: Mac;
   profile: string;
   version: string;
   /** true: the disk already holds the claim's release (config + hand-off); false: it reinstalls. */
@@ -125,7 +126,7 @@ export class PoolService {
    * Drop a machine's claim: not yet delivered, it is pooled again; delivered (installing or
    * in service), it is reprovisioned: its next PXE boot re-enters the pool.
    */
-  async release(mac: string): Promise<'pooled' | 'left'> {
+  async release(mac: Mac): Promise<'pooled' | 'left'> {
     const outcome = await this.store.release(mac);
     if (!outcome) throw new ConflictError(`release: ${mac} is not claimed`);
     if (outcome === 'pooled') {

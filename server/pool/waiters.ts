@@ -1,14 +1,15 @@
 // Long-polls waiting in this process, by MAC: a claim (or release) wakes its machine's
 // waiters at once; `stop` wakes everyone (railyard is shutting down: answer 204 now).
+import type { Mac } from '../machines/identity.ts';
 export class Waiters {
-  readonly #byMac = new Map<string, Set<() => void>>();
+  readonly #byMac = new Map<Mac, Set<() => void>>();
   #stopped = false;
 
   /**
    * Resolves when woken, after `ms`, or when `signal` aborts (true: woken by a notify or
    * stop, false: timed out or aborted).
    */
-  wait(mac: string, ms: number, signal?: AbortSignal): Promise<boolean> {
+  wait(mac: Mac, ms: number, signal?: AbortSignal): Promise<boolean> {
     if (this.#stopped || signal?.aborted) return Promise.resolve(this.#stopped);
     return new Promise((resolve) => {
       const set = this.#byMac.get(mac) ?? new Set();
@@ -28,7 +29,7 @@ export class Waiters {
     });
   }
 
-  notify(mac: string): void {
+  notify(mac: Mac): void {
     for (const wake of [...(this.#byMac.get(mac) ?? [])]) wake();
   }
 

@@ -1,10 +1,11 @@
 // The views templates are rendered with. Profile templates are checked at load time
 // against `sampleView` (same keys, placeholder values), so a template that names a
 // variable no machine will have fails at load, not at boot.
+import { canonicalMac, type Mac } from '../machines/identity.ts';
 
 export interface MachineView {
   [key: string]: unknown;
-  mac: string;
+  mac: Mac;
   /** MAC with hyphens (file-name friendly). */
   macHyphen: string;
   hostname: string;
@@ -27,7 +28,7 @@ export interface MachineView {
 
 export function sampleView(metadata: Record<string, unknown>): MachineView {
   return {
-    mac: '00:00:00:00:00:00',
+    mac: canonicalMac('00:00:00:00:00:00'),
     macHyphen: '00-00-00-00-00-00',
     hostname: 'x',
     uuid: 'x',

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { brokenStore, memoryStore } from './fakes.ts';
 import { storeContract } from './fixtures/contract.ts';
 import { fleetContract } from './fixtures/fleet-contract.ts';
@@ -12,7 +13,7 @@ poolContract(test, () => memoryStore());
 test('brokenStore rejects every call', async () => {
   const store = brokenStore();
   try {
-    await store.getMachine('52:54:00:00:00:01');
+    await store.getMachine(canonicalMac('52:54:00:00:00:01'));
     assert.unreachable();
   } catch (err) {
     assert.match(String(err), /broken/);

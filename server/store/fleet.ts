@@ -2,6 +2,7 @@
 // fleet size, so a page costs O(1) queries, not one per machine. SQLite implements them
 // in SQL (sqlite-fleet.ts); `fleetOver` derives them from the basic StateStore calls for
 // the in-memory store.
+import type { Mac } from '../machines/identity.ts';
 import { MACHINE_STATES, type Machine, type MachineState } from '../machines/state.ts';
 import type { StoredAttempt, StoredEvent } from './state-store.ts';
 
@@ -22,9 +23,9 @@ export interface FleetQueries {
    * closed), oldest first, at most `limit`; a machine with no attempt: its newest `limit`
    * events. The same events the machine page draws its timeline from.
    */
-  attemptEvents(macs: readonly string[], limit: number): Promise<Map<string, StoredEvent[]>>;
+  attemptEvents(macs: readonly Mac[], limit: number): Promise<Map<string, StoredEvent[]>>;
   /** The open attempt of each listed machine that has one. */
-  openAttemptsOf(macs: readonly string[]): Promise<Map<string, StoredAttempt>>;
+  openAttemptsOf(macs: readonly Mac[]): Promise<Map<string, StoredAttempt>>;
   /**
    * The events (oldest first, at most `eventLimit` each) of the latest `limit` attempts
    * that ended provisioned, the most recently closed first.
@@ -34,9 +35,9 @@ export interface FleetQueries {
 
 interface BasicReads {
   listMachines(): Promise<Machine[]>;
-  events(mac: string, options?: { limit?: number }): Promise<StoredEvent[]>;
-  attempts(mac: string, options?: { limit?: number }): Promise<StoredAttempt[]>;
-  openAttemptOf(mac: string): Promise<StoredAttempt | undefined>;
+  events(mac: Mac, options?: { limit?: number }): Promise<StoredEvent[]>;
+  attempts(mac: Mac, options?: { limit?: number }): Promise<StoredAttempt[]>;
+  openAttemptOf(mac: Mac): Promise<StoredAttempt | undefined>;
 }
 
 export function emptyCounts(): Record<MachineState, number> {

@@ -1,10 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { newMachine } from '../machines/state.ts';
 import { LastKnownMachines } from './last-known.ts';
 import type { ChangeListener, Recorded } from './state-store.ts';
 
-const A = '52:54:00:00:07:0a';
+const A = canonicalMac('52:54:00:00:07:0a');
 
 function setup(maxAgeMs = 1000) {
   let listener: ChangeListener = () => undefined;

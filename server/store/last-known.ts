@@ -7,6 +7,7 @@
 // feed reconnects (notifications may have been missed); entries older than `maxAgeMs` are
 // not used.
 import { LRUCache } from 'lru-cache';
+import type { Mac } from '../machines/identity.ts';
 import { type Machine, type MachineState, newMachine } from '../machines/state.ts';
 import type { RecordListener } from './observed.ts';
 import type { ChangeFeed } from './state-store.ts';
@@ -41,7 +42,7 @@ export class LastKnownMachines {
   readonly listener: RecordListener = ({ machine, event }) =>
     this.#remember(machine.mac, machine.state, event.id);
 
-  #remember(mac: string, state: MachineState, eventId: number): void {
+  #remember(mac: Mac, state: MachineState, eventId: number): void {
     const entry = this.#entries.peek(mac);
     if (entry && entry.eventId >= eventId) return;
     this.#entries.set(mac, { state, eventId, at: this.#now() });
@@ -51,7 +52,7 @@ export class LastKnownMachines {
    * The machine's last known state (as a machine with nothing else known), if recent; for
    * the boot decision only.
    */
-  get(mac: string): Machine | undefined {
+  get(mac: Mac): Machine | undefined {
     const entry = this.#entries.get(mac);
     if (!entry || this.#now() - entry.at > this.#maxAgeMs) return undefined;
     return { ...newMachine(mac, new Date(entry.at).toISOString()), state: entry.state };

@@ -1,9 +1,9 @@
 // The warm pool in memory, with the SQLite store's semantics (sqlite-pool.ts): each call is
 // synchronous between awaits, so every decision is atomic like a transaction.
-import type { Facts } from '../machines/identity.ts';
+import type { Facts, Mac } from '../machines/identity.ts';
 import { type PoolMember, type PoolStore, pickClaimed } from './pool-store.ts';
 
-export function memoryPool(factsOf: (mac: string) => Facts | undefined): PoolStore {
+export function memoryPool(factsOf: (mac: Mac) => Facts | undefined): PoolStore {
   const rows = new Map<string, PoolMember>();
   const copy = (m: PoolMember | undefined): PoolMember | undefined =>
     m && {

@@ -3,6 +3,7 @@
 // first and commits only when nothing threw, like a transaction.
 import { NotFoundError } from '../errors.ts';
 import { isOpen } from '../machines/attempt.ts';
+import type { Mac } from '../machines/identity.ts';
 import { applyEvent, type EventType, type Machine, newMachine } from '../machines/state.ts';
 import { type FleetQueries, fleetOver } from './fleet.ts';
 import { memoryPool } from './memory-pool.ts';
@@ -50,7 +51,7 @@ class MemoryStore implements StateStore {
     this.#limits = limits;
   }
 
-  async getMachine(mac: string) {
+  async getMachine(mac: Mac) {
     return this.#machines.get(mac);
   }
 
@@ -59,7 +60,7 @@ class MemoryStore implements StateStore {
   }
 
   async recordEvent(
-    mac: string,
+    mac: Mac,
     event: NewEvent,
     seen: Sighting = {},
     step?: OpenAttemptStep,
@@ -74,7 +75,7 @@ class MemoryStore implements StateStore {
     return this.#append(mac, { ...event, at }, seen);
   }
 
-  async openAttempt(mac: string, spec: NewAttempt, event: NewEvent, seen: Sighting = {}): Promise<Opened> {
+  async openAttempt(mac: Mac, spec: NewAttempt, event: NewEvent, seen: Sighting = {}): Promise<Opened> {
     const at = this.#at(event);
     const previous = this.#openOf(mac);
     const superseded = previous && this.#setState(previous, 'superseded', at);
@@ -107,11 +108,11 @@ class MemoryStore implements StateStore {
     return a && structuredClone(a);
   }
 
-  async openAttemptOf(mac: string) {
+  async openAttemptOf(mac: Mac) {
     return this.#openOf(mac);
   }
 
-  async attempts(mac: string, options: { limit?: number } = {}) {
+  async attempts(mac: Mac, options: { limit?: number } = {}) {
     const all = [...this.#attempts.values()].filter((a) => a.mac === mac).sort((a, b) => b.id - a.id);
     return structuredClone(options.limit === undefined ? all : all.slice(0, options.limit));
   }
@@ -122,7 +123,7 @@ class MemoryStore implements StateStore {
     );
   }
 
-  async events(mac: string, options: { limit?: number } = {}) {
+  async events(mac: Mac, options: { limit?: number } = {}) {
     const all = this.#log.filter((e) => e.mac === mac);
     return structuredClone(options.limit === undefined ? all : all.slice(-options.limit));
   }
@@ -149,7 +150,7 @@ class MemoryStore implements StateStore {
     return event.at ?? this.#clock().toISOString();
   }
 
-  #openOf(mac: string): StoredAttempt | undefined {
+  #openOf(mac: Mac): StoredAttempt | undefined {
     for (const a of this.#attempts.values()) if (a.mac === mac && isOpen(a.state)) return structuredClone(a);
     return undefined;
   }
@@ -161,7 +162,7 @@ class MemoryStore implements StateStore {
     return structuredClone(next);
   }
 
-  #append(mac: string, event: NewEvent & { at: string }, seen: Sighting): Recorded {
+  #append(mac: Mac, event: NewEvent & { at: string }, seen: Sighting): Recorded {
     const data = event.data ?? {};
     const before = this.#machines.get(mac) ?? newMachine(mac, event.at);
     const machine = withSighting(
@@ -184,7 +185,7 @@ class MemoryStore implements StateStore {
     return { machine: structuredClone(machine), event: structuredClone(stored) };
   }
 
-  #pruneEvents(mac: string): void {
+  #pruneEvents(mac: Mac): void {
     const limit = this.#limits.eventsPerMachine;
     const mine = this.#log.filter((e) => e.mac === mac);
     if (mine.length <= limit) return;
@@ -193,7 +194,7 @@ class MemoryStore implements StateStore {
     this.#log = this.#log.filter((e) => !drop.has(e.id));
   }
 
-  #pruneAttempts(mac: string): void {
+  #pruneAttempts(mac: Mac): void {
     const closed = [...this.#attempts.values()]
       .filter((a) => a.mac === mac && !isOpen(a.state))
       .sort((a, b) => b.id - a.id);

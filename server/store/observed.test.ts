@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { memoryStore } from './fakes.ts';
 import { observeStore } from './observed.ts';
 
@@ -19,8 +20,11 @@ function capture() {
 test('one log line per recorded event, with the MAC, event and resulting state', async () => {
   const { log, lines } = capture();
   const store = observeStore(memoryStore(), log);
-  await store.recordEvent('52:54:00:00:00:01', { type: 'install-script-served', source: 'http' });
-  await store.recordEvent('52:54:00:00:00:01', {
+  await store.recordEvent(canonicalMac('52:54:00:00:00:01'), {
+    type: 'install-script-served',
+    source: 'http',
+  });
+  await store.recordEvent(canonicalMac('52:54:00:00:00:01'), {
     type: 'install-failed',
     source: 'installer',
     data: { exitCode: 3, output: 'secret-ish long output' },
@@ -46,12 +50,15 @@ test('listeners run after the write; a failing listener does not fail it', async
       seen.push(`${r.event.type}:${r.machine.state}`);
     },
   ]);
-  const recorded = await store.recordEvent('52:54:00:00:00:02', { type: 'first-boot', source: 'node' });
+  const recorded = await store.recordEvent(canonicalMac('52:54:00:00:00:02'), {
+    type: 'first-boot',
+    source: 'node',
+  });
   assert.is(recorded.machine.state, 'provisioned');
   assert.equal(seen, ['first-boot:provisioned']);
   await new Promise((r) => setImmediate(r));
   assert.ok(lines.some((l) => l['msg'] === 'event listener failed' && l['err'] === 'boom'));
-  assert.is((await store.getMachine('52:54:00:00:00:02'))?.state, 'provisioned');
+  assert.is((await store.getMachine(canonicalMac('52:54:00:00:00:02')))?.state, 'provisioned');
 });
 
 test.run();

@@ -4,6 +4,7 @@ import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { tempDir } from '../testing/fixtures.ts';
 import { openStateStore } from './open.ts';
 
@@ -15,7 +16,10 @@ test('state.db, state.db-wal and state.db-shm are 0600 under umask 022', async (
   try {
     const path = join(tmp.dir, 'var', 'state.db');
     const store = await openStateStore({ driver: 'sqlite', path });
-    await store.recordEvent('52:54:00:00:00:01', { type: 'install-script-served', source: 'http' });
+    await store.recordEvent(canonicalMac('52:54:00:00:00:01'), {
+      type: 'install-script-served',
+      source: 'http',
+    });
     for (const f of [path, `${path}-wal`, `${path}-shm`]) assert.is(mode(f), '600', f);
     await store.close();
   } finally {

@@ -1,6 +1,7 @@
 // PostgreSQL statements for install attempts and per-machine retention (used inside pg.ts's
 // transactions, after the machine's advisory lock is held).
 import { type AttemptState, isOpen } from '../machines/attempt.ts';
+import type { Mac } from '../machines/identity.ts';
 import type { Queryable } from './pg-pool.ts';
 import { type AttemptRow, attemptColumns, toAttempt } from './rows.ts';
 import type { NewAttempt, StoredAttempt, StoreLimits } from './state-store.ts';
@@ -10,7 +11,7 @@ export async function attemptById(q: Queryable, id: number): Promise<StoredAttem
   return rows[0] && toAttempt(rows[0]);
 }
 
-export async function openAttemptOf(q: Queryable, mac: string): Promise<StoredAttempt | undefined> {
+export async function openAttemptOf(q: Queryable, mac: Mac): Promise<StoredAttempt | undefined> {
   const { rows } = await q.query<AttemptRow>('SELECT * FROM attempts WHERE mac = $1 AND closed_at IS NULL', [
     mac,
   ]);
@@ -18,7 +19,7 @@ export async function openAttemptOf(q: Queryable, mac: string): Promise<StoredAt
 }
 
 /** Newest first; limit null: all. */
-export async function attemptsOf(q: Queryable, mac: string, limit: number | null): Promise<StoredAttempt[]> {
+export async function attemptsOf(q: Queryable, mac: Mac, limit: number | null): Promise<StoredAttempt[]> {
   const { rows } = await q.query<AttemptRow>(
     'SELECT * FROM attempts WHERE mac = $1 ORDER BY id DESC LIMIT $2',
     [mac, limit],
@@ -31,7 +32,7 @@ export async function allOpenAttempts(q: Queryable): Promise<StoredAttempt[]> {
   return rows.map(toAttempt);
 }
 
-export async function insertAttempt(q: Queryable, mac: string, a: NewAttempt, at: string): Promise<number> {
+export async function insertAttempt(q: Queryable, mac: Mac, a: NewAttempt, at: string): Promise<number> {
   const cols = attemptColumns(mac, a, at);
   const names = Object.keys(cols);
   const { rows } = await q.query<{ id: number }>(
@@ -58,12 +59,7 @@ export async function setAttemptState(
 }
 
 /** `mac` now has `count` events: past the limit, delete the oldest (down to 95 %). */
-export async function pruneEvents(
-  q: Queryable,
-  limits: StoreLimits,
-  mac: string,
-  count: number,
-): Promise<void> {
+export async function pruneEvents(q: Queryable, limits: StoreLimits, mac: Mac, count: number): Promise<void> {
   const limit = limits.eventsPerMachine;
   if (count <= limit) return;
   const keep = Math.max(1, limit - Math.ceil(limit / 20));
@@ -75,7 +71,7 @@ export async function pruneEvents(
 }
 
 /** Delete the oldest closed attempts (and their events) beyond the per-machine limit. */
-export async function pruneAttempts(q: Queryable, limits: StoreLimits, mac: string): Promise<void> {
+export async function pruneAttempts(q: Queryable, limits: StoreLimits, mac: Mac): Promise<void> {
   // The open attempt is never among them; it counts towards the limit.
   const open = await openAttemptOf(q, mac);
   const closedToKeep = Math.max(0, limits.attemptsPerMachine - (open ? 1 : 0));
@@ -90,7 +86,7 @@ export async function pruneAttempts(q: Queryable, limits: StoreLimits, mac: stri
   await setEventCount(q, mac);
 }
 
-async function setEventCount(q: Queryable, mac: string): Promise<void> {
+async function setEventCount(q: Queryable, mac: Mac): Promise<void> {
   await q.query(
     'UPDATE machines SET event_count = (SELECT count(*) FROM events WHERE mac = $1) WHERE mac = $1',
     [mac],

@@ -5,6 +5,7 @@
 // connection drops it reconnects on its own (backoff up to 5 s) and then reports
 // `undefined`: notifications may have been missed, everything cached must go.
 import pg from 'pg';
+import { storedMac } from '../machines/identity.ts';
 import { MACHINE_STATES, type MachineState } from '../machines/state.ts';
 import type { ChangeFeed, ChangeListener, Recorded } from './state-store.ts';
 
@@ -81,7 +82,7 @@ export class PgChangeFeed implements ChangeFeed {
       const [mac, id, from, state] = (msg.payload ?? '').split(' ');
       if (msg.channel !== this.#channel || !mac || from === this.#instance) return;
       if (!(MACHINE_STATES as readonly string[]).includes(state ?? '')) return;
-      this.#emit({ mac, eventId: Number(id), state: state as MachineState });
+      this.#emit({ mac: storedMac(mac), eventId: Number(id), state: state as MachineState });
     });
     try {
       await client.connect();

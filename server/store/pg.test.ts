@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, StorageError } from '../errors.ts';
+import { canonicalMac } from '../machines/identity.ts';
 import { PG_PASSWORD, type PgCluster, startPostgres } from '../testing/postgres.ts';
 import { newAttempt } from './fixtures/attempt.ts';
 import { storeContract } from './fixtures/contract.ts';
@@ -32,7 +33,7 @@ fleetContract(test, () => open(fresh()));
 // The pool contract: the same claims, exactly once (FOR UPDATE SKIP LOCKED), on PostgreSQL.
 poolContract(test, () => open(fresh()));
 
-const MAC = '52:54:00:00:09:01';
+const MAC = canonicalMac('52:54:00:00:09:01');
 const served = { type: 'install-script-served' as const, source: 'http' as const };
 
 test('pg: four instances migrating one database at once; each sees the same schema', async () => {

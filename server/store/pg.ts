@@ -7,6 +7,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { ConfigError, errorMessage, NotFoundError, StorageError } from '../errors.ts';
+import type { Mac } from '../machines/identity.ts';
 import { applyEvent, type EventData, type EventType, type Machine, newMachine } from '../machines/state.ts';
 import type { FleetQueries } from './fleet.ts';
 import * as attempts from './pg-attempts.ts';
@@ -67,7 +68,7 @@ export async function openPgStore(o: PgStoreOptions): Promise<StateStore> {
 }
 
 /** The machine's advisory lock key: 64 bits of SHA-1(mac), a bigint literal. */
-function lockKey(mac: string): string {
+function lockKey(mac: Mac): string {
   return createHash('sha1').update(`railyard-machine:${mac}`).digest().readBigInt64BE(0).toString();
 }
 
@@ -101,7 +102,7 @@ class PgStateStore implements StateStore {
   }
 
   /** A write transaction on `mac`: its advisory lock first, its NOTIFY with the COMMIT. */
-  #write<T extends Recorded>(mac: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  #write<T extends Recorded>(mac: Mac, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     return transaction(
       this.#pool,
       async (c) => {
@@ -119,7 +120,7 @@ class PgStateStore implements StateStore {
   /** As sqlite.ts's #append: event, transition, upsert, retention, in the caller's transaction. */
   async #append(
     c: pg.PoolClient,
-    mac: string,
+    mac: Mac,
     event: NewEvent & { at: string },
     seen: Sighting,
     attemptOf?: number | (() => Promise<number>),
@@ -163,7 +164,7 @@ class PgStateStore implements StateStore {
     return attempt ? { machine, event: stored, attempt } : { machine, event: stored };
   }
 
-  recordEvent(mac: string, event: NewEvent, seen: Sighting = {}, step?: OpenAttemptStep): Promise<Recorded> {
+  recordEvent(mac: Mac, event: NewEvent, seen: Sighting = {}, step?: OpenAttemptStep): Promise<Recorded> {
     return this.#write(mac, async (c) => {
       const at = this.#at(event);
       const open = step ? await attempts.openAttemptOf(c, mac) : undefined;
@@ -176,7 +177,7 @@ class PgStateStore implements StateStore {
     });
   }
 
-  openAttempt(mac: string, attempt: NewAttempt, event: NewEvent, seen: Sighting = {}): Promise<Opened> {
+  openAttempt(mac: Mac, attempt: NewAttempt, event: NewEvent, seen: Sighting = {}): Promise<Opened> {
     return this.#write(mac, async (c) => {
       const at = this.#at(event);
       const superseded = await attempts.openAttemptOf(c, mac);
@@ -209,7 +210,7 @@ class PgStateStore implements StateStore {
     });
   }
 
-  getMachine(mac: string): Promise<Machine | undefined> {
+  getMachine(mac: Mac): Promise<Machine | undefined> {
     return guarded(async () => {
       const row = (await this.#pool.query<MachineRow>('SELECT * FROM machines WHERE mac = $1', [mac]))
         .rows[0];
@@ -227,11 +228,11 @@ class PgStateStore implements StateStore {
     return guarded(() => attempts.attemptById(this.#pool, id));
   }
 
-  openAttemptOf(mac: string): Promise<StoredAttempt | undefined> {
+  openAttemptOf(mac: Mac): Promise<StoredAttempt | undefined> {
     return guarded(() => attempts.openAttemptOf(this.#pool, mac));
   }
 
-  attempts(mac: string, options: { limit?: number } = {}): Promise<StoredAttempt[]> {
+  attempts(mac: Mac, options: { limit?: number } = {}): Promise<StoredAttempt[]> {
     return guarded(() => attempts.attemptsOf(this.#pool, mac, options.limit ?? null));
   }
 
@@ -239,7 +240,7 @@ class PgStateStore implements StateStore {
     return guarded(() => attempts.allOpenAttempts(this.#pool));
   }
 
-  events(mac: string, options: { limit?: number } = {}): Promise<StoredEvent[]> {
+  events(mac: Mac, options: { limit?: number } = {}): Promise<StoredEvent[]> {
     return guarded(async () => {
       const { rows } = await this.#pool.query<EventRow>(
         'SELECT * FROM (SELECT * FROM events WHERE mac = $1 ORDER BY id DESC LIMIT $2) x ORDER BY id',

@@ -11,7 +11,7 @@
 //   and takes them with the same conditional UPDATE;
 // - release and delivery of a claim, entering a refresh slot: conditional as well.
 import { ConflictError, NotFoundError } from '../errors.ts';
-import type { Facts } from '../machines/identity.ts';
+import type { Facts, Mac } from '../machines/identity.ts';
 
 /**
  * - pooling: a pool attempt is open, the node is writing (or checking) its disk;
@@ -41,7 +41,7 @@ export interface PooledDisk {
 }
 
 export interface PoolMember {
-  mac: string;
+  mac: Mac;
   /** The pool group it entered through. */
   group: string;
   state: PoolState;
@@ -66,7 +66,7 @@ export interface ClaimSelection {
   /** Only members of these pool groups (the claim profile's pools). */
   groups: readonly string[];
   /** One machine by MAC; else the oldest pooled `count` matching `matches`. */
-  mac?: string | undefined;
+  mac?: Mac | undefined;
   count: number;
   matches: (candidate: PoolCandidate) => boolean;
   /** Members holding this release go first (their claim needs no rewrite). */
@@ -76,10 +76,10 @@ export interface ClaimSelection {
 
 export interface PoolStore {
   /** A pool attempt opened: the member is pooling with it (a claim it had is dropped). */
-  enter(mac: string, group: string, attemptId: number, at: string): Promise<PoolMember>;
+  enter(mac: Mac, group: string, attemptId: number, at: string): Promise<PoolMember>;
   /** The node reported `pooled` on `attemptId`; undefined when that is not its pool attempt. */
-  pooled(mac: string, attemptId: number, disk: PooledDisk, at: string): Promise<PoolMember | undefined>;
-  get(mac: string): Promise<PoolMember | undefined>;
+  pooled(mac: Mac, attemptId: number, disk: PooledDisk, at: string): Promise<PoolMember | undefined>;
+  get(mac: Mac): Promise<PoolMember | undefined>;
   /** Every member, oldest entered first. */
   list(): Promise<PoolMember[]>;
   /**
@@ -88,24 +88,24 @@ export interface PoolStore {
    */
   claim(selection: ClaimSelection): Promise<PoolMember[]>;
   /** A long-poll arrived (liveness for pool.vanishAfter). */
-  polled(mac: string, at: string): Promise<void>;
+  polled(mac: Mac, at: string): Promise<void>;
   /** The claim was handed to the node; false when it is no longer claimed (released). */
-  delivered(mac: string, at: string): Promise<boolean>;
+  delivered(mac: Mac, at: string): Promise<boolean>;
   /**
    * Drop the claim. Not yet delivered: the member is pooled again (`pooled`); delivered (the
    * node is installing or in service): it leaves the pool (`left`: its next boot re-enters).
    * undefined when it is not claimed.
    */
-  release(mac: string): Promise<'pooled' | 'left' | undefined>;
+  release(mac: Mac): Promise<'pooled' | 'left' | undefined>;
   /** Pooled members that last polled before `before`: now vanished (returned). */
   vanish(before: string): Promise<PoolMember[]>;
   /**
    * Take a refresh slot of the member's group (at most `limit` refreshing); false if none.
    * Slots taken before `staleBefore` no longer count (a node that died while rewriting).
    */
-  startRefresh(mac: string, limit: number, at: string, staleBefore: string): Promise<boolean>;
+  startRefresh(mac: Mac, limit: number, at: string, staleBefore: string): Promise<boolean>;
   /** The claimed machine booted; undefined when it has no claim awaiting its first boot. */
-  firstBoot(mac: string, at: string): Promise<PoolMember | undefined>;
+  firstBoot(mac: Mac, at: string): Promise<PoolMember | undefined>;
 }
 
 /** The claim order: members holding the preferred release first, then oldest pooled first. */

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { memoryStore } from './fakes.ts';
 import { newAttempt } from './fixtures/attempt.ts';
 import { versionsInstalling } from './queries.ts';
@@ -7,7 +8,7 @@ import { versionsInstalling } from './queries.ts';
 test('versionsInstalling names the releases of open attempts not yet installed', async () => {
   const store = memoryStore();
   const open = (mac: string, version: string, channel = 'stable') =>
-    store.openAttempt(mac, newAttempt({ version, channel }), {
+    store.openAttempt(canonicalMac(mac), newAttempt({ version, channel }), {
       type: 'install-script-served',
       source: 'http',
     });

@@ -2,7 +2,7 @@
 // dashboard.
 import { NotFoundError } from '../errors.ts';
 import { afterReprovision, type InstallAttempt } from '../machines/attempt.ts';
-import { canonicalMac } from '../machines/identity.ts';
+import type { Mac } from '../machines/identity.ts';
 import type { Machine } from '../machines/state.ts';
 import { type PhaseSpan, timeline } from '../machines/timeline.ts';
 import type { Recorded, StateStore, StoredAttempt, StoredEvent } from './state-store.ts';
@@ -43,11 +43,10 @@ export function groupByAttempt(
 /** GET /api/v1/machines/<mac>: state, facts, attempts with their timelines, recent events. */
 export async function machineDetail(
   store: StateStore,
-  rawMac: string,
+  mac: Mac,
   eventLimit = 200,
   attemptLimit = 20,
 ): Promise<MachineDetail> {
-  const mac = canonicalMac(rawMac);
   const machine = await store.getMachine(mac);
   if (!machine) throw new NotFoundError(`no machine ${mac} (never seen)`);
   const events = await store.events(mac, { limit: eventLimit });
@@ -62,10 +61,9 @@ export async function machineDetail(
  */
 export async function requestReprovision(
   store: StateStore,
-  rawMac: string,
+  mac: Mac,
   source: 'admin' = 'admin',
 ): Promise<Recorded> {
-  const mac = canonicalMac(rawMac);
   if (!(await store.getMachine(mac))) throw new NotFoundError(`no machine ${mac} (never seen)`);
   return store.recordEvent(mac, { type: 'reprovision-requested', source }, {}, afterReprovision);
 }

@@ -1,7 +1,7 @@
 // Row shapes and mappings shared by the SQL backends (SQLite and PostgreSQL keep the same
 // columns: timestamps as ISO-8601 text, facts and event data as JSON text).
 import type { AttemptState } from '../machines/attempt.ts';
-import type { Facts } from '../machines/identity.ts';
+import { type Facts, type Mac, storedMac } from '../machines/identity.ts';
 import type { EventData, Machine } from '../machines/state.ts';
 import type { NewAttempt, StoredAttempt, StoredEvent } from './state-store.ts';
 
@@ -46,7 +46,7 @@ export interface AttemptRow {
 
 export function toMachine(row: MachineRow): Machine {
   return {
-    mac: row.mac,
+    mac: storedMac(row.mac),
     state: row.state,
     failures: row.failures,
     failureReason: row.failure_reason,
@@ -79,7 +79,7 @@ export function toEvent({ attempt_id, data, ...r }: EventRow): StoredEvent {
 export function toAttempt(r: AttemptRow): StoredAttempt {
   return {
     id: r.id,
-    mac: r.mac,
+    mac: storedMac(r.mac),
     state: r.state,
     group: r.grp,
     profile: r.profile,
@@ -103,7 +103,7 @@ export function toAttempt(r: AttemptRow): StoredAttempt {
 }
 
 /** The columns of a new attempt row (as both backends insert it). */
-export function attemptColumns(mac: string, a: NewAttempt, at: string) {
+export function attemptColumns(mac: Mac, a: NewAttempt, at: string) {
   return {
     mac,
     grp: a.group,

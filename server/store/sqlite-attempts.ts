@@ -2,6 +2,7 @@
 // inside sqlite.ts's transactions).
 import type Database from 'better-sqlite3';
 import { type AttemptState, isOpen } from '../machines/attempt.ts';
+import type { Mac } from '../machines/identity.ts';
 import { type AttemptRow, attemptColumns, toAttempt } from './rows.ts';
 import type { NewAttempt, StoredAttempt, StoreLimits } from './state-store.ts';
 
@@ -61,12 +62,12 @@ export class AttemptStatements {
     return row ? toAttempt(row) : undefined;
   }
 
-  openOf(mac: string): StoredAttempt | undefined {
+  openOf(mac: Mac): StoredAttempt | undefined {
     const row = this.#openOf.get(mac);
     return row ? toAttempt(row) : undefined;
   }
 
-  ofMachine(mac: string, limit: number): StoredAttempt[] {
+  ofMachine(mac: Mac, limit: number): StoredAttempt[] {
     return this.#ofMachine.all(mac, limit).map(toAttempt);
   }
 
@@ -74,7 +75,7 @@ export class AttemptStatements {
     return this.#allOpen.all().map(toAttempt);
   }
 
-  insert(mac: string, a: NewAttempt, at: string): number {
+  insert(mac: Mac, a: NewAttempt, at: string): number {
     const { lastInsertRowid } = this.#insert.run(attemptColumns(mac, a, at));
     return Number(lastInsertRowid);
   }
@@ -86,7 +87,7 @@ export class AttemptStatements {
   }
 
   /** `mac` now has `count` events: past the limit, delete the oldest (down to 95 %). */
-  pruneEvents(mac: string, count: number): void {
+  pruneEvents(mac: Mac, count: number): void {
     const limit = this.#limits.eventsPerMachine;
     if (count <= limit) return;
     const keep = Math.max(1, limit - Math.ceil(limit / 20));
@@ -95,7 +96,7 @@ export class AttemptStatements {
   }
 
   /** Delete the oldest closed attempts (and their events) beyond the per-machine limit. */
-  pruneAttempts(mac: string): void {
+  pruneAttempts(mac: Mac): void {
     // The open attempt is never among them; it counts towards the limit.
     const closedToKeep = Math.max(0, this.#limits.attemptsPerMachine - (this.#openOf.get(mac) ? 1 : 0));
     const old = this.#beyond.all(mac, closedToKeep);

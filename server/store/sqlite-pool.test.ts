@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../errors.ts';
+import type { Mac } from '../machines/identity.ts';
 import { poolMachines, selection } from './fixtures/pool-contract.ts';
 import { openSqliteStore } from './sqlite.ts';
 
@@ -39,7 +40,7 @@ test('a claim survives closing and reopening the database', async () => {
   await store.pool.claim(selection({ mac: a }));
   await store.close();
   const reopened = openSqliteStore(file);
-  const m = await reopened.pool.get(a as string);
+  const m = await reopened.pool.get(a as Mac);
   assert.equal([m?.state, m?.claim?.profile, m?.claim?.metadata], ['claimed', 'web', { role: 'web' }]);
   await reopened.close();
 });

@@ -4,7 +4,7 @@
 // inside an IMMEDIATE transaction (pool-store.ts).
 import type Database from 'better-sqlite3';
 import { ConfigError } from '../errors.ts';
-import type { Facts } from '../machines/identity.ts';
+import { type Facts, type Mac, storedMac } from '../machines/identity.ts';
 import {
   type ClaimSelection,
   type PoolCandidate,
@@ -133,19 +133,19 @@ export function sqlitePool(db: Database.Database, guard: <T>(fn: () => T) => T):
     }
     return picked.map((m) => toMember(get.get(m.mac) as PoolRow));
   });
-  const releaseTx = db.transaction((mac: string): 'pooled' | 'left' | undefined => {
+  const releaseTx = db.transaction((mac: Mac): 'pooled' | 'left' | undefined => {
     if (releaseUndelivered.run(mac).changes === 1) return 'pooled';
     if (releaseDelivered.run(mac).changes === 1) return 'left';
     return undefined;
   });
-  const refreshTx = db.transaction((mac: string, limit: number, at: string, stale: string): boolean => {
+  const refreshTx = db.transaction((mac: Mac, limit: number, at: string, stale: string): boolean => {
     const row = get.get(mac);
     if (row?.state !== 'pooled' || row.refresh_since !== null) return false;
     if ((refreshing.get(row.grp, stale)?.n ?? 0) >= limit) return false;
     return startRefresh.run(at, mac).changes === 1;
   });
 
-  const member = (mac: string) => {
+  const member = (mac: Mac) => {
     const r = get.get(mac);
     return r ? toMember(r) : undefined;
   };
@@ -196,7 +196,7 @@ export function sqlitePool(db: Database.Database, guard: <T>(fn: () => T) => T):
 
 export function toMember(r: PoolRow): PoolMember {
   return {
-    mac: r.mac,
+    mac: storedMac(r.mac),
     group: r.grp,
     state: r.state,
     attemptId: r.attempt_id,

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../errors.ts';
+import { canonicalMac } from '../machines/identity.ts';
 import { storeContract } from './fixtures/contract.ts';
 import { fleetContract } from './fixtures/fleet-contract.ts';
 import { poolContract } from './fixtures/pool-contract.ts';
@@ -15,7 +16,7 @@ import { openStateStore } from './open.ts';
 import { openSqliteStore } from './sqlite.ts';
 
 const run = promisify(execFile);
-const MAC = '52:54:00:00:00:01';
+const MAC = canonicalMac('52:54:00:00:00:01');
 const dirs: string[] = [];
 const tempDb = () => {
   const dir = mkdtempSync(join(tmpdir(), 'railyard-state-'));
@@ -99,7 +100,7 @@ test('4 processes × 25 machines write the same file concurrently', async () => 
   assert.ok(machines.every((m) => m.state === 'installed'));
   for (const mac of macs)
     assert.equal(
-      (await store.events(mac)).map((e) => e.type),
+      (await store.events(canonicalMac(mac))).map((e) => e.type),
       ['install-script-served', 'install-started', 'progress', 'installed'],
     );
   await store.close();

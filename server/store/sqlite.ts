@@ -3,6 +3,7 @@
 // exposed as promises to fit the StateStore interface.
 import Database from 'better-sqlite3';
 import { ConfigError, errorMessage, NotFoundError, StorageError } from '../errors.ts';
+import type { Mac } from '../machines/identity.ts';
 import { applyEvent, type EventData, type EventType, type Machine, newMachine } from '../machines/state.ts';
 import type { FleetQueries } from './fleet.ts';
 import { migrate } from './migrations.ts';
@@ -127,7 +128,7 @@ class SqliteStateStore implements StateStore {
     );
     this.#attempts = new AttemptStatements(db, limits);
     this.#record = db.transaction(
-      (mac: string, event: NewEvent, seen: Sighting, step?: OpenAttemptStep): Recorded => {
+      (mac: Mac, event: NewEvent, seen: Sighting, step?: OpenAttemptStep): Recorded => {
         const at = this.#at(event);
         const open = step ? this.#attempts.openOf(mac) : undefined;
         const next = open && step ? step(open) : undefined;
@@ -138,23 +139,21 @@ class SqliteStateStore implements StateStore {
         return this.#append(mac, { ...event, at }, seen);
       },
     );
-    this.#open = db.transaction(
-      (mac: string, attempt: NewAttempt, event: NewEvent, seen: Sighting): Opened => {
-        const at = this.#at(event);
-        const superseded = this.#attempts.openOf(mac);
-        if (superseded) this.#attempts.setState(superseded, 'superseded', at);
-        // The attempt row goes in once the machine row exists (foreign key), before its event.
-        const recorded = this.#append(mac, { ...event, at }, seen, () =>
-          this.#attempts.insert(mac, attempt, at),
-        );
-        this.#attempts.pruneAttempts(mac);
-        return {
-          ...recorded,
-          attempt: recorded.attempt as StoredAttempt,
-          superseded: superseded && this.#attempts.get(superseded.id),
-        };
-      },
-    );
+    this.#open = db.transaction((mac: Mac, attempt: NewAttempt, event: NewEvent, seen: Sighting): Opened => {
+      const at = this.#at(event);
+      const superseded = this.#attempts.openOf(mac);
+      if (superseded) this.#attempts.setState(superseded, 'superseded', at);
+      // The attempt row goes in once the machine row exists (foreign key), before its event.
+      const recorded = this.#append(mac, { ...event, at }, seen, () =>
+        this.#attempts.insert(mac, attempt, at),
+      );
+      this.#attempts.pruneAttempts(mac);
+      return {
+        ...recorded,
+        attempt: recorded.attempt as StoredAttempt,
+        superseded: superseded && this.#attempts.get(superseded.id),
+      };
+    });
     this.#report = db.transaction((attemptId: number, event: NewEvent, step: AttemptStep) => {
       const attempt = this.#attempts.get(attemptId);
       if (!attempt) throw new NotFoundError(`no install attempt ${attemptId}`);
@@ -175,7 +174,7 @@ class SqliteStateStore implements StateStore {
    * attempt (after the machine row, before the event) and returns its id.
    */
   #append(
-    mac: string,
+    mac: Mac,
     event: NewEvent & { at: string },
     seen: Sighting,
     attemptOf?: number | (() => number),
@@ -214,7 +213,7 @@ class SqliteStateStore implements StateStore {
     return attempt ? { machine, event: stored, attempt } : { machine, event: stored };
   }
 
-  async getMachine(mac: string): Promise<Machine | undefined> {
+  async getMachine(mac: Mac): Promise<Machine | undefined> {
     const row = guard(() => this.#get.get(mac));
     return row ? toMachine(row) : undefined;
   }
@@ -224,7 +223,7 @@ class SqliteStateStore implements StateStore {
   }
 
   async recordEvent(
-    mac: string,
+    mac: Mac,
     event: NewEvent,
     seen: Sighting = {},
     step?: OpenAttemptStep,
@@ -232,7 +231,7 @@ class SqliteStateStore implements StateStore {
     return guard(() => this.#record.immediate(mac, event, seen, step));
   }
 
-  async openAttempt(mac: string, attempt: NewAttempt, event: NewEvent, seen: Sighting = {}): Promise<Opened> {
+  async openAttempt(mac: Mac, attempt: NewAttempt, event: NewEvent, seen: Sighting = {}): Promise<Opened> {
     return guard(() => this.#open.immediate(mac, attempt, event, seen));
   }
 
@@ -246,11 +245,11 @@ class SqliteStateStore implements StateStore {
     return guard(() => this.#attempts.get(id));
   }
 
-  async openAttemptOf(mac: string): Promise<StoredAttempt | undefined> {
+  async openAttemptOf(mac: Mac): Promise<StoredAttempt | undefined> {
     return guard(() => this.#attempts.openOf(mac));
   }
 
-  async attempts(mac: string, options: { limit?: number } = {}): Promise<StoredAttempt[]> {
+  async attempts(mac: Mac, options: { limit?: number } = {}): Promise<StoredAttempt[]> {
     return guard(() => this.#attempts.ofMachine(mac, options.limit ?? -1));
   }
 
@@ -258,7 +257,7 @@ class SqliteStateStore implements StateStore {
     return guard(() => this.#attempts.allOpen());
   }
 
-  async events(mac: string, options: { limit?: number } = {}): Promise<StoredEvent[]> {
+  async events(mac: Mac, options: { limit?: number } = {}): Promise<StoredEvent[]> {
     const limit = options.limit ?? -1;
     const rows = guard(() => this.#events.all(mac, limit));
     return rows.map(toEvent);

@@ -9,7 +9,7 @@
 // report's transition checked against the attempt's current state (recordReport runs the
 // caller's pure `step` on the row it then updates).
 import type { AttemptSpec, AttemptState, InstallAttempt } from '../machines/attempt.ts';
-import type { Facts } from '../machines/identity.ts';
+import type { Facts, Mac } from '../machines/identity.ts';
 import type {
   EventData,
   EventSource,
@@ -44,7 +44,7 @@ export interface Sighting {
 export interface StoredEvent extends MachineEvent {
   /** Monotonic per store: the order events were recorded in. */
   id: number;
-  mac: string;
+  mac: Mac;
   /** The machine's state after this event. */
   state: MachineState;
   /** The install attempt it belongs to; null for events outside any attempt. */
@@ -108,7 +108,7 @@ export interface StateStore {
   /** The warm pool: members and claims (pool-store.ts). */
   readonly pool: PoolStore;
   /** undefined when the machine was never seen. */
-  getMachine(mac: string): Promise<Machine | undefined>;
+  getMachine(mac: Mac): Promise<Machine | undefined>;
   /** All machines, ordered by MAC. */
   listMachines(): Promise<Machine[]>;
   /**
@@ -117,12 +117,12 @@ export interface StateStore {
    * lastSeen. With `step`, the machine's open attempt (if any) gets the state it returns,
    * and the event is attributed to it; a closed state closes it. `mac` must be canonical.
    */
-  recordEvent(mac: string, event: NewEvent, seen?: Sighting, step?: OpenAttemptStep): Promise<Recorded>;
+  recordEvent(mac: Mac, event: NewEvent, seen?: Sighting, step?: OpenAttemptStep): Promise<Recorded>;
   /**
    * Atomically: close the machine's open attempt (state superseded), store the new one
    * (open, state served), and record `event` (attributed to it) with the sighting.
    */
-  openAttempt(mac: string, attempt: NewAttempt, event: NewEvent, seen?: Sighting): Promise<Opened>;
+  openAttempt(mac: Mac, attempt: NewAttempt, event: NewEvent, seen?: Sighting): Promise<Opened>;
   /**
    * Atomically: run `step` on the attempt as stored (it throws to refuse), set its state
    * (closing it when the state is closed), and record `event` for its machine, attributed
@@ -135,15 +135,15 @@ export interface StateStore {
   ): Promise<Recorded & { attempt: StoredAttempt }>;
   getAttempt(id: number): Promise<StoredAttempt | undefined>;
   /** The machine's open attempt; undefined when none is open. */
-  openAttemptOf(mac: string): Promise<StoredAttempt | undefined>;
+  openAttemptOf(mac: Mac): Promise<StoredAttempt | undefined>;
   /** The machine's attempts, newest first; `limit` keeps the newest N. */
-  attempts(mac: string, options?: { limit?: number }): Promise<StoredAttempt[]>;
+  attempts(mac: Mac, options?: { limit?: number }): Promise<StoredAttempt[]>;
   /** Every open attempt (mirror retention keeps their releases). */
   openAttempts(): Promise<StoredAttempt[]>;
   /** The machine's events, oldest first; `limit` keeps the newest N. */
-  events(mac: string, options?: { limit?: number }): Promise<StoredEvent[]>;
+  events(mac: Mac, options?: { limit?: number }): Promise<StoredEvent[]>;
   /** The machine's newest event of `type` at or before `at` (ISO time; default: any): one query. */
-  latestEvent(mac: string, type: EventType, at?: string): Promise<StoredEvent | undefined>;
+  latestEvent(mac: Mac, type: EventType, at?: string): Promise<StoredEvent | undefined>;
   /**
    * Releases of `channel`/`board` that open attempts not yet installed are installing
    * (mirror retention keeps them): one query.
@@ -171,7 +171,7 @@ export interface StateStore {
 export type ChangeListener = (change: MachineChange | undefined) => void;
 
 export interface MachineChange {
-  mac: string;
+  mac: Mac;
   eventId: number;
   /** The machine's state after that event. */
   state: MachineState;

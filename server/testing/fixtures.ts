@@ -15,6 +15,7 @@ import { type Access, createAccess, SESSION_COOKIE } from '../http/ui-auth.ts';
 import { InstallerCache } from '../installer/cache.ts';
 import { AttemptCredentials } from '../installer/credentials.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { canonicalMac } from '../machines/identity.ts';
 import { observeHandoffs, observeProvisioning, registerMachineGauge } from '../metrics/machine-metrics.ts';
 import { createMetrics, type RailyardMetrics } from '../metrics/metrics.ts';
 import { registerMirrorGauges } from '../metrics/mirror-metrics.ts';
@@ -181,7 +182,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     ...(options.updates ? { updates: options.updates } : {}),
   });
   const tokenOf = async (mac: string) => {
-    const open = await store.openAttemptOf(mac);
+    const open = await store.openAttemptOf(canonicalMac(mac));
     if (!open) throw new Error(`test: ${mac} has no open attempt`);
     return credentials.tokens(open.secrets.nonce);
   };

@@ -1,6 +1,7 @@
 // The dashboard service: view models for /ui pages and the one write it offers
 // (reprovision). Routes stay thin adapters over this.
 
+import type { Mac } from '../machines/identity.ts';
 import { requestReprovision } from '../store/queries.ts';
 import type { StateStore } from '../store/state-store.ts';
 import type { UpdateClient } from '../updates/client.ts';
@@ -34,7 +35,7 @@ export interface DashboardDeps {
    */
   busyShare?: number;
   /** The update service's read models (docs/updates.md); no section without them. */
-  updates?: { fleet(): Promise<FleetView>; forMac(mac: string): Promise<UpdateClient | undefined> };
+  updates?: { fleet(): Promise<FleetView>; forMac(mac: Mac): Promise<UpdateClient | undefined> };
 }
 
 /** The fleet page's model: the overview, and the update section when the update service is wired. */
@@ -103,14 +104,14 @@ export class Dashboard {
     this.#pages.clear();
   }
 
-  async machine(mac: string): Promise<DetailModel & { update: ClientRow | undefined }> {
+  async machine(mac: Mac): Promise<DetailModel & { update: ClientRow | undefined }> {
     const detail = await buildDetail(this.#deps.store, this.#deps.boot, mac, this.#now());
     const client = await this.#deps.updates?.forMac(detail.mac);
     return { ...detail, update: client && clientRow(client, this.#now()) };
   }
 
   /** The next PXE boot of `mac` installs again (recorded with source `admin`). */
-  async reprovision(mac: string): Promise<string> {
+  async reprovision(mac: Mac): Promise<string> {
     return (await requestReprovision(this.#deps.store, mac)).machine.state;
   }
 

@@ -4,7 +4,7 @@
 import type { BootDecision } from '../boot/service.ts';
 import { NotFoundError } from '../errors.ts';
 import { latestHandoff } from '../machines/handoff.ts';
-import { canonicalMac } from '../machines/identity.ts';
+import type { Mac } from '../machines/identity.ts';
 import { timeline } from '../machines/timeline.ts';
 import type { StateStore, StoredAttempt, StoredEvent } from '../store/state-store.ts';
 import { formatDuration, formatTime } from './format.ts';
@@ -12,7 +12,7 @@ import { type MachineRow, machineRow } from './overview.ts';
 
 /** What the dashboard needs from the boot service: a preview that records nothing. */
 export interface BootPreview {
-  preview(mac: string): Promise<BootDecision | undefined>;
+  preview(mac: Mac): Promise<BootDecision | undefined>;
 }
 
 export interface DetailModel extends MachineRow {
@@ -52,10 +52,9 @@ interface AttemptRow {
 export async function buildDetail(
   store: StateStore,
   boot: BootPreview,
-  rawMac: string,
+  mac: Mac,
   now: number,
 ): Promise<DetailModel> {
-  const mac = canonicalMac(rawMac);
   const machine = await store.getMachine(mac);
   if (!machine) throw new NotFoundError(`no machine ${mac} (never seen)`);
   const events = await store.events(mac, { limit: 1000 });
@@ -83,7 +82,7 @@ export async function buildDetail(
   };
 }
 
-async function previewScript(boot: BootPreview, mac: string): Promise<DetailModel['script']> {
+async function previewScript(boot: BootPreview, mac: Mac): Promise<DetailModel['script']> {
   try {
     const decision = await boot.preview(mac);
     return decision ? { kind: decision.kind, text: decision.script } : { kind: 'none', text: '' };

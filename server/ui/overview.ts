@@ -1,6 +1,7 @@
 // The dashboard's main view model: fleet summary, installs in progress, one row per
 // machine with its timeline bar, and the mirror. Built from the store on each request.
 import { type Handoff, latestHandoff } from '../machines/handoff.ts';
+import type { Mac } from '../machines/identity.ts';
 import { MACHINE_STATES, type Machine } from '../machines/state.ts';
 import { type PhaseSpan, timeline } from '../machines/timeline.ts';
 import type { StateStore } from '../store/state-store.ts';
@@ -12,7 +13,7 @@ import { type TimelineBar, timelineBar } from './timeline-bar.ts';
 import { type WriteProgress, writeProgress } from './write-progress.ts';
 
 export interface MachineRow {
-  mac: string;
+  mac: Mac;
   href: string;
   hostname: string;
   profile: string;
@@ -25,7 +26,7 @@ export interface MachineRow {
 }
 
 export interface InProgressRow {
-  mac: string;
+  mac: Mac;
   href: string;
   hostname: string;
   phase: string;
@@ -101,7 +102,7 @@ export async function buildOverview(inputs: OverviewInputs): Promise<OverviewMod
     [...new Set([...machines, ...installing].map((m) => m.mac))],
     EVENTS_PER_MACHINE,
   );
-  const spans = (mac: string) => timeline(events.get(mac) ?? []);
+  const spans = (mac: Mac) => timeline(events.get(mac) ?? []);
   const open = await store.fleet.openAttemptsOf(installing.map((m) => m.mac));
   const recent = (await finishedInstalls(store, inputs.window)).map((f) => f.seconds);
   const inProgress = installing.map((m) =>

@@ -5,11 +5,12 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { testApp } from '../testing/fixtures.ts';
 import { machineIdFor, omahaXml, updateLab } from './testing.ts';
 
-const A = '52:54:00:00:0a:01';
-const B = '52:54:00:00:0b:01';
+const A = canonicalMac('52:54:00:00:0a:01');
+const B = canonicalMac('52:54:00:00:0b:01');
 const IPXE = { 'user-agent': 'iPXE/1.21.1' };
 
 function setup() {
@@ -38,7 +39,7 @@ function setup() {
   /** /ipxe opens an attempt; the installer reports it installed. Returns the attempt id. */
   const install = async (mac: string) => {
     assert.is((await ipxe(mac)).headers.get('x-railyard-decision'), 'install');
-    const attempt = (await t.store.openAttemptOf(mac))?.id as number;
+    const attempt = (await t.store.openAttemptOf(canonicalMac(mac)))?.id as number;
     assert.is((await report(mac, attempt, await t.installToken(mac), { type: 'installed' })).status, 201);
     return attempt;
   };

@@ -2,6 +2,7 @@
 // store seam that keeps it. A client either maps to a machine railyard installed (its
 // first-boot report carried the machine-id) or is "unknown" (mac null): served by its track's
 // policy and kept in a bounded table.
+import type { Mac } from '../machines/identity.ts';
 
 export const UPDATE_STATES = [
   'idle',
@@ -26,7 +27,7 @@ export const SLOT_STATES: ReadonlySet<UpdateState> = new Set([
 export interface UpdateClient {
   machineId: string;
   /** The machine railyard installed, or null for an unknown machine-id. */
-  mac: string | null;
+  mac: Mac | null;
   /** Rollout pool (group id) of the latest decision; null when no policy applied. */
   group: string | null;
   track: string;
@@ -49,7 +50,7 @@ export interface UpdateClient {
   lastSeen: string;
 }
 
-export type BindResult = { ok: true } | { ok: false; boundTo: string };
+export type BindResult = { ok: true } | { ok: false; boundTo: Mac };
 
 export interface PauseRecord {
   group: string;
@@ -67,15 +68,15 @@ export interface UpdateSummary {
 
 export interface UpdateStore {
   /** The MAC a machine-id was bound to by its first-boot report. */
-  macFor(machineId: string): Promise<string | undefined>;
+  macFor(machineId: string): Promise<Mac | undefined>;
   /**
    * Bind machine-id → MAC (first-boot report). A MAC's earlier machine-ids (reinstalls) go,
    * with their client records; a machine-id already bound to another MAC is not taken over.
    */
-  bind(machineId: string, mac: string, at: string): Promise<BindResult>;
+  bind(machineId: string, mac: Mac, at: string): Promise<BindResult>;
   get(machineId: string): Promise<UpdateClient | undefined>;
   /** The client record of a machine railyard installed (its current machine-id). */
-  forMac(mac: string): Promise<UpdateClient | undefined>;
+  forMac(mac: Mac): Promise<UpdateClient | undefined>;
   /** Clients in a stable order (known machines by MAC, then unknown ones); `page` bounds it. */
   list(page?: { offset: number; limit: number }): Promise<UpdateClient[]>;
   summary(): Promise<UpdateSummary>;

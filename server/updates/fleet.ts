@@ -4,6 +4,7 @@
 // not grow with the fleet beyond the page asked for: the histogram is one GROUP BY.
 
 import { NotFoundError } from '../errors.ts';
+import type { Mac } from '../machines/identity.ts';
 import type { MachineSet } from '../machines/model.ts';
 import type { UpdateClient, UpdateStore, UpdateSummary } from './client.ts';
 import { effectivePolicy, type UpdatePolicy } from './policy.ts';
@@ -121,7 +122,7 @@ export async function setPaused(
 }
 
 /** A machine's update record (the API's /api/v1/machines/<mac>/update). */
-export async function machineUpdate(updates: UpdateStore, mac: string): Promise<UpdateClient> {
+export async function machineUpdate(updates: UpdateStore, mac: Mac): Promise<UpdateClient> {
   const client = await updates.forMac(mac);
   if (!client) throw new NotFoundError(`machine ${mac} has not asked railyard for updates`);
   return client;

@@ -3,7 +3,7 @@
 // reported, exactly as /ipxe matches it. Any other machine-id is "unknown": it is matched
 // with its Omaha facts (`track`, `board`, `oem`), so a group with `selector: {track: beta}`
 // or the default group decides for it (its track policy).
-import type { Facts } from '../machines/identity.ts';
+import type { Facts, Mac } from '../machines/identity.ts';
 import { selectGroup } from '../machines/match.ts';
 import type { MachineSet } from '../machines/model.ts';
 import type { StateStore } from '../store/state-store.ts';
@@ -14,7 +14,7 @@ import { effectivePolicy, type UpdatePolicy } from './policy.ts';
 export interface Identified {
   machineId: string;
   /** null: unknown machine-id. */
-  mac: string | null;
+  mac: Mac | null;
   policy: UpdatePolicy | undefined;
 }
 

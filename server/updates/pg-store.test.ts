@@ -5,6 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../errors.ts';
+import { canonicalMac } from '../machines/identity.ts';
 import { tempDir } from '../testing/fixtures.ts';
 import { PG_PASSWORD, type PgCluster, startPostgres } from '../testing/postgres.ts';
 import type { UpdateClient, UpdateStore } from './client.ts';
@@ -52,14 +53,24 @@ function client(machineId: string, over: Partial<UpdateClient> = {}): UpdateClie
 /** The same calls on any store; what it answers. */
 async function script(s: UpdateStore) {
   const out: unknown[] = [];
-  out.push(await s.bind('a'.repeat(32), '52:54:00:00:00:01', '2026-06-01T00:00:00Z'));
-  out.push(await s.save(client('a'.repeat(32), { mac: '52:54:00:00:00:01', group: 'g1' }), 10));
+  out.push(await s.bind('a'.repeat(32), canonicalMac('52:54:00:00:00:01'), '2026-06-01T00:00:00Z'));
+  out.push(await s.save(client('a'.repeat(32), { mac: canonicalMac('52:54:00:00:00:01'), group: 'g1' }), 10));
   out.push(await s.save(client('b'.repeat(32), { version: '4230.2.1', slotSince: null, state: 'idle' }), 10));
   out.push(await s.takeSlot(client('c'.repeat(32), { group: 'g1' }), 2, EPOCH));
   out.push(await s.takeSlot(client('d'.repeat(32), { group: 'g1' }), 2, EPOCH), 'the third in g1 is refused');
-  out.push(await s.bind('a'.repeat(32), '52:54:00:00:00:02', '2026-06-02T00:00:00Z'), 'taken by another MAC');
-  out.push(await s.bind('e'.repeat(32), '52:54:00:00:00:01', '2026-06-03T00:00:00Z'), 'a reinstall');
-  out.push(await s.macFor('e'.repeat(32)), await s.get('a'.repeat(32)), await s.forMac('52:54:00:00:00:01'));
+  out.push(
+    await s.bind('a'.repeat(32), canonicalMac('52:54:00:00:00:02'), '2026-06-02T00:00:00Z'),
+    'taken by another MAC',
+  );
+  out.push(
+    await s.bind('e'.repeat(32), canonicalMac('52:54:00:00:00:01'), '2026-06-03T00:00:00Z'),
+    'a reinstall',
+  );
+  out.push(
+    await s.macFor('e'.repeat(32)),
+    await s.get('a'.repeat(32)),
+    await s.forMac(canonicalMac('52:54:00:00:00:01')),
+  );
   out.push(await s.list(), await s.list({ offset: 1, limit: 1 }), await s.summary());
   out.push(await s.slotsInUse('g1', EPOCH), (await s.targets('amd64-usr', EPOCH)).sort());
   await s.setPaused('g1', true, '2026-06-04T00:00:00Z', 'admin');

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { ConfigError, errorMessage } from '../errors.ts';
+import { type Mac, storedMac } from '../machines/identity.ts';
 import { createPool, describeUrl, guarded, type Queryable, transaction } from '../store/pg-pool.ts';
 import type { BindResult, PauseRecord, UpdateClient, UpdateStore, UpdateSummary } from './client.ts';
 
@@ -133,15 +134,15 @@ class PgUpdateStore implements UpdateStore {
     return guarded(async () => (await q.query<T>(sql, params)).rows);
   }
 
-  async macFor(machineId: string): Promise<string | undefined> {
+  async macFor(machineId: string): Promise<Mac | undefined> {
     const rows = await this.#one<{ mac: string }>(
       'SELECT mac FROM update_machine_ids WHERE machine_id = $1',
       [machineId],
     );
-    return rows[0]?.mac;
+    return rows[0] && storedMac(rows[0].mac);
   }
 
-  bind(machineId: string, mac: string, at: string): Promise<BindResult> {
+  bind(machineId: string, mac: Mac, at: string): Promise<BindResult> {
     return transaction(
       this.#pool,
       async (c) => {
@@ -150,7 +151,8 @@ class PgUpdateStore implements UpdateStore {
             machineId,
           ])
         ).rows[0];
-        if (other && other.mac !== mac) return { value: { ok: false, boundTo: other.mac } as BindResult };
+        if (other && other.mac !== mac)
+          return { value: { ok: false, boundTo: storedMac(other.mac) } as BindResult };
         await c.query('DELETE FROM update_clients WHERE mac = $1 AND machine_id != $2', [mac, machineId]);
         await c.query('DELETE FROM update_machine_ids WHERE mac = $1', [mac]);
         await c.query('INSERT INTO update_machine_ids (machine_id, mac, bound_at) VALUES ($1, $2, $3)', [
@@ -170,7 +172,7 @@ class PgUpdateStore implements UpdateStore {
     return rows[0] && toClient(rows[0]);
   }
 
-  async forMac(mac: string): Promise<UpdateClient | undefined> {
+  async forMac(mac: Mac): Promise<UpdateClient | undefined> {
     const rows = await this.#one<Row>(
       'SELECT * FROM update_clients WHERE mac = $1 ORDER BY last_seen DESC LIMIT 1',
       [mac],
@@ -305,7 +307,7 @@ function toParams(c: UpdateClient): unknown[] {
 function toClient(r: Row): UpdateClient {
   return {
     machineId: r.machine_id as string,
-    mac: r.mac as string | null,
+    mac: r.mac === null ? null : storedMac(r.mac as string),
     group: r.grp as string | null,
     track: r.track as string,
     board: r.board as string,

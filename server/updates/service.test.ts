@@ -3,10 +3,11 @@
 // slot rules, pause, unknown machine-ids (track policy, bounded), identity conflicts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { setPaused } from './fleet.ts';
 import { HOUR, machineIdFor, omahaXml, PUBLIC_URL, type UpdateLab, updateLab, verdict } from './testing.ts';
 
-const MAC = '52:54:00:00:00:01';
+const MAC = canonicalMac('52:54:00:00:00:01');
 const ID = machineIdFor(1);
 const rolloutProfile = (updates: object = {}) => ({
   profiles: {
@@ -77,7 +78,7 @@ test('a machine railyard installed: offer, then its events in the timeline, comp
 test('errors are recorded with their code and flags and free the slot', () =>
   withLab(rolloutProfile({ maxConcurrent: 1 }), async (lab) => {
     await lab.installed(MAC, ID);
-    await lab.installed('52:54:00:00:00:02', machineIdFor(2));
+    await lab.installed(canonicalMac('52:54:00:00:00:02'), machineIdFor(2));
     assert.is(verdict(await lab.ask(omahaXml(ID))).status, 'ok');
     assert.is(verdict(await lab.ask(omahaXml(machineIdFor(2)))).status, 'noupdate', 'rollout full');
     await lab.ask(
@@ -108,15 +109,15 @@ test('pinning: the pinned version, not current; no downgrade; up to date', () =>
       { status: 'ok', version: '4230.2.3' },
       'pinned, though current is 4230.2.4',
     );
-    await lab.installed('52:54:00:00:00:02', machineIdFor(2));
+    await lab.installed(canonicalMac('52:54:00:00:00:02'), machineIdFor(2));
     assert.equal(verdict(await lab.ask(omahaXml(machineIdFor(2), { version: '4230.2.4' }))), {
       status: 'noupdate',
     });
     assert.is((await lab.updates.get(machineIdFor(2)))?.lastResult, 'newer-running');
-    await lab.installed('52:54:00:00:00:03', machineIdFor(3));
+    await lab.installed(canonicalMac('52:54:00:00:00:03'), machineIdFor(3));
     await lab.ask(omahaXml(machineIdFor(3), { version: '4230.2.3' }));
     assert.is((await lab.updates.get(machineIdFor(3)))?.lastResult, 'up-to-date');
-    assert.equal(await types(lab, '52:54:00:00:00:02'), [], 'no offer, no event');
+    assert.equal(await types(lab, canonicalMac('52:54:00:00:00:02')), [], 'no offer, no event');
   }));
 
 test('current follows the mirror link; a version without a payload is not offered', () =>
@@ -137,7 +138,7 @@ test('maxConcurrent holds under concurrent checks; repeat checks keep their slot
   withLab(rolloutProfile({ maxConcurrent: 3 }), async (lab) => {
     const ids = Array.from({ length: 12 }, (_, i) => machineIdFor(i + 1));
     for (const [i, id] of ids.entries())
-      await lab.installed(`52:54:00:00:01:${(i + 1).toString(16).padStart(2, '0')}`, id);
+      await lab.installed(canonicalMac(`52:54:00:00:01:${(i + 1).toString(16).padStart(2, '0')}`), id);
     const answers = await Promise.all(ids.map((id) => lab.ask(omahaXml(id))));
     const offered = ids.filter((_, i) => verdict(answers[i] as string).status === 'ok');
     assert.is(offered.length, 3, 'exactly maxConcurrent offers');
@@ -234,7 +235,7 @@ test('identity: a reinstall rebinds the MAC; another MAC cannot take a bound mac
     await lab.installed(MAC, machineIdFor(99));
     assert.is(await lab.updates.get(ID), undefined, 'the old install is forgotten');
     assert.is(await lab.updates.macFor(machineIdFor(99)), MAC);
-    await lab.installed('52:54:00:00:00:09', machineIdFor(99));
+    await lab.installed(canonicalMac('52:54:00:00:00:09'), machineIdFor(99));
     assert.is(await lab.updates.macFor(machineIdFor(99)), MAC, 'not taken over');
     assert.is(verdict(await lab.ask(omahaXml(''))).status, 'noupdate');
     assert.is((await lab.updates.list()).length, 0);

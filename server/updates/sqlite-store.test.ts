@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { canonicalMac } from '../machines/identity.ts';
 import { SCHEMA_VERSION } from '../store/migrations.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { tempDir } from '../testing/fixtures.ts';
@@ -46,10 +47,16 @@ test('shares the state database with the machine store; its own schema version; 
     const file = join(dir, 'state.db');
     const updates = openSqliteUpdateStore(file); // first: it creates the file (0600) itself
     const machines = openSqliteStore(file);
-    await machines.recordEvent('52:54:00:00:00:01', { type: 'install-started', source: 'installer' });
-    assert.equal(await updates.bind('0'.repeat(32), '52:54:00:00:00:01', '2026-01-01T00:00:00Z'), {
-      ok: true,
+    await machines.recordEvent(canonicalMac('52:54:00:00:00:01'), {
+      type: 'install-started',
+      source: 'installer',
     });
+    assert.equal(
+      await updates.bind('0'.repeat(32), canonicalMac('52:54:00:00:00:01'), '2026-01-01T00:00:00Z'),
+      {
+        ok: true,
+      },
+    );
     assert.ok(existsSync(`${file}-wal`));
     for (const f of [file, `${file}-wal`, `${file}-shm`])
       assert.is(statSync(f).mode & 0o777, 0o600, `${f} is owner-only`);

@@ -5,6 +5,7 @@
 // several processes, never put more than maxConcurrent clients in a slot.
 import Database from 'better-sqlite3';
 import { ConfigError, errorMessage } from '../errors.ts';
+import { type Mac, storedMac } from '../machines/identity.ts';
 import { ownerOnly } from '../store/open.ts';
 import type { BindResult, PauseRecord, UpdateClient, UpdateStore, UpdateSummary } from './client.ts';
 
@@ -140,11 +141,11 @@ class SqliteUpdateStore implements UpdateStore {
       this.#upsert.run(toRow(client));
       return true;
     });
-    this.#bind = db.transaction((machineId: string, mac: string, at: string): BindResult => {
+    this.#bind = db.transaction((machineId: string, mac: Mac, at: string): BindResult => {
       const other = db
         .prepare<[string], { mac: string }>('SELECT mac FROM update_machine_ids WHERE machine_id = ?')
         .get(machineId);
-      if (other && other.mac !== mac) return { ok: false, boundTo: other.mac };
+      if (other && other.mac !== mac) return { ok: false, boundTo: storedMac(other.mac) };
       db.prepare('DELETE FROM update_clients WHERE mac = ? AND machine_id != ?').run(mac, machineId);
       db.prepare('DELETE FROM update_machine_ids WHERE mac = ?').run(mac);
       db.prepare('INSERT INTO update_machine_ids (machine_id, mac, bound_at) VALUES (?, ?, ?)').run(
@@ -157,13 +158,14 @@ class SqliteUpdateStore implements UpdateStore {
     });
   }
 
-  async macFor(machineId: string): Promise<string | undefined> {
-    return this.#db
+  async macFor(machineId: string): Promise<Mac | undefined> {
+    const row = this.#db
       .prepare<[string], { mac: string }>('SELECT mac FROM update_machine_ids WHERE machine_id = ?')
-      .get(machineId)?.mac;
+      .get(machineId);
+    return row && storedMac(row.mac);
   }
 
-  async bind(machineId: string, mac: string, at: string): Promise<BindResult> {
+  async bind(machineId: string, mac: Mac, at: string): Promise<BindResult> {
     return this.#bind.immediate(machineId, mac, at);
   }
 
@@ -172,7 +174,7 @@ class SqliteUpdateStore implements UpdateStore {
     return row && toClient(row);
   }
 
-  async forMac(mac: string): Promise<UpdateClient | undefined> {
+  async forMac(mac: Mac): Promise<UpdateClient | undefined> {
     const row = this.#db
       .prepare<[string], Row>('SELECT * FROM update_clients WHERE mac = ? ORDER BY last_seen DESC LIMIT 1')
       .get(mac);
@@ -265,7 +267,7 @@ function toRow(c: UpdateClient): Row {
 function toClient(r: Row): UpdateClient {
   return {
     machineId: r.machine_id,
-    mac: r.mac,
+    mac: r.mac === null ? null : storedMac(r.mac),
     group: r.grp,
     track: r.track,
     board: r.board,

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { loadMachines } from '../catalog/load.ts';
 import { silentLogger } from '../log.ts';
+import type { Mac } from '../machines/identity.ts';
 import type { MachineSet } from '../machines/model.ts';
 import { PAYLOAD, PAYLOAD_MANIFEST, type PayloadManifest } from '../mirror/update-payloads.ts';
 import { memoryStore } from '../store/fakes.ts';
@@ -33,7 +34,7 @@ export interface UpdateLab {
   clock: { now: Date };
   machines: () => MachineSet;
   /** A machine railyard installed: its first-boot report binds `machineId`. */
-  installed(mac: string, machineId: string, facts?: Record<string, string>): Promise<void>;
+  installed(mac: Mac, machineId: string, facts?: Record<string, string>): Promise<void>;
   /** POST one request; returns the response XML. */
   ask(xml: string, ip?: string): Promise<string>;
   close(): Promise<void>;

@@ -3,6 +3,7 @@
 // API, metrics, and what mirror retention must keep (versions machines are updating to).
 
 import type { Logger } from '../log.ts';
+import type { Mac } from '../machines/identity.ts';
 import type { MachineSet } from '../machines/model.ts';
 import type { RailyardMetrics } from '../metrics/metrics.ts';
 import { registerUpdateMetrics } from '../metrics/update-metrics.ts';
@@ -28,7 +29,7 @@ export interface UpdatesWiring {
   ): {
     service: UpdateService;
     fleet: FleetDeps;
-    dashboard: { fleet(): Promise<FleetView>; forMac(mac: string): Promise<UpdateClient | undefined> };
+    dashboard: { fleet(): Promise<FleetView>; forMac(mac: Mac): Promise<UpdateClient | undefined> };
     http: {
       service: UpdateService;
       api: FleetDeps;
