@@ -59,8 +59,13 @@ export class FileRoot {
     let handle: FileHandle;
     try {
       handle = await open(resolved.path, 'r');
-    } catch {
-      throw new NotFoundError(`no such file: /${segments.filter(Boolean).join('/')}`);
+    } catch (err) {
+      // gone since resolve (a publish or prune in between): not found; anything else (EMFILE
+      // under a descriptor limit, EIO) goes up as it is, for the transport to map (busy, 500)
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR')
+        throw new NotFoundError(`no such file: /${segments.filter(Boolean).join('/')}`, { cause: err });
+      throw err;
     }
     try {
       const st = await handle.stat();
