@@ -25,7 +25,7 @@ const log = pino(
     },
   }),
 );
-const t = testApp({ log });
+const t = await testApp({ log });
 const IMAGE = join(t.dataDir, 'mirror/stable/amd64-usr/9999.0.0/flatcar_production_image.bin.bz2');
 const IMAGE_SIZE = 16 * 1024 * 1024;
 writeFileSync(IMAGE, Buffer.alloc(IMAGE_SIZE, 5));

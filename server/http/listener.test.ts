@@ -10,7 +10,7 @@ import { testApp } from '../testing/fixtures.ts';
 import { listenHttp } from './listener.ts';
 
 const run = promisify(execFile);
-const t = testApp();
+const t = await testApp();
 const big = Buffer.alloc(3 * 1024 * 1024 + 17, 7);
 writeFileSync(join(t.dataDir, 'mirror/stable/amd64-usr/9999.0.0/flatcar_production_image.bin.bz2'), big);
 let listener: Awaited<ReturnType<typeof listenHttp>>;

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { testApp } from '../testing/fixtures.ts';
 
-const t = testApp();
+const t = await testApp();
 const body = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
 writeFileSync(join(t.dataDir, 'mirror', 'stable', 'amd64-usr', '9999.0.0', 'blob.bin'), body);
 mkdirSync(join(t.dataDir, 'mirror', '.staging'), { recursive: true });

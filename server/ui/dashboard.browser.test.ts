@@ -38,12 +38,12 @@ if (!existsSync(CHROMIUM)) {
   test.skip(`dashboard in chromium (SKIPPED: ${CHROMIUM} missing; apt-get install chromium)`, () => {});
   console.log(`dashboard browser test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
 } else {
-  browserTests();
+  await browserTests();
 }
 test.run();
 
-function browserTests(): void {
-  const t = testApp({ adminToken: ADMIN });
+async function browserTests(): Promise<void> {
+  const t = await testApp({ adminToken: ADMIN });
   const installing = SEEDED.find((m) => m.state === 'installing')!;
   const provisioned = SEEDED.find((m) => m.state === 'provisioned')!;
   const fresh = SEEDED.find((m) => m.state === 'new')!;
