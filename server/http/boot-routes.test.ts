@@ -1,11 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testApp } from '../testing/fixtures.ts';
+import { type TestApp, testApp } from '../testing/fixtures.ts';
 import { assertGolden } from '../testing/golden.ts';
 
 const IPXE_UA = { 'user-agent': 'iPXE/1.0.0+git-20190125.36a4c85' };
-const mirrored = await testApp();
-const empty = await testApp({ mirrored: false });
+let mirrored: TestApp;
+let empty: TestApp;
+test.before(async () => {
+  mirrored = await testApp();
+  empty = await testApp({ mirrored: false });
+});
 
 const ipxe = (app = mirrored.app, query = '', headers: Record<string, string> = IPXE_UA) =>
   app.request(`/ipxe?${query}`, { headers });
