@@ -55,4 +55,22 @@ test('a plain stop: stopped resolves with undefined', async () => {
   assert.ok(lifecycle.signal.aborted);
 });
 
+test('stopping already: a service added late is stopped at once, a job is not started', async () => {
+  const lifecycle = new Lifecycle(silentLogger());
+  const order: string[] = [];
+  lifecycle.fail('tftp', new Error('gone'));
+  lifecycle.add(recorder(order, 'late'));
+  let started = false;
+  lifecycle.startJob({
+    name: 'job',
+    start: () => {
+      started = true;
+      return undefined;
+    },
+  });
+  await lifecycle.stopped;
+  assert.equal(order, ['late']);
+  assert.not.ok(started);
+});
+
 test.run();

@@ -50,8 +50,10 @@ export class Lifecycle {
     return this.#stopped;
   }
 
+  /** Stopped with the others; added while stopping (a startup step that lost the race), at once. */
   add(service: Stoppable): void {
-    this.#services.push(service);
+    if (this.#stopping) void service.stop(Date.now()).catch(() => undefined);
+    else this.#services.push(service);
   }
 
   /** A resource the others use (the state store): stopped only after every service is down. */
@@ -61,6 +63,7 @@ export class Lifecycle {
 
   /** Start a job with this lifecycle's signal; its crash is fatal (`fail`). */
   startJob(job: Job): void {
+    if (this.signal.aborted) return; // stopping already: a job started now would outlive it
     const started = job.start(this.signal, (err) => this.fail(job.name, err));
     if (started) this.add(started);
   }

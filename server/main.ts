@@ -46,6 +46,9 @@ export async function startServer(
 
 async function listen(config: Config, log: Logger, services: Services): Promise<RunningServer> {
   const { lifecycle } = services;
+  // Background mirror refresh (mirror.autoRefresh): its keyring and directory are checked
+  // before anything listens, a job that can never succeed stops startup.
+  if (config.mirror.autoRefresh) await checkMirrorJob(config.mirror, join(config.dataDir, 'mirror'));
   const httpLog = log.child({ sub: 'http' });
   const http = await listenHttp(services.app, parseListen(config.http.listen), config.http, httpLog, (err) =>
     lifecycle.fail('http', err),
@@ -68,9 +71,6 @@ async function listen(config: Config, log: Logger, services: Services): Promise<
     tftp = await startTftp(config.tftp, services.tftp.source, log.child({ sub: 'tftp' }), observer);
     lifecycle.add(tftp);
   }
-  // Background mirror refresh (mirror.autoRefresh): its keyring and directory are checked
-  // now, a job that can never succeed stops startup.
-  if (config.mirror.autoRefresh) await checkMirrorJob(config.mirror, join(config.dataDir, 'mirror'));
   for (const job of services.jobs) lifecycle.startJob(job);
   return { lifecycle, httpUrl, http, tftp };
 }
