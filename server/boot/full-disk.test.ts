@@ -43,7 +43,7 @@ test('disk full: installed machines boot from disk, others retry, reports get 50
   const db = new Database(`${dir}/state.db`);
   db.pragma('journal_mode = WAL');
   const store = sqliteStoreOn(db);
-  const t = testApp({ store });
+  const t = await testApp({ store });
   try {
     const ipxe = (mac: string, headers: Record<string, string> = IPXE) =>
       t.app.request(`/ipxe?mac=${mac}&platform=pcbios`, { headers });
@@ -98,7 +98,7 @@ test('disk full: installed machines boot from disk, others retry, reports get 50
 });
 
 test('a store that cannot even be read: every iPXE client gets the retry script, never a 500', async () => {
-  const t = testApp({ store: brokenStore() });
+  const t = await testApp({ store: brokenStore() });
   try {
     const res = await t.app.request(`/ipxe?mac=${INSTALLED}`, { headers: IPXE });
     assert.is(res.status, 200);
@@ -116,7 +116,7 @@ test('a store that cannot even be read: every iPXE client gets the retry script,
 
 test('a bug behind /ipxe (not a storage error) is logged and answered with the retry script too', async () => {
   const store = memoryStore();
-  const t = testApp({
+  const t = await testApp({
     store: {
       ...store,
       getMachine: async () => {

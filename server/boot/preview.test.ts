@@ -10,7 +10,7 @@ const HYP = '52-54-00-12-34-56';
 const IPXE = { 'user-agent': 'iPXE/1.0.0' };
 
 test('preview matches what /ipxe then serves, and records nothing', async () => {
-  const t = testApp();
+  const t = await testApp();
   assert.is(await t.boot.preview(MAC), undefined, 'never seen: no preview');
   await t.app.request(`/ipxe?mac=${HYP}&platform=efi`, { headers: IPXE });
   const before = await t.store.events(MAC);
@@ -29,7 +29,7 @@ test('preview matches what /ipxe then serves, and records nothing', async () => 
 });
 
 test('an installed machine previews boot-from-disk without becoming provisioned', async () => {
-  const t = testApp();
+  const t = await testApp();
   await t.store.recordEvent(MAC, { type: 'installed', source: 'installer' }, { facts: { platform: 'efi' } });
   const preview = await t.boot.preview(MAC);
   assert.is(preview?.kind, 'local-boot');

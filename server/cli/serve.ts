@@ -23,7 +23,9 @@ Fail-stop: whatever keeps the server from starting (an invalid configuration val
 as publicUrl, a port in use, a startup step that fails) exits 1 with one message naming
 the key; a command-line usage error exits 2.
 SIGTERM/SIGINT stop accepting, let in-flight downloads finish for up to http.drainTimeout
-(default 10s) and exit 0. SIGHUP reloads machines (profiles and groups).
+(default 10s) and exit 0. A fatal error once running (an HTTP or TFTP listener failing, a
+background job crashing) stops everything the same way and exits 1 with that error.
+SIGHUP reloads machines (profiles and groups).
 
 Options:
 ${CONFIG_HELP}
@@ -37,8 +39,11 @@ ${CONFIG_HELP}
     const { config, log, server } = await start(values).catch((err: unknown) => {
       throw failStop(err);
     });
-    await new Promise<void>((resolve) => server.lifecycle.handleSignals(config.http.drainTimeout, resolve));
+    server.lifecycle.handleSignals(config.http.drainTimeout);
+    // A signal: drained, exit 0. A fatal error of a listener or job (logged): exit 1 with it.
+    const fatal = await server.lifecycle.stopped;
     log.flush();
+    if (fatal) throw fatal;
     return 0;
   },
 };

@@ -17,10 +17,10 @@ const NODE = '10.0.0.21';
 const OTHER = '10.0.0.99';
 const IPXE = { 'user-agent': 'iPXE/1.21.1' };
 
-function setup(options: TestAppOptions = {}) {
+async function setup(options: TestAppOptions = {}) {
   const work = tempDir();
   const machinesDir = writeAttemptMachines(work.dir);
-  const t = testApp({ machinesDir, adminToken: ADMIN, ...options });
+  const t = await testApp({ machinesDir, adminToken: ADMIN, ...options });
   const env = (ip: string) => ({ incoming: { socket: { remoteAddress: ip } } });
   const get = (path: string, ip = NODE, headers: Record<string, string> = IPXE) =>
     t.app.request(path, { headers }, env(ip));
@@ -58,7 +58,7 @@ async function tokens(t: TestApp) {
 }
 
 test('an install decision opens an attempt: the installer is rendered from it and names it', async () => {
-  const { t, get, ipxe, installerUrl, report, cleanup } = setup();
+  const { t, get, ipxe, installerUrl, report, cleanup } = await setup();
   const res = await ipxe('&hostname=node7&rack=r1');
   assert.is(res.headers.get('x-railyard-decision'), 'install');
   const url = installerUrl(await res.text());
@@ -99,7 +99,7 @@ test('an install decision opens an attempt: the installer is rendered from it an
 });
 
 test('the installer only goes to the client that received the script, and only while the attempt is open', async () => {
-  const { t, get, ipxe, installerUrl, report, cleanup } = setup();
+  const { t, get, ipxe, installerUrl, report, cleanup } = await setup();
   const url = installerUrl(await (await ipxe()).text());
   const stolen = await get(url, OTHER);
   assert.is(stolen.status, 403);
@@ -120,7 +120,7 @@ test('the installer only goes to the client that received the script, and only w
 });
 
 test('installer.bindClientIp false (NAT): any client, but the attempt must be named', async () => {
-  const { get, ipxe, installerUrl, cleanup } = setup({ bindClientIp: false });
+  const { get, ipxe, installerUrl, cleanup } = await setup({ bindClientIp: false });
   const url = installerUrl(await (await ipxe()).text());
   assert.is((await get(url, OTHER)).status, 200);
   const legacy = await get(`/installer/${HYP}.cpio.gz`, NODE);
@@ -130,7 +130,7 @@ test('installer.bindClientIp false (NAT): any client, but the attempt must be na
 });
 
 test('a new install decision supersedes: the old installer 404s, the old token gets 409', async () => {
-  const { t, get, ipxe, installerUrl, report, cleanup } = setup();
+  const { t, get, ipxe, installerUrl, report, cleanup } = await setup();
   const first = installerUrl(await (await ipxe()).text());
   const old = await tokens(t);
   const second = installerUrl(await (await ipxe()).text());
@@ -152,7 +152,7 @@ test('a new install decision supersedes: the old installer 404s, the old token g
 });
 
 test('a profile edited after the script was served: 409 for its installer, the next /ipxe pins the new one', async () => {
-  const { t, get, ipxe, installerUrl, machinesDir, cleanup } = setup();
+  const { t, get, ipxe, installerUrl, machinesDir, cleanup } = await setup();
   const url = installerUrl(await (await ipxe()).text());
   writeFileSync(join(machinesDir, 'profiles', 'std.yaml'), 'installDisk: /dev/sdz\n');
   t.reloadMachines();
@@ -171,7 +171,7 @@ test('a profile edited after the script was served: 409 for its installer, the n
 });
 
 test('fact poisoning: a spoofed /ipxe for the victim cannot change what the victim installs', async () => {
-  const { t, get, ipxe, installerUrl, cleanup } = setup();
+  const { t, get, ipxe, installerUrl, cleanup } = await setup();
   const mine = installerUrl(await (await ipxe()).text());
   // The attacker asks for the victim's MAC with role=db, from another address.
   const poisoned = await ipxe('&role=db', OTHER);
@@ -197,7 +197,7 @@ test('fact poisoning: a spoofed /ipxe for the victim cannot change what the vict
 });
 
 test('nothing a client sends makes a provisioned machine reinstall', async () => {
-  const { t, get, ipxe, report, cleanup } = setup();
+  const { t, get, ipxe, report, cleanup } = await setup();
   await ipxe();
   const { install, firstBoot } = await tokens(t);
   await report(1, install, { type: 'install-started' });
@@ -231,7 +231,7 @@ test('nothing a client sends makes a provisioned machine reinstall', async () =>
 });
 
 test('phoneHome false: the disk-boot script closes the attempt as provisioned', async () => {
-  const { t, ipxe, report, cleanup } = setup();
+  const { t, ipxe, report, cleanup } = await setup();
   await ipxe('&role=kiosk');
   await report(1, await t.installToken(MAC), { type: 'installed' });
   await ipxe('&role=kiosk');
@@ -243,7 +243,7 @@ test('phoneHome false: the disk-boot script closes the attempt as provisioned', 
 });
 
 test('admin: the target Ignition an attempt rendered, byte for byte, also after it closed', async () => {
-  const { t, get, ipxe, installerUrl, report, cleanup } = setup();
+  const { t, get, ipxe, installerUrl, report, cleanup } = await setup();
   const url = installerUrl(await (await ipxe('&role=db')).text());
   const target = (await installerFiles(await get(url))).get('/opt/railyard/target.ign')?.text;
   const path = `/api/v1/machines/${HYP}/attempts/1/target.ign`;
@@ -270,7 +270,7 @@ test('admin: the target Ignition an attempt rendered, byte for byte, also after 
 });
 
 test('ui.public opens reads of the API, never an attempt’s target Ignition', async () => {
-  const { get, ipxe, cleanup } = setup({ publicRead: true });
+  const { get, ipxe, cleanup } = await setup({ publicRead: true });
   await ipxe();
   assert.is((await get(`/api/v1/machines/${HYP}`, NODE, {})).status, 200);
   const path = `/api/v1/machines/${HYP}/attempts/1/target.ign`;
@@ -280,7 +280,7 @@ test('ui.public opens reads of the API, never an attempt’s target Ignition', a
 });
 
 test('a ?mac= download counts only from the open attempt’s client', async () => {
-  const { t, get, ipxe, cleanup } = setup();
+  const { t, get, ipxe, cleanup } = await setup();
   const kernel = `/mirror/stable/amd64-usr/9999.0.0/flatcar_production_pxe.vmlinuz?mac=${HYP}`;
   await (await get(kernel)).arrayBuffer();
   await ipxe();

@@ -1,11 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testApp } from '../testing/fixtures.ts';
+import { type TestApp, testApp } from '../testing/fixtures.ts';
 import { assertGolden } from '../testing/golden.ts';
 
 const IPXE_UA = { 'user-agent': 'iPXE/1.0.0+git-20190125.36a4c85' };
-const mirrored = testApp();
-const empty = testApp({ mirrored: false });
+let mirrored: TestApp;
+let empty: TestApp;
+test.before(async () => {
+  mirrored = await testApp();
+  empty = await testApp({ mirrored: false });
+});
 
 const ipxe = (app = mirrored.app, query = '', headers: Record<string, string> = IPXE_UA) =>
   app.request(`/ipxe?${query}`, { headers });
@@ -68,7 +72,7 @@ test('no matching group: 404 for plain clients, a console message for iPXE', asy
   mkdirSync(join(dir, 'groups'));
   writeFileSync(join(dir, 'profiles', 'p.yaml'), 'channel: stable\n');
   writeFileSync(join(dir, 'groups', 'only.yaml'), 'profile: p\nselector:\n  mac: 52:54:00:00:00:99\n');
-  const t = testApp({ machinesDir: dir });
+  const t = await testApp({ machinesDir: dir });
   const plain = await ipxe(t.app, 'mac=52-54-00-aa-bb-cc&arch=x86_64', {});
   assert.is(plain.status, 404);
   const text = await plain.text();

@@ -48,7 +48,7 @@ function publishDerived(dataDir: string): DerivedManifest {
   return m;
 }
 
-async function installer(t: ReturnType<typeof testApp>): Promise<string> {
+async function installer(t: Awaited<ReturnType<typeof testApp>>): Promise<string> {
   await t.app.request(`/ipxe?mac=${HYP}&platform=pcbios`, { headers: { 'user-agent': 'iPXE/1.0.0' } });
   const cpio = Buffer.from(await (await t.app.request(`/installer/${HYP}.cpio.gz`)).arrayBuffer());
   const raw = gunzipSync(cpio).toString('latin1');
@@ -57,7 +57,7 @@ async function installer(t: ReturnType<typeof testApp>): Promise<string> {
 }
 
 test('the installer pins the digests railyard computed; without derived files it takes the .bz2 path', async () => {
-  const t = testApp();
+  const t = await testApp();
   try {
     const before = await installer(t);
     assert.match(before, "FORMAT='bz2'");
@@ -89,7 +89,7 @@ test('the installer pins the digests railyard computed; without derived files it
 });
 
 test('GET /api/v1/mirror and the dashboard show the derived files; write progress beside image progress', async () => {
-  const t = testApp();
+  const t = await testApp();
   try {
     publishDerived(t.dataDir);
     const api = (await (await t.app.request('/api/v1/mirror', { headers: t.adminHeaders })).json()) as {

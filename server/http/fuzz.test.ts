@@ -141,7 +141,7 @@ test(`${CASES} random /ipxe, installer and report requests: no 5xx, no change fr
   const work = tempDir();
   // Small retention limits: pruning runs during the exploration too (and snapshots stay cheap).
   const store = memoryStore(undefined, { eventsPerMachine: 150, attemptsPerMachine: 8 });
-  const t = testApp({ machinesDir: writeAttemptMachines(work.dir), store });
+  const t = await testApp({ machinesDir: writeAttemptMachines(work.dir), store });
   const r = rng(SEED);
   const tokens: string[] = ['A'.repeat(43), 'not-a-token'];
   const provisioned = new Set<string>();

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testApp } from '../testing/fixtures.ts';
+import { type TestApp, testApp } from '../testing/fixtures.ts';
 import { type HttpListener, listenHttp } from './listener.ts';
 
 const run = promisify(execFile);
@@ -25,10 +25,8 @@ const log = pino(
     },
   }),
 );
-const t = testApp({ log });
-const IMAGE = join(t.dataDir, 'mirror/stable/amd64-usr/9999.0.0/flatcar_production_image.bin.bz2');
+let t: TestApp;
 const IMAGE_SIZE = 16 * 1024 * 1024;
-writeFileSync(IMAGE, Buffer.alloc(IMAGE_SIZE, 5));
 const LIMITS = {
   headerTimeout: 1000,
   bodyTimeout: 1000,
@@ -40,6 +38,9 @@ let listener: HttpListener;
 let port = 0;
 
 test.before(async () => {
+  t = await testApp({ log });
+  const image = join(t.dataDir, 'mirror/stable/amd64-usr/9999.0.0/flatcar_production_image.bin.bz2');
+  writeFileSync(image, Buffer.alloc(IMAGE_SIZE, 5));
   listener = await listenHttp(t.app, { host: '127.0.0.1', port: 0 }, LIMITS, log);
   port = listener.address.port;
 });

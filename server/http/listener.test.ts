@@ -6,17 +6,18 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testApp } from '../testing/fixtures.ts';
+import { type TestApp, testApp } from '../testing/fixtures.ts';
 import { listenHttp } from './listener.ts';
 
 const run = promisify(execFile);
-const t = testApp();
+let t: TestApp;
 const big = Buffer.alloc(3 * 1024 * 1024 + 17, 7);
-writeFileSync(join(t.dataDir, 'mirror/stable/amd64-usr/9999.0.0/flatcar_production_image.bin.bz2'), big);
 let listener: Awaited<ReturnType<typeof listenHttp>>;
 let base = '';
 
 test.before(async () => {
+  t = await testApp();
+  writeFileSync(join(t.dataDir, 'mirror/stable/amd64-usr/9999.0.0/flatcar_production_image.bin.bz2'), big);
   listener = await listenHttp(t.app, { host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${listener.address.port}`;
 });

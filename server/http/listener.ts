@@ -33,6 +33,8 @@ export const DEFAULT_LIMITS: HttpLimits = {
 
 export interface HttpListener extends Stoppable {
   address: AddressInfo;
+  /** The Node server (its 'error' after listen is fatal: `onFatal`). */
+  server: Server;
 }
 
 export async function listenHttp(
@@ -40,6 +42,8 @@ export async function listenHttp(
   at: ListenAddress,
   limits: HttpLimits = DEFAULT_LIMITS,
   log?: Logger,
+  /** The server failed after it started listening (main.ts: a fatal error, everything stops). */
+  onFatal?: (err: Error) => void,
 ): Promise<HttpListener> {
   const server = createAdaptorServer({
     fetch: app.fetch,
@@ -65,13 +69,17 @@ export async function listenHttp(
     server.once('error', (err) => reject(listenError(at, err as NodeJS.ErrnoException)));
     server.listen(at.port, at.host, () => {
       server.removeAllListeners('error');
-      server.on('error', (err) => log?.error({ err }, 'HTTP server error'));
+      server.on('error', (err) => {
+        log?.error({ err }, 'HTTP server error');
+        onFatal?.(err);
+      });
       resolve();
     });
   });
   return {
     name: 'http',
     address: server.address() as AddressInfo,
+    server,
     stop: (deadline) => closeGracefully(server, sockets, deadline),
   };
 }

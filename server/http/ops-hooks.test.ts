@@ -15,7 +15,7 @@ const MAC = canonicalMac('52:54:00:12:34:56');
 const IMAGE = 'flatcar_production_image.bin.bz2';
 
 test('image bytes served are tracked per machine through its reporting address', async () => {
-  const t = testApp();
+  const t = await testApp();
   const size = 3 * 1024 * 1024 + 5;
   writeFileSync(join(t.dataDir, 'mirror/stable/amd64-usr/9999.0.0', IMAGE), Buffer.alloc(size, 1));
   const listener = await listenHttp(t.app, { host: '127.0.0.1', port: 0 });
@@ -59,7 +59,7 @@ function fromElsewhere(base: string, path: string, method = 'GET', body?: string
 }
 
 test("a spoofed ?mac= download, a forged report and another client's image download do not move a machine's progress", async () => {
-  const t = testApp();
+  const t = await testApp();
   const size = 2 * 1024 * 1024;
   writeFileSync(join(t.dataDir, 'mirror/stable/amd64-usr/9999.0.0', IMAGE), Buffer.alloc(size, 1));
   const listener = await listenHttp(t.app, { host: '127.0.0.1', port: 0 });

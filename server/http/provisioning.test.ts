@@ -12,8 +12,8 @@ const IPXE = { 'user-agent': 'iPXE/1.0.0' };
 const MAC = '52:54:00:12:34:56';
 const HYP = '52-54-00-12-34-56';
 
-function setup() {
-  const t = testApp({ adminToken: ADMIN });
+async function setup() {
+  const t = await testApp({ adminToken: ADMIN });
   const ipxe = (platform = 'pcbios') =>
     t.app.request(`/ipxe?mac=${HYP}&arch=x86_64&platform=${platform}`, { headers: IPXE });
   const report = async (body: unknown, token?: string, mac = MAC) =>
@@ -35,7 +35,7 @@ function setup() {
 }
 
 test('a machine installs once, then boots from disk (BIOS: sanboot, UEFI: exit)', async () => {
-  const { t, ipxe, report, detail } = setup();
+  const { t, ipxe, report, detail } = await setup();
   const first = await ipxe();
   assert.is(first.headers.get('x-railyard-decision'), 'install');
   assert.is((await detail()).machine.state, 'installing');
@@ -89,7 +89,7 @@ test('a machine installs once, then boots from disk (BIOS: sanboot, UEFI: exit)'
 });
 
 test('reprovision needs the admin token, then the next boot installs again', async () => {
-  const { t, ipxe, report } = setup();
+  const { t, ipxe, report } = await setup();
   await ipxe();
   await report({ type: 'installed' });
   const url = `/api/v1/machines/${MAC}/reprovision`;
@@ -114,7 +114,7 @@ test('reprovision needs the admin token, then the next boot installs again', asy
 });
 
 test('installer reports: any other token, bad JSON, unknown types and huge bodies are refused', async () => {
-  const { t, ipxe, report, detail } = setup();
+  const { t, ipxe, report, detail } = await setup();
   await ipxe();
   await t.app.request('/ipxe?mac=52-54-00-00-00-01', { headers: IPXE });
   const other = await t.installToken('52:54:00:00:00:01');
@@ -129,7 +129,7 @@ test('installer reports: any other token, bad JSON, unknown types and huge bodie
 });
 
 test('a failed install is retried up to the limit, then the node shows why', async () => {
-  const { ipxe, report, detail } = setup();
+  const { ipxe, report, detail } = await setup();
   await ipxe();
   for (let i = 1; i <= 3; i++) {
     await report({ type: 'install-failed', exitCode: 1, output: 'gpgv: BAD signature from "test"' });
@@ -147,7 +147,7 @@ test('a failed install is retried up to the limit, then the node shows why', asy
 });
 
 test('installer for a machine that never asked /ipxe is 404', async () => {
-  const { t } = setup();
+  const { t } = await setup();
   assert.is((await t.app.request(`/installer/${HYP}.cpio.gz`)).status, 404);
   assert.is((await t.app.request('/installer/zz.cpio.gz')).status, 400);
   assert.is((await t.app.request(`/api/v1/machines/${MAC}`, { headers: ADMIN_AUTH })).status, 404);

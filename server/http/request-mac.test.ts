@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TEST_ADMIN_TOKEN, testApp } from '../testing/fixtures.ts';
+import { TEST_ADMIN_TOKEN, type TestApp, testApp } from '../testing/fixtures.ts';
 
 const lines: Array<{ msg: string; path?: string; status?: number; mac?: string }> = [];
 const log = pino(
@@ -17,7 +17,10 @@ const log = pino(
     },
   }),
 );
-const t = testApp({ log, adminToken: TEST_ADMIN_TOKEN });
+let t: TestApp;
+test.before(async () => {
+  t = await testApp({ log, adminToken: TEST_ADMIN_TOKEN });
+});
 const HYP = '52-54-00-12-34-56';
 const MAC = '52:54:00:12:34:56';
 const KERNEL = '/mirror/stable/amd64-usr/9999.0.0/flatcar_production_pxe.vmlinuz';

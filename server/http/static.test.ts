@@ -2,19 +2,22 @@ import { mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from '
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testApp } from '../testing/fixtures.ts';
+import { type TestApp, testApp } from '../testing/fixtures.ts';
 
-const t = testApp();
+let t: TestApp;
 const body = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
-writeFileSync(join(t.dataDir, 'mirror', 'stable', 'amd64-usr', '9999.0.0', 'blob.bin'), body);
-mkdirSync(join(t.dataDir, 'mirror', '.staging'), { recursive: true });
-writeFileSync(join(t.dataDir, 'mirror', '.staging', 'partial.bin'), 'STAGED-BYTES');
-writeFileSync(join(t.dataDir, 'secret.txt'), 'TOP-SECRET');
-symlinkSync(join(t.dataDir, 'secret.txt'), join(t.dataDir, 'mirror', 'escape'));
-// Links that stay inside the root but land on hidden names (relative and absolute).
-symlinkSync('../../.staging/partial.bin', join(t.dataDir, 'mirror', 'stable', 'amd64-usr', 'peek'));
-symlinkSync(join(t.dataDir, 'mirror', '.staging'), join(t.dataDir, 'mirror', 'stable', 'staged'));
-writeFileSync(join(t.dataDir, 'assets', 'hello.txt'), 'hello');
+test.before(async () => {
+  t = await testApp();
+  writeFileSync(join(t.dataDir, 'mirror', 'stable', 'amd64-usr', '9999.0.0', 'blob.bin'), body);
+  mkdirSync(join(t.dataDir, 'mirror', '.staging'), { recursive: true });
+  writeFileSync(join(t.dataDir, 'mirror', '.staging', 'partial.bin'), 'STAGED-BYTES');
+  writeFileSync(join(t.dataDir, 'secret.txt'), 'TOP-SECRET');
+  symlinkSync(join(t.dataDir, 'secret.txt'), join(t.dataDir, 'mirror', 'escape'));
+  // Links that stay inside the root but land on hidden names (relative and absolute).
+  symlinkSync('../../.staging/partial.bin', join(t.dataDir, 'mirror', 'stable', 'amd64-usr', 'peek'));
+  symlinkSync(join(t.dataDir, 'mirror', '.staging'), join(t.dataDir, 'mirror', 'stable', 'staged'));
+  writeFileSync(join(t.dataDir, 'assets', 'hello.txt'), 'hello');
+});
 const URL_ = '/mirror/stable/amd64-usr/9999.0.0/blob.bin';
 
 const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>

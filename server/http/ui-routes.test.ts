@@ -11,7 +11,7 @@ const ADMIN = 'admin-token-0123456789abcdef';
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 
 async function setup(options: Parameters<typeof testApp>[0] = {}) {
-  const t = testApp({ adminToken: ADMIN, now: () => NOW, ...options });
+  const t = await testApp({ adminToken: ADMIN, now: () => NOW, ...options });
   await seedMachines(t.store, NOW);
   const session = await t.sessionHeaders();
   const get = (path: string, headers: Record<string, string> = session) => t.app.request(path, { headers });
@@ -85,7 +85,7 @@ test('the hand-off: method in the fleet table (reason as its title), method and 
 });
 
 test('machine data is HTML-escaped everywhere', async () => {
-  const t = testApp();
+  const t = await testApp();
   const headers = await t.sessionHeaders();
   const evil = '<img src=x onerror=alert(1)>';
   await t.store.recordEvent(
@@ -201,7 +201,11 @@ test('sessions: sign-out invalidates the id, expiry ends it, a new admin token e
   assert.is((await t.get('/ui/live', h2)).status, 401, 'the old id is dead after sign-out');
   // The same store under another admin token: the session is not valid any more.
   const third = cookieOf(await t.app.request('/ui/login', form({ token: ADMIN })));
-  const rotated = testApp({ adminToken: 'another-admin-token-0123456789', store: t.store, now: () => now });
+  const rotated = await testApp({
+    adminToken: 'another-admin-token-0123456789',
+    store: t.store,
+    now: () => now,
+  });
   assert.is(
     (await rotated.app.request('/ui/live', { headers: { cookie: `railyard_session=${third}` } })).status,
     401,
@@ -303,7 +307,7 @@ test('reprovision form: needs a session, refuses cross-site posts, then records 
 });
 
 test('static files are served by railyard itself', async () => {
-  const t = testApp();
+  const t = await testApp();
   const css = await t.app.request('/ui/static/app.css');
   assert.is(css.status, 200);
   assert.match(css.headers.get('content-type') ?? '', 'text/css');

@@ -27,7 +27,7 @@ async function withLab(fn: (lab: UpdateLab, w: Wired) => Promise<void>) {
     extra: { observer },
   });
   // The whole app (createApp): its Host check and sign-in in front, the lab's store behind.
-  const t = testApp({
+  const t = await testApp({
     store: lab.store,
     machinesDir: join(lab.dir, 'machines'),
     adminToken: ADMIN,

@@ -19,7 +19,7 @@ async function withUi(fn: (lab: UpdateLab, app: Hono<AppEnv>, t: TestApp) => Pro
     groups: { default: { profile: 'workers' } },
   });
   // The whole app (createApp): the dashboard's sign-in and form limits in front.
-  const t = testApp({
+  const t = await testApp({
     store: lab.store,
     machinesDir: join(lab.dir, 'machines'),
     adminToken: ADMIN,

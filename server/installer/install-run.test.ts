@@ -91,7 +91,7 @@ async function withInstall(tamper: boolean, check: (r: Run) => Promise<void>): P
   writeFileSync(join(machinesDir, 'groups', 'default.yaml'), 'profile: loop\n');
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
-  const railyard = testApp({ machinesDir, publicUrl, mirrored: false, keyring: release.keyring });
+  const railyard = await testApp({ machinesDir, publicUrl, mirrored: false, keyring: release.keyring });
   execFileSync('cp', ['-a', `${release.root}/.`, join(railyard.dataDir, 'mirror')]);
   const listener = await listenHttp(railyard.app, { host: '127.0.0.1', port });
   try {

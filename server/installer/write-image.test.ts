@@ -163,7 +163,12 @@ async function install(c: Case): Promise<Outcome> {
   const port = await freePort();
   const proxy = c.cut ? await cuttingProxy(`http://127.0.0.1:${port}`, /\.zst$/) : undefined;
   const publicUrl = proxy?.url ?? `http://127.0.0.1:${port}`;
-  const railyard = testApp({ machinesDir: machines, publicUrl, mirrored: false, keyring: release.keyring });
+  const railyard = await testApp({
+    machinesDir: machines,
+    publicUrl,
+    mirrored: false,
+    keyring: release.keyring,
+  });
   execFileSync('cp', ['-a', `${mirror}/.`, join(railyard.dataDir, 'mirror')]);
   if (c.corrupt) {
     const zst = join(

@@ -13,7 +13,7 @@ const MAC = canonicalMac('52:54:00:12:34:56');
 const HYP = '52-54-00-12-34-56';
 const RELEASE = '/mirror/stable/amd64-usr/9999.0.0';
 
-async function scrape(t: ReturnType<typeof testApp>): Promise<string> {
+async function scrape(t: Awaited<ReturnType<typeof testApp>>): Promise<string> {
   const res = await t.app.request('/metrics');
   assert.is(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', 'text/plain');
@@ -26,7 +26,7 @@ function value(text: string, series: string): number | undefined {
 }
 
 test('requests by route pattern and status, bytes by kind, machines by state', async () => {
-  const t = testApp();
+  const t = await testApp();
   const report = async (type: string) =>
     t.app.request(`/api/v1/machines/${MAC}/events`, {
       method: 'POST',
@@ -71,7 +71,7 @@ test('requests by route pattern and status, bytes by kind, machines by state', a
 });
 
 test('provisioning durations come from the recorded events', async () => {
-  const t = testApp();
+  const t = await testApp();
   const at = (s: number) => new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString();
   await t.store.recordEvent(MAC, { type: 'install-script-served', source: 'http', at: at(0) });
   await t.store.recordEvent(MAC, { type: 'installed', source: 'installer', at: at(200) });
@@ -86,7 +86,7 @@ test('provisioning durations come from the recorded events', async () => {
 });
 
 test('hand-offs by method and reason code', async () => {
-  const t = testApp();
+  const t = await testApp();
   const other = canonicalMac('52:54:00:12:34:57');
   await t.store.recordEvent(MAC, { type: 'handoff', source: 'installer', data: { method: 'kexec' } });
   await t.store.recordEvent(other, {
@@ -102,7 +102,7 @@ test('hand-offs by method and reason code', async () => {
 });
 
 test('TFTP and mirror hooks; process metrics when enabled', async () => {
-  const t = testApp({ processMetrics: true });
+  const t = await testApp({ processMetrics: true });
   t.metrics.tftpTransfers.inc({ result: 'complete' });
   t.metrics.tftpTransfers.inc({ result: 'timeout' });
   t.metrics.tftpErrors.inc({ code: '1' });
@@ -130,7 +130,7 @@ test('TFTP and mirror hooks; process metrics when enabled', async () => {
 });
 
 test('mirror gauges are 0 before any refresh', async () => {
-  const t = testApp();
+  const t = await testApp();
   const text = await scrape(t);
   assert.is(value(text, 'railyard_mirror_last_refresh_timestamp_seconds'), 0);
   assert.is(value(text, 'railyard_mirror_last_refresh_success'), 0);
@@ -138,8 +138,8 @@ test('mirror gauges are 0 before any refresh', async () => {
 });
 
 test('two servers do not share series (no global registry)', async () => {
-  const a = testApp();
-  const b = testApp();
+  const a = await testApp();
+  const b = await testApp();
   a.metrics.tftpTransfers.inc({ result: 'complete' });
   assert.is(value(await scrape(b), 'railyard_tftp_transfers_total{result="complete"}'), undefined);
   a.cleanup();

@@ -18,6 +18,10 @@ export interface AutoRefreshOptions {
   retryBaseMs?: number;
   /** Called after every attempt (tests, metrics). */
   onAttempt?: (outcome: { ok: boolean; nextInMs: number }) => void;
+  /** The server's lifecycle signal: when it aborts, the job stops as on `stop`. */
+  signal?: AbortSignal;
+  /** An unexpected failure of the job itself (not a failed refresh, which is retried). */
+  onCrash?: (err: unknown) => void;
 }
 
 export class AutoRefresh implements Stoppable {
@@ -30,12 +34,19 @@ export class AutoRefresh implements Stoppable {
 
   constructor(options: AutoRefreshOptions) {
     this.#o = options;
+    const { signal } = options;
+    if (signal?.aborted) this.#controller.abort(signal.reason);
+    signal?.addEventListener('abort', () => this.#halt(signal.reason), { once: true });
     this.#schedule(0);
   }
 
-  async stop(deadline: number): Promise<void> {
-    this.#controller.abort(new Error('server stopping'));
+  #halt(reason: unknown): void {
+    this.#controller.abort(reason);
     clearTimeout(this.#timer);
+  }
+
+  async stop(deadline: number): Promise<void> {
+    this.#halt(new Error('server stopping'));
     if (!this.#current) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((r) => {
@@ -48,7 +59,10 @@ export class AutoRefresh implements Stoppable {
   #schedule(ms: number): void {
     if (this.#controller.signal.aborted) return;
     this.#timer = setTimeout(() => {
-      this.#current = this.#attempt();
+      this.#current = this.#attempt().catch((err: unknown) => {
+        if (!this.#o.onCrash) throw err;
+        this.#o.onCrash(err);
+      });
     }, ms);
   }
 
@@ -90,6 +104,7 @@ export function startMirrorJob(
   log: Logger,
   inUse?: VersionsInUse,
   onOutcome?: (outcome: { ok: boolean }) => void,
+  lifecycle: Pick<AutoRefreshOptions, 'signal' | 'onCrash'> = {},
 ): AutoRefresh | undefined {
   if (!config.mirror.autoRefresh) return undefined;
   const releases = config.mirror.releases.map((r) => `${r.channel}/${r.board}:${r.versions.join(',')}`);
@@ -98,6 +113,7 @@ export function startMirrorJob(
     'mirror auto-refresh on (set mirror.autoRefresh: false to leave it to cron)',
   );
   return new AutoRefresh({
+    ...lifecycle,
     intervalMs: config.mirror.interval,
     log,
     run: async (signal) => {

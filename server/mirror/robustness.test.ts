@@ -75,7 +75,7 @@ test('disk full: clear error, nothing published, previous mirror intact', async 
 });
 
 test('railyard from railyard: a second instance mirrors the first over /mirror/', async () => {
-  const site = testApp({ mirrored: false });
+  const site = await testApp({ mirrored: false });
   const http = await listenHttp(site.app, { host: '127.0.0.1', port: 0 });
   try {
     await withHarness(async (a) => {

@@ -31,6 +31,8 @@ export interface ClaimPollDeps {
   credentials: { tokens(nonce: string): AttemptTokens };
   publicUrl: string;
   recheckMs?: number;
+  /** The server's lifecycle signal: once it aborts, long-polls answer 204 (the pool's stop wakes the waiting ones). */
+  signal?: AbortSignal;
 }
 
 export class ClaimPoller {
@@ -71,7 +73,8 @@ export class ClaimPoller {
       const answer = await this.#check(mac, attempt, have);
       if (answer) return answer;
       const left = deadline - Date.now();
-      if (left <= 0 || pool.waiters.stopped || signal?.aborted) return { status: 204 } as const;
+      const stopping = pool.waiters.stopped || this.#deps.signal?.aborted;
+      if (left <= 0 || stopping || signal?.aborted) return { status: 204 } as const;
       await pool.waiters.wait(mac, Math.min(left, this.#deps.recheckMs ?? RECHECK_MS), signal);
     }
   }

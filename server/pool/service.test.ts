@@ -119,4 +119,19 @@ test('stopping the pool answers waiting long-polls at once (a restart drains the
   h.cleanup();
 });
 
+test('the lifecycle signal given to start() stops the sweep and answers waiting long-polls at once', async () => {
+  const h = poolHarness();
+  const token = await h.pooled(A);
+  const lifecycle = new AbortController();
+  h.pool.start(lifecycle.signal);
+  const waiting = h.poller.poll(A, token, '1.0.0', 30);
+  await new Promise((r) => setTimeout(r, 20));
+  const t0 = Date.now();
+  lifecycle.abort(new Error('server stopping'));
+  assert.is(action(await waiting), 204);
+  assert.ok(Date.now() - t0 < 500);
+  assert.ok(h.pool.waiters.stopped);
+  h.cleanup();
+});
+
 test.run();

@@ -188,8 +188,10 @@ export class PoolService {
     return gone;
   }
 
-  /** Sweep every quarter of pool.vanishAfter (at most every 30 s). */
-  start(): void {
+  /** Sweep every quarter of pool.vanishAfter (at most every 30 s), until `stop` or `signal` aborts. */
+  start(signal?: AbortSignal): void {
+    signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    if (signal?.aborted) return;
     const every = Math.min(30_000, Math.max(1000, this.deps.settings.vanishAfter / 4));
     this.#sweeper = setInterval(() => {
       this.sweep().catch((err) => this.deps.log.warn({ err: String(err) }, 'pool sweep failed'));

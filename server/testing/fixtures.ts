@@ -1,33 +1,23 @@
 // Shared test helpers: temp directories, a published stand-in mirror release, an app
-// wired with real modules. Test-only: never imported by production code.
+// built by main.ts's buildServices with fakes (a memory store, a fixed credential key, the
+// machines as loaded now). Test-only: never imported by production code.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileRoot } from '../assets/file-root.ts';
-import { DownloadRecorder } from '../boot/downloads.ts';
-import { BootService } from '../boot/service.ts';
+import type { BootService } from '../boot/service.ts';
 import { loadMachines } from '../catalog/load.ts';
-import { PACKAGE_ROOT } from '../config.ts';
-import { createApp, type HttpDeps } from '../http/app.ts';
-import { HostAllowList } from '../http/host-check.ts';
-import { opsHooks } from '../http/ops-hooks.ts';
-import { type Access, createAccess, SESSION_COOKIE } from '../http/ui-auth.ts';
-import { InstallerCache } from '../installer/cache.ts';
+import { type Config, loadConfig, PACKAGE_ROOT } from '../config.ts';
+import type { createApp, HttpDeps } from '../http/app.ts';
+import { type Access, SESSION_COOKIE } from '../http/ui-auth.ts';
 import { AttemptCredentials } from '../installer/credentials.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { canonicalMac } from '../machines/identity.ts';
-import { observeHandoffs, observeProvisioning, registerMachineGauge } from '../metrics/machine-metrics.ts';
-import { createMetrics, type RailyardMetrics } from '../metrics/metrics.ts';
-import { registerMirrorGauges } from '../metrics/mirror-metrics.ts';
-import { MirrorCatalog } from '../mirror/catalog.ts';
-import { readyDerived } from '../mirror/derived.ts';
-import { IpxeRenderer } from '../render/ipxe.ts';
+import { buildServices } from '../main.ts';
+import type { RailyardMetrics } from '../metrics/metrics.ts';
 import { memoryStore } from '../store/fakes.ts';
-import { observeStore } from '../store/observed.ts';
 import type { StateStore } from '../store/state-store.ts';
-import { Dashboard, type DashboardDeps } from '../ui/dashboard.ts';
-import { ImageProgress } from '../ui/progress.ts';
-import { UiTemplates } from '../ui/templates.ts';
+import type { DashboardDeps } from '../ui/dashboard.ts';
+import type { ImageProgress } from '../ui/progress.ts';
 
 export const EXAMPLES_DIR = join(PACKAGE_ROOT, 'examples');
 
@@ -108,7 +98,7 @@ export interface TestAppOptions {
   updates?: HttpDeps['updates'] & { dashboard?: DashboardDeps['updates'] };
 }
 
-export function testApp(options: TestAppOptions = {}): TestApp {
+export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   const { dir, cleanup } = tempDir();
   const mirrorDir = join(dir, 'mirror');
   mkdirSync(join(dir, 'assets'), { recursive: true });
@@ -116,92 +106,100 @@ export function testApp(options: TestAppOptions = {}): TestApp {
   if (options.mirrored !== false) publishRelease(mirrorDir);
   const machinesDir = options.machinesDir ?? EXAMPLES_DIR;
   let machines = loadMachines(machinesDir);
-  const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
-  const rawStore = options.store ?? memoryStore();
-  registerMachineGauge(metrics, rawStore);
-  const store = observeStore(rawStore, silentLogger(), [
-    observeProvisioning(metrics, rawStore, silentLogger()),
-    observeHandoffs(metrics),
-  ]);
   const publicUrl = options.publicUrl ?? 'http://192.0.2.10:8080';
-  const catalog = new MirrorCatalog(mirrorDir);
-  registerMirrorGauges(metrics, async () => (await catalog.list()).status);
-  const credentials = new AttemptCredentials(Buffer.alloc(32, 7));
-  const boot = new BootService({
-    machines: () => machines,
-    releases: catalog,
-    renderer: new IpxeRenderer(),
-    publicUrl,
-    store,
-    credentials,
-    failedRetries: 2,
-    bindClientIp: options.bindClientIp ?? true,
-  });
-  const downloads = new DownloadRecorder(store, silentLogger());
-  const progress = new ImageProgress(options.now);
-  const dashboard = new Dashboard({
-    store,
-    boot,
-    mirror: catalog,
-    progress,
-    staleAfterMs: options.staleAfterMs ?? 2 * 86_400_000,
-    ...(options.dashboardCacheMs === undefined ? {} : { cacheMs: options.dashboardCacheMs, busyShare: 1 }),
-    ...(options.now ? { now: options.now } : {}),
-    ...(options.updates?.dashboard ? { updates: options.updates.dashboard } : {}),
-  });
+  const keyringFile = join(dir, 'installer-keyring.asc');
+  if (options.keyring !== undefined) writeFileSync(keyringFile, options.keyring);
   const adminToken = options.adminToken ?? TEST_ADMIN_TOKEN;
-  const access = createAccess({
-    sessions: store.sessions,
+  const config = testConfig(dir, {
+    publicUrl,
+    machinesDir,
     adminToken,
-    sessionTtlMs: options.sessionTtlMs ?? 12 * 3_600_000,
-    publicRead: options.publicRead ?? false,
-    hosts: new HostAllowList([new URL(publicUrl).hostname, ...(options.allowedHosts ?? [])]),
-    ...(options.now ? { now: options.now } : {}),
+    ...(options.keyring === undefined ? {} : { keyringFile }),
+    options,
   });
-  const app = createApp({
-    log: options.log ?? silentLogger(),
-    boot,
-    installer: {
-      cache: new InstallerCache({ maxEntries: 10 }),
-      credentials,
-      publicUrl,
-      keyring: options.keyring,
-      kexecDeny: options.kexecDeny ?? [],
-      onServed: (mac, bytes, durationMs, attemptId) =>
-        downloads.recordInstaller(mac, attemptId, bytes, durationMs),
-      derivedImage: (channel, board, version) =>
-        readyDerived(catalog.layout.versionDir(channel, board, version)),
+  const services = await buildServices(config, options.log ?? silentLogger(), {
+    store: options.store ?? memoryStore(),
+    credentials: new AttemptCredentials(Buffer.alloc(32, 7)),
+    machines: {
+      get current() {
+        return machines;
+      },
     },
-    api: { store, attempts: boot.attempts, credentials, publicUrl, mirror: catalog },
-    access,
-    ...opsHooks({ downloads, metrics, progress }),
-    metrics,
-    ui: { dashboard, templates: new UiTemplates() },
-    mirrorRoot: new FileRoot(mirrorDir),
-    assetsRoot: new FileRoot(join(dir, 'assets')),
-    ...(options.updates ? { updates: options.updates } : {}),
+    processMetrics: options.processMetrics ?? false,
+    updates: options.updates ? { http: options.updates, dashboard: options.updates.dashboard } : null,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.dashboardCacheMs === undefined
+      ? {}
+      : { dashboard: { cacheMs: options.dashboardCacheMs, busyShare: 1 } }),
   });
+  const { store, credentials, access } = services;
   const tokenOf = async (mac: string) => {
     const open = await store.openAttemptOf(canonicalMac(mac));
     if (!open) throw new Error(`test: ${mac} has no open attempt`);
     return credentials.tokens(open.secrets.nonce);
   };
   return {
-    app,
+    app: services.app,
     access,
     adminHeaders: { authorization: `Bearer ${adminToken}` },
     sessionHeaders: async () => ({ cookie: `${SESSION_COOKIE}=${await access.sessions.issue()}` }),
     dataDir: dir,
-    cleanup,
+    cleanup: () => {
+      void services.lifecycle.stop('test done', 0, true);
+      cleanup();
+    },
     store,
     credentials,
     installToken: async (mac) => (await tokenOf(mac)).install,
     firstBootToken: async (mac) => (await tokenOf(mac)).firstBoot,
-    boot,
+    boot: services.boot,
     reloadMachines: () => {
       machines = loadMachines(machinesDir);
     },
-    metrics,
-    progress,
+    metrics: services.metrics,
+    progress: services.progress,
+  };
+}
+
+/** A Config as `loadConfig` resolves it (no file, no environment), with the test app's settings. */
+function testConfig(
+  dataDir: string,
+  o: {
+    publicUrl: string;
+    machinesDir: string;
+    adminToken: string;
+    keyringFile?: string;
+    options: TestAppOptions;
+  },
+): Config {
+  const base = loadConfig({
+    env: {},
+    cwd: dataDir,
+    overrides: { dataDir, publicUrl: o.publicUrl, machinesDir: o.machinesDir, 'tftp.enabled': false },
+  });
+  const { options } = o;
+  return {
+    ...base,
+    // testApp's Host check: publicUrl's host and allowedHosts (not the listen address's).
+    http: {
+      ...base.http,
+      listen: `${new URL(o.publicUrl).hostname}:0`,
+      allowedHosts: options.allowedHosts ?? [],
+    },
+    admin: { token: o.adminToken },
+    ui: { public: options.publicRead ?? false, sessionTtl: options.sessionTtlMs ?? 12 * 3_600_000 },
+    installer: {
+      ...base.installer,
+      cacheEntries: 10,
+      failedRetries: 2,
+      bindClientIp: options.bindClientIp ?? true,
+      kexecDeny: [...(options.kexecDeny ?? [])],
+    },
+    mirror: {
+      ...base.mirror,
+      autoRefresh: false,
+      staleAfter: options.staleAfterMs ?? 2 * 86_400_000,
+      ...(o.keyringFile ? { keyring: o.keyringFile, stockKeyring: false } : {}),
+    },
   };
 }

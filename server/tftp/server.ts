@@ -33,6 +33,8 @@ export interface TftpLimits {
 export interface TftpObserver {
   transferEnded?(result: TransferResult): void;
   errorSent?(code: number): void;
+  /** A bound listener socket failed (main.ts: a fatal error, everything stops). */
+  listenerFailed?(err: Error): void;
 }
 
 /** One admitted request: `transfer` is set once the file is open and the socket bound. */
@@ -73,6 +75,11 @@ export class TftpServer implements Stoppable {
     this.#observer = observer;
   }
 
+  /** The bound listener sockets. */
+  get listeners(): readonly Socket[] {
+    return this.#listeners;
+  }
+
   get activeTransfers(): number {
     return this.#transfers.size;
   }
@@ -85,7 +92,10 @@ export class TftpServer implements Stoppable {
   /** Bind one listener; rejects with the bind error (EACCES, EADDRINUSE...) for the caller to explain. */
   async listen(at: ListenAddress): Promise<AddressInfo> {
     const socket = await bindSocket(at.host, at.port);
-    socket.on('error', (err) => this.#log.error({ err, listen: at }, 'TFTP listener error'));
+    socket.on('error', (err) => {
+      this.#log.error({ err, listen: at }, 'TFTP listener error');
+      this.#observer.listenerFailed?.(err);
+    });
     socket.on('message', (msg, rinfo) => this.#onRequest(socket, at.host, msg, rinfo));
     this.#listeners.push(socket);
     return socket.address();

@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PACKAGE_ROOT } from '../config.ts';
 import { type HttpListener, listenHttp } from '../http/listener.ts';
-import { publishRelease, testApp } from '../testing/fixtures.ts';
+import { publishRelease, type TestApp, testApp } from '../testing/fixtures.ts';
 import { SEEDED, seedMachines } from './fixtures/seed.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -43,7 +43,7 @@ if (!existsSync(CHROMIUM)) {
 test.run();
 
 function browserTests(): void {
-  const t = testApp({ adminToken: ADMIN });
+  let t: TestApp;
   const installing = SEEDED.find((m) => m.state === 'installing')!;
   const provisioned = SEEDED.find((m) => m.state === 'provisioned')!;
   const fresh = SEEDED.find((m) => m.state === 'new')!;
@@ -65,6 +65,7 @@ function browserTests(): void {
   };
 
   test.before(async () => {
+    t = await testApp({ adminToken: ADMIN });
     await seedMachines(t.store, Date.now(), t.credentials);
     seedMirror(t.dataDir);
     listener = await listenHttp(t.app, { host: '127.0.0.1', port: 0 });

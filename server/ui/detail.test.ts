@@ -8,7 +8,7 @@ const HYP = '52-54-00-12-34-56';
 const IPXE = { 'user-agent': 'iPXE/1.21.1' };
 
 test('machine page: attempts table and events grouped by attempt, newest first', async () => {
-  const t = testApp();
+  const t = await testApp();
   try {
     await t.app.request(`/ipxe?mac=${HYP}`, { headers: IPXE });
     await t.app.request(`/ipxe?mac=${HYP}`, { headers: IPXE });

@@ -55,7 +55,7 @@ async function queriesPerPage(size: number): Promise<number> {
   const tmp = tempDir('railyard-fleet-');
   const c = counted(openSqliteStore(join(tmp.dir, 'state.db')));
   await seedFleet(c.store, size, NOW);
-  const t = testApp({ store: c.store });
+  const t = await testApp({ store: c.store });
   const cookie = (await t.sessionHeaders())['cookie'] as string;
   c.reset();
   await t.app.request('/ui', { headers: { cookie } });
@@ -84,7 +84,7 @@ test(`${FLEET} machines: fleet page, page 60, live fragment and a machine page u
   const t0 = Date.now();
   await seedFleet(store, FLEET, NOW);
   console.log(`  seeded ${FLEET} machines in ${Date.now() - t0} ms`);
-  const t = testApp({ store, dashboardCacheMs: 0 }); // every request builds its page
+  const t = await testApp({ store, dashboardCacheMs: 0 }); // every request builds its page
   let listener: HttpListener | undefined;
   try {
     listener = await listenHttp(t.app, { host: '127.0.0.1', port: 0 });

@@ -13,12 +13,12 @@ const A = canonicalMac('52:54:00:00:0a:01');
 const B = canonicalMac('52:54:00:00:0b:01');
 const IPXE = { 'user-agent': 'iPXE/1.21.1' };
 
-function setup() {
+async function setup() {
   const lab = updateLab({
     profiles: { workers: { channel: 'stable', updates: { version: '4230.2.3', maxConcurrent: 2 } } },
     groups: { default: { profile: 'workers' } },
   });
-  const t = testApp({
+  const t = await testApp({
     store: lab.store,
     machinesDir: join(lab.dir, 'machines'),
     updates: { service: lab.service, api: lab.fleet },
@@ -51,7 +51,7 @@ function setup() {
 }
 
 test('the first-boot report with its own credential binds the machine-id; the install token cannot', async () => {
-  const { lab, t, report, install, cleanup } = setup();
+  const { lab, t, report, install, cleanup } = await setup();
   try {
     const attempt = await install(A);
     const firstBoot = { type: 'first-boot', machineId: machineIdFor(0xa1) };
@@ -78,7 +78,7 @@ test('the first-boot report with its own credential binds the machine-id; the in
 });
 
 test("another machine's first-boot token cannot bind a machine-id to this machine", async () => {
-  const { lab, t, report, install, cleanup } = setup();
+  const { lab, t, report, install, cleanup } = await setup();
   try {
     const attemptA = await install(A);
     await install(B);
@@ -93,7 +93,7 @@ test("another machine's first-boot token cannot bind a machine-id to this machin
 });
 
 test('a malformed machineId is a 400 that changes nothing', async () => {
-  const { lab, t, report, install, cleanup } = setup();
+  const { lab, t, report, install, cleanup } = await setup();
   try {
     const attempt = await install(A);
     const res = await report(A, attempt, await t.firstBootToken(A), {
