@@ -8,6 +8,16 @@ export class RailyardError extends Error {
   }
 }
 
+const RESOURCE_EXHAUSTED = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EAGAIN']);
+
+/**
+ * An operating-system error that says "out of descriptors, buffers or memory for now" (a
+ * file could not be opened): retryable, so both transports answer busy (TFTP) / 503 (HTTP).
+ */
+export function isResourceExhausted(err: unknown): boolean {
+  return RESOURCE_EXHAUSTED.has((err as NodeJS.ErrnoException | undefined)?.code ?? '');
+}
+
 /** The thing asked for does not exist (file, machine, profile, release). */
 export class NotFoundError extends RailyardError {}
 

@@ -6,6 +6,7 @@ import {
   ConflictError,
   ForbiddenError,
   InvalidRequestError,
+  isResourceExhausted,
   NotFoundError,
   RateLimitedError,
   StorageError,
@@ -26,11 +27,9 @@ export function statusFor(err: unknown): 400 | 401 | 403 | 404 | 409 | 413 | 429
   if (err instanceof VerificationError) return 502;
   if (err instanceof BusyError || err instanceof StorageError) return 503;
   // out of descriptors or memory for a moment (a file could not be opened): retry, as TFTP says busy
-  if (RESOURCE_EXHAUSTED.has((err as NodeJS.ErrnoException | undefined)?.code ?? '')) return 503;
+  if (isResourceExhausted(err)) return 503;
   return 500;
 }
-
-const RESOURCE_EXHAUSTED = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EAGAIN']);
 
 /** nginx's "client closed request": nobody reads the reply, the log line says what happened. */
 export const CLIENT_CLOSED = 499;

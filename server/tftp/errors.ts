@@ -1,6 +1,6 @@
 // Domain errors → TFTP ERROR packets, at the TFTP edge. The reply stays short; the log line
 // (at the returned level) carries the cause.
-import { BusyError, InvalidRequestError, NotFoundError } from '../errors.ts';
+import { BusyError, InvalidRequestError, isResourceExhausted, NotFoundError } from '../errors.ts';
 import { ErrorCode } from './packets.ts';
 
 export interface TftpErrorReply {
@@ -9,15 +9,13 @@ export interface TftpErrorReply {
   level: 'info' | 'warn' | 'error';
 }
 
-const RESOURCE_EXHAUSTED = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EAGAIN']);
-
 export function tftpErrorFor(err: unknown): TftpErrorReply {
   if (err instanceof NotFoundError)
     return { code: ErrorCode.NOT_FOUND, message: 'file not found', level: 'info' };
   if (err instanceof InvalidRequestError) {
     return { code: ErrorCode.ACCESS_VIOLATION, message: 'access violation', level: 'warn' };
   }
-  if (err instanceof BusyError || RESOURCE_EXHAUSTED.has((err as NodeJS.ErrnoException)?.code ?? '')) {
+  if (err instanceof BusyError || isResourceExhausted(err)) {
     return { code: ErrorCode.DISK_FULL, message: 'busy, try again later', level: 'warn' };
   }
   return { code: ErrorCode.UNDEFINED, message: 'internal error', level: 'error' };
