@@ -4,6 +4,7 @@
 // are never served, whether asked for or reached through a symlink. `open` is the one way
 // HTTP and TFTP open a file: the size and version they serve are those of the handle they
 // read from (fstat), so a publish that swaps the file in between cannot mix two versions.
+import { constants } from 'node:fs';
 import { type FileHandle, open, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
@@ -31,15 +32,51 @@ export class FileRoot {
 
   /** Resolve already-split, already-decoded path segments under the root. */
   async resolve(segments: readonly string[]): Promise<ResolvedFile> {
+    const { real, name } = await this.#realPath(segments);
+    const st = await stat(real).catch(() => undefined);
+    if (!st?.isFile()) throw new NotFoundError(`not a regular file: ${name}`);
+    return { path: real, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+  }
+
+  /**
+   * Resolve, open, and describe what was opened (fstat), not what a stat before the open saw.
+   * O_NONBLOCK: a FIFO or device under the root must not block the open; fstat refuses it.
+   */
+  async open(segments: readonly string[]): Promise<OpenedFileHandle> {
+    const { real, name } = await this.#realPath(segments);
+    let handle: FileHandle;
+    try {
+      handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      // gone since realpath (a publish or prune in between): not found; anything else (EMFILE
+      // under a descriptor limit, EIO) goes up as it is, for the transport to map (busy, 500)
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR')
+        throw new NotFoundError(`no such file: ${name}`, { cause: err });
+      throw err;
+    }
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) throw new NotFoundError(`not a regular file: ${name}`);
+      return { handle, path: real, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+    } catch (err) {
+      await handle.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** The real path of `segments` under the root: no escape, no hidden name on the way. */
+  async #realPath(segments: readonly string[]): Promise<{ real: string; name: string }> {
     const clean = checkSegments(segments);
+    const name = `/${clean.join('/')}`;
     const realRoot = await this.realRoot();
     let real: string;
     try {
       real = await realpath(join(realRoot, ...clean));
     } catch {
-      throw new NotFoundError(`no such file: /${clean.join('/')}`);
+      throw new NotFoundError(`no such file: ${name}`);
     }
-    if (!real.startsWith(realRoot + sep)) throw new NotFoundError(`outside the root: /${clean.join('/')}`);
+    if (!real.startsWith(realRoot + sep)) throw new NotFoundError(`outside the root: ${name}`);
     // A link inside the root to a hidden name (.staging, .status.json) is refused like the name.
     if (
       real
@@ -47,34 +84,8 @@ export class FileRoot {
         .split(sep)
         .some((s) => s.startsWith('.'))
     )
-      throw new NotFoundError(`hidden names are never served (through a link): /${clean.join('/')}`);
-    const st = await stat(real).catch(() => undefined);
-    if (!st?.isFile()) throw new NotFoundError(`not a regular file: /${clean.join('/')}`);
-    return { path: real, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
-  }
-
-  /** Resolve, open, and describe what was opened (not what resolve saw). */
-  async open(segments: readonly string[]): Promise<OpenedFileHandle> {
-    const resolved = await this.resolve(segments);
-    let handle: FileHandle;
-    try {
-      handle = await open(resolved.path, 'r');
-    } catch (err) {
-      // gone since resolve (a publish or prune in between): not found; anything else (EMFILE
-      // under a descriptor limit, EIO) goes up as it is, for the transport to map (busy, 500)
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR')
-        throw new NotFoundError(`no such file: /${segments.filter(Boolean).join('/')}`, { cause: err });
-      throw err;
-    }
-    try {
-      const st = await handle.stat();
-      if (!st.isFile()) throw new NotFoundError(`not a regular file: /${segments.filter(Boolean).join('/')}`);
-      return { handle, path: resolved.path, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
-    } catch (err) {
-      await handle.close().catch(() => {});
-      throw err;
-    }
+      throw new NotFoundError(`hidden names are never served (through a link): ${name}`);
+    return { real, name };
   }
 
   private realRoot(): Promise<string> {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -61,6 +62,16 @@ test('a file published over the one being served: the body is the version the he
   renameSync(join(dir, '.swap.new'), join(dir, 'swap.bin'));
   assert.is(res.headers.get('content-length'), '3000');
   assert.is(Buffer.from(await res.arrayBuffer()).toString(), 'A'.repeat(3000));
+});
+
+test('a FIFO or a directory under the root is a 404, and the FIFO does not block the open', async () => {
+  const dir = join(t.dataDir, 'mirror', 'stable', 'amd64-usr', '9999.0.0');
+  execFileSync('mkfifo', [join(dir, 'pipe')]);
+  const timeout = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 3000).unref());
+  const res = await Promise.race([get('/mirror/stable/amd64-usr/9999.0.0/pipe'), timeout]);
+  assert.ok(res !== 'hung', 'opening a FIFO blocked');
+  assert.is(res.status, 404);
+  assert.is((await get('/mirror/stable/amd64-usr/9999.0.0')).status, 404);
 });
 
 test('current resolves through the mirror link', async () => {
