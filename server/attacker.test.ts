@@ -205,9 +205,11 @@ test('the hand-off report: only the machine’s own open attempt, with its insta
       (await get(VICTIM, installerPath((await ipxe(VICTIM, mac)).text))).body,
     ).files;
     const field = (file: string, re: RegExp) => re.exec(files.get(file)?.text ?? '')?.[1] ?? '';
+    // handoff.sh (the same for every machine) reports with what attempt.env beside it says
+    assert.match(files.get('/opt/railyard/handoff.sh')?.text ?? '', '. "$DIR/attempt.env"');
     const handoff = {
-      token: field('/opt/railyard/handoff.sh', /TOKEN='([^']+)'/),
-      reports: field('/opt/railyard/handoff.sh', /REPORT_URL='[^']*(\/api\/v1\/[^']+)'/),
+      token: field('/opt/railyard/attempt.env', /TOKEN='([^']+)'/),
+      reports: field('/opt/railyard/attempt.env', /REPORT_URL='[^']*(\/api\/v1\/[^']+)'/),
     };
     assert.equal(
       handoff,
@@ -215,7 +217,7 @@ test('the hand-off report: only the machine’s own open attempt, with its insta
         token: field('/opt/railyard/install.sh', /TOKEN='([^']+)'/),
         reports: field('/opt/railyard/install.sh', /REPORT_URL='[^']*(\/api\/v1\/[^']+)'/),
       },
-      'handoff.sh reports to its attempt with the install token',
+      'handoff.sh reports to its attempt with the install token (attempt.env)',
     );
     const firstBoot = field('/opt/railyard/target.ign', /Bearer ([A-Za-z0-9_-]{43})/);
     return { ...handoff, firstBoot };

@@ -31,7 +31,9 @@ export function bootRoutes(
   onDecision?: BootListener,
 ): void {
   const bootScript = boot.bootScript();
-  app.get('/boot.ipxe', (c) => c.body(bootScript, 200, IPXE_HEADERS));
+  // Content-Length on every script: metrics count the bytes from it (metrics-routes.ts)
+  const bootHeaders = { ...IPXE_HEADERS, 'Content-Length': String(Buffer.byteLength(bootScript)) };
+  app.get('/boot.ipxe', (c) => c.body(bootScript, 200, bootHeaders));
 
   app.get('/ipxe', async (c) => {
     const facts = factsFromQuery(c.req.queries());
@@ -50,7 +52,11 @@ export function bootRoutes(
     if (decision.degraded)
       log.error({ mac: decision.mac, decision: decision.kind, err: decision.degraded }, 'boot not recorded');
     const status = STATUS[decision.kind] ?? 200;
-    const headers: Record<string, string> = { ...IPXE_HEADERS, 'X-Railyard-Decision': decision.kind };
+    const headers: Record<string, string> = {
+      ...IPXE_HEADERS,
+      'Content-Length': String(Buffer.byteLength(decision.script)),
+      'X-Railyard-Decision': decision.kind,
+    };
     if (status === 503) headers['Retry-After'] = '60';
     return c.body(decision.script, isIpxe(c) ? 200 : status, headers);
   });

@@ -47,6 +47,6 @@ export function installerRoutes(app: Hono<AppEnv>, deps: InstallerRouteDeps): vo
     if (c.req.method === 'HEAD') return c.body(null, 200, headers);
     c.set('attempt', attemptId);
     deps.onServed?.(mac, artifact.body.length, performance.now() - started, attemptId);
-    return c.body(new Uint8Array(artifact.body), 200, headers);
+    return c.body(artifact.body, 200, headers);
   });
 }

@@ -17,7 +17,7 @@ export const CONFIG_PATH = 'usr/share/oem/config.ign';
 
 export interface InstallerArtifact {
   /** gzip'd newc cpio holding usr/share/oem/config.ign. */
-  body: Buffer;
+  body: Buffer<ArrayBuffer>;
   /** Strong ETag (quoted), from the content hash. */
   etag: string;
 }
@@ -26,7 +26,7 @@ export type InstallerRequest = InstallerInput & {
   profile: InstallerInput['profile'] & Pick<Profile, 'revision'>;
 };
 
-export async function buildInstallerCpio(input: InstallerInput): Promise<Buffer> {
+export async function buildInstallerCpio(input: InstallerInput): Promise<Buffer<ArrayBuffer>> {
   const config = buildInstallerIgnition(input);
   return buildGzipCpio([{ path: CONFIG_PATH, data: `${JSON.stringify(config)}\n`, mode: 0o644 }]);
 }

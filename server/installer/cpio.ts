@@ -37,12 +37,15 @@ export function writeNewc(files: readonly CpioFile[]): Buffer {
 
 /**
  * gzip'd newc cpio, ready to serve as an extra initrd. gzip's header mtime is 0 (node:zlib).
- * Synchronous on purpose: an installer archive is a few KiB, and zlib's async path (a stream,
- * a thread-pool hop, callbacks) costs the event loop more CPU than compressing it here
- * (boot-storm profile, BENCHMARKS.md).
+ * Stored blocks (level 0): most of an installer is base64 of gzip'd scripts (ignition.ts,
+ * shared-contents.ts), where deflate finds little, so level 0 is ≈ 21 KB in ≈ 0.03 ms where
+ * level 9 was 14.6 KB in ≈ 0.8 ms and run-length matching 16 KB in ≈ 0.15 ms (2 cores, loaded;
+ * BENCHMARKS.md): CPU per booting machine is what a boot storm is short of, not LAN bytes.
+ * Synchronous on purpose: zlib's async path (a stream, a thread-pool hop, callbacks) costs the
+ * event loop more than this.
  */
-export async function buildGzipCpio(files: readonly CpioFile[]): Promise<Buffer> {
-  return gzipSync(writeNewc(files), { level: 9 });
+export async function buildGzipCpio(files: readonly CpioFile[]): Promise<Buffer<ArrayBuffer>> {
+  return gzipSync(writeNewc(files), { level: 0 });
 }
 
 function checkPath(path: string, seen: Set<string>): void {

@@ -16,6 +16,7 @@ import { startReceiver } from './fixtures/receiver.ts';
 import { KEXEC_PLAN, MAC, TOKEN } from './fixtures/views.ts';
 import type { HandoffPlan } from './handoff-plan.ts';
 import { renderHandoffScript } from './handoff-script.ts';
+import { renderAttemptEnv } from './script.ts';
 
 const TOOLS = ['unshare', 'losetup', 'partx', 'sgdisk', 'mkfs.ext4', 'debugfs', 'blkid', 'curl', 'cpio'];
 const LIVE = 'BOOT_IMAGE=x initrd=pxe.cpio.gz console=ttyS1,115200n8 flatcar.first_boot=1';
@@ -83,16 +84,19 @@ async function handoff(c: Case, check: (r: Result) => void): Promise<void> {
   const { disk, own } = diskFor(c, work);
   try {
     const script = renderHandoffScript({
-      mac: MAC,
-      reportUrl: `${receiver.url}/api/v1/machines/${MAC}/events`,
-      token: TOKEN,
       installDisk: c.installDisk ?? disk.device,
       plan: { ...KEXEC_PLAN, ...c.plan },
       kernelArgs: c.kernelArgs ?? [],
     });
     const fakes: Fakes = { cmdline: LIVE, ...c.fakes };
     const commands = [...(c.prepare ? [['prepare']] : []), c.args ?? ['run', '0']];
-    const run = await runHandoff(join(work, 'run'), script, commands, fakes);
+    const env = renderAttemptEnv({
+      mac: MAC,
+      attemptId: 1,
+      reportUrl: `${receiver.url}/api/v1/machines/${MAC}/events`,
+      token: TOKEN,
+    });
+    const run = await runHandoff(join(work, 'run'), script, env, commands, fakes);
     assert.is(run.leftMounts, '', 'handoff.sh unmounts everything it mounted');
     // what railyard accepts at its edge: a reboot always names a reason code
     for (const body of receiver.received.map((r) => r.body)) parseReport(body);
@@ -267,14 +271,17 @@ test('UEFI prepare: a boot entry for the disk right after BootCurrent, older rai
   const disk = makeFlatcarDisk(work);
   try {
     const script = renderHandoffScript({
-      mac: MAC,
-      reportUrl: 'http://127.0.0.1:9/none',
-      token: TOKEN,
       installDisk: disk.device,
       plan: KEXEC_PLAN,
       kernelArgs: [],
     });
-    const run = await runHandoff(join(work, 'p'), script, [['prepare']], { cmdline: LIVE, efi });
+    const env = renderAttemptEnv({
+      mac: MAC,
+      attemptId: 1,
+      reportUrl: 'http://127.0.0.1:9/none',
+      token: TOKEN,
+    });
+    const run = await runHandoff(join(work, 'p'), script, env, [['prepare']], { cmdline: LIVE, efi });
     assert.is(run.efiOrder(), '0003,0000,0001,0002', run.stdout);
     const calls = run.calls('efibootmgr');
     assert.match(calls, '-q -b 0005 -B');
@@ -295,9 +302,6 @@ test('the rendered script passes shellcheck', () => {
     writeFileSync(
       file,
       renderHandoffScript({
-        mac: MAC,
-        reportUrl: 'http://10.0.0.5:8080/api/v1/machines/52:54:00:00:00:01/events',
-        token: TOKEN,
         installDisk: 'smallest',
         plan: { ...KEXEC_PLAN, dmiDeny: [{ index: 0, manufacturer: 'A', product: 'B' }] },
         kernelArgs: ['a=1'],

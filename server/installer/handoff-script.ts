@@ -1,16 +1,15 @@
-// The hand-off script (assets/templates/handoff.sh.mustache), rendered per machine and shipped
-// beside install.sh. As in script.ts, every value is checked against a narrow pattern, then
+// The hand-off script (assets/templates/handoff.sh.mustache), shipped beside install.sh. It
+// holds nothing of one attempt (its report URL and token are in attempt.env, script.ts), so
+// machines of one profile and plan get the same bytes (installer/shared-contents.ts). As in script.ts, every value is checked against a narrow pattern, then
 // shell-quoted, so nothing a profile, a fact or the config says can change its meaning.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidRequestError } from '../errors.ts';
-import type { Mac } from '../machines/identity.ts';
 import { PACKAGE_ROOT } from '../package-root.ts';
 import { missingNames, render } from '../render/template.ts';
 import type { HandoffPlan } from './handoff-plan.ts';
-import { check, DISK_PATTERN, MAC_PATTERN, type ScriptTemplate, shellQuote, URL_PATTERN } from './script.ts';
-import { TOKEN_PATTERN } from './tokens.ts';
+import { check, DISK_PATTERN, type ScriptTemplate, shellQuote } from './script.ts';
 
 // PACKAGE_ROOT, not import.meta.url: the compiled build runs from dist/ (package-root.ts)
 export const HANDOFF_SCRIPT_TEMPLATE = join(PACKAGE_ROOT, 'assets/templates/handoff.sh.mustache');
@@ -19,9 +18,6 @@ const PRINTABLE = /^[\x20-\x7e]{0,400}$/;
 const KERNEL_ARG = /^[^\s"'$\\`]{1,256}$/;
 
 export interface HandoffValues {
-  mac: Mac;
-  reportUrl: string;
-  token: string;
   /** `/dev/...` or `smallest` (then the script reads the disk from flatcar-install's output). */
   installDisk: string;
   plan: HandoffPlan;
@@ -51,11 +47,9 @@ export function renderHandoffScript(
   return render(template.text, view);
 }
 
-function handoffView(v: HandoffValues): Record<string, unknown> {
-  check('MAC', v.mac, MAC_PATTERN);
-  check('report URL', v.reportUrl, URL_PATTERN);
+/** What handoff.sh is rendered from, checked (nothing of one attempt: attempt.env has that). */
+export function handoffView(v: HandoffValues): Record<string, unknown> {
   check('install disk', v.installDisk, DISK_PATTERN);
-  check('token', v.token, TOKEN_PATTERN);
   const { plan } = v;
   text('hand-off reason', plan.reason ?? '', PRINTABLE);
   for (const arg of v.kernelArgs) text('kernel argument', arg, KERNEL_ARG);
@@ -64,9 +58,6 @@ function handoffView(v: HandoffValues): Record<string, unknown> {
     text('kexecDeny product', d.product, PRINTABLE);
   }
   return {
-    mac: v.mac,
-    reportUrl: shellQuote(v.reportUrl),
-    token: shellQuote(v.token),
     installDisk: v.installDisk === 'smallest' ? "''" : shellQuote(v.installDisk),
     method: plan.method,
     reason: shellQuote(plan.reason ?? ''),

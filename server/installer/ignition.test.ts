@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadMachines } from '../catalog/load.ts';
 import { ConfigError, InvalidRequestError } from '../errors.ts';
-import type { Mac } from '../machines/identity.ts';
+import { canonicalMac, type Mac } from '../machines/identity.ts';
 import type { Profile } from '../machines/model.ts';
 import { assertGolden } from '../testing/golden.ts';
 import { assertValidIgnition } from '../testing/ignition-validate.ts';
@@ -82,6 +82,42 @@ test('real ignition-validate accepts what every shipped profile renders (example
   }
 });
 
+test('write-image.sh and handoff.sh hold nothing of one attempt: equal bytes for two machines, encoded once', () => {
+  const a = input('flatcar-stable');
+  const other = {
+    ...a,
+    view: { ...a.view, mac: canonicalMac('52:54:00:00:00:02') },
+    attemptId: 99,
+    token: 'T'.repeat(43),
+    firstBootToken: 'F'.repeat(43),
+    reportUrl: 'http://10.0.0.5:8080/api/v1/machines/52:54:00:00:00:02/attempts/99/events',
+  };
+  const [one, two] = [a, other].map((i) => buildInstallerIgnition(i));
+  const raw = (config: Record<string, unknown>, path: string) =>
+    (config['storage'] as { files: Array<{ path: string; contents: unknown }> }).files.find(
+      (f) => f.path === path,
+    )?.contents;
+  for (const path of ['/opt/railyard/write-image.sh', '/opt/railyard/handoff.sh']) {
+    const contents = raw(one as Record<string, unknown>, path);
+    assert.equal(contents, raw(two as Record<string, unknown>, path), path);
+    assert.is((contents as { compression?: string }).compression, 'gzip', `${path} is shipped gzip'd`);
+  }
+  const [f1, f2] = [one, two].map((c) => decodeInstaller(JSON.parse(JSON.stringify(c))).files);
+  for (const [path, f] of f1 ?? []) {
+    if (
+      path === '/opt/railyard/attempt.env' ||
+      path === '/opt/railyard/install.sh' ||
+      path === '/opt/railyard/target.ign'
+    )
+      continue;
+    assert.not.match(f.text, a.token, `${path} holds no token`);
+    assert.not.match(f.text, a.view.mac, `${path} names no machine`);
+  }
+  const env = f2?.get('/opt/railyard/attempt.env')?.text ?? '';
+  assert.match(env, `TOKEN='${'T'.repeat(43)}'`);
+  assert.match(env, "REPORT_URL='http://10.0.0.5:8080/api/v1/machines/52:54:00:00:00:02/attempts/99/events'");
+});
+
 test('structure: Ignition 3.3.0, files with decimal modes, the install unit', () => {
   const config = buildInstallerIgnition(input('flatcar-stable'));
   assert.equal(config['ignition'], { version: '3.3.0' });
@@ -90,12 +126,14 @@ test('structure: Ignition 3.3.0, files with decimal modes, the install unit', ()
     [...files.keys()],
     [
       '/opt/railyard/install.sh',
+      '/opt/railyard/attempt.env',
       '/opt/railyard/write-image.sh',
       '/opt/railyard/handoff.sh',
       '/opt/railyard/target.ign',
     ],
   );
   assert.is(files.get('/opt/railyard/install.sh')?.mode, 493);
+  assert.is(files.get('/opt/railyard/attempt.env')?.mode, 384, 'the token file is 0600');
   assert.is(files.get('/opt/railyard/write-image.sh')?.mode, 493);
   assert.is(files.get('/opt/railyard/handoff.sh')?.mode, 493);
   assert.is(files.get('/opt/railyard/target.ign')?.mode, 384);

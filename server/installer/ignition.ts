@@ -1,22 +1,27 @@
 // The installer's Ignition config (embedded in the per-machine cpio as
-// usr/share/oem/config.ign): files under /opt/railyard (install script, hand-off script, the
-// installed system's Ignition, the mirror keyring when it is not the stock Flatcar key) and a
-// oneshot unit that runs the install script once the network is online.
+// usr/share/oem/config.ign): files under /opt/railyard (install script, the attempt's report
+// URL and token in attempt.env, image writer and hand-off script, the installed system's
+// Ignition, the mirror keyring when it is not the stock Flatcar key) and a oneshot unit that
+// runs the install script once the network is online.
 
 import { type MovedKernelArguments, moveKernelArguments } from '../machines/kernel-args.ts';
 import type { Profile } from '../machines/model.ts';
 import type { MachineView } from '../render/views.ts';
 import { withUpdateConf } from '../updates/update-conf.ts';
 import type { HandoffPlan } from './handoff-plan.ts';
-import { renderHandoffScript } from './handoff-script.ts';
+import { handoffScriptTemplate, handoffView, renderHandoffScript } from './handoff-script.ts';
 import type { ImagePlan } from './image-plan.ts';
 import {
+  renderAttemptEnv,
   renderInstallScript,
   renderPoolScript,
   renderWriteImage,
   type ScriptTemplate,
   type ScriptValues,
+  writeImageTemplate,
+  writeImageView,
 } from './script.ts';
+import { type FileContents, sharedContents } from './shared-contents.ts';
 import { renderTarget } from './target.ts';
 
 export const INSTALLER_DIR = '/opt/railyard';
@@ -57,7 +62,7 @@ interface IgnitionFile {
   path: string;
   mode: number;
   overwrite: boolean;
-  contents: { source: string };
+  contents: FileContents;
 }
 
 /** An Ignition 3.3.0 config object. It embeds the attempt's tokens: never log it. */
@@ -76,28 +81,30 @@ export function buildInstallerIgnition(input: InstallerInput): Record<string, un
   };
   // the scripts first: their checks name the bad value (InvalidRequestError)
   const pool = input.pool;
-  const writeImage = renderWriteImage(values);
+  const attemptEnv = renderAttemptEnv(values);
+  const writeImage = sharedContents(writeImageTemplate(), writeImageView(values), () =>
+    renderWriteImage(values),
+  );
   // a pool attempt's installed-system config (and its kernel arguments) comes with the claim:
   // pool.sh writes them to $DIR/target.ign and $DIR/kernel-args, which handoff.sh reads
   const target = pool ? undefined : targetConfig(input);
   const script = pool
     ? renderPoolScript(values, pool.claimUrl)
     : renderInstallScript(values, input.scriptTemplate);
-  const handoff = renderHandoffScript(
-    {
-      mac: view.mac,
-      reportUrl,
-      token,
-      installDisk: profile.installDisk,
-      plan: input.handoff,
-      kernelArgs: target?.append ?? [],
-    },
-    input.handoffTemplate,
+  const handoffValues = {
+    installDisk: profile.installDisk,
+    plan: input.handoff,
+    kernelArgs: target?.append ?? [],
+  };
+  const handoffTemplate = input.handoffTemplate ?? handoffScriptTemplate();
+  const handoff = sharedContents(handoffTemplate, handoffView(handoffValues), () =>
+    renderHandoffScript(handoffValues, handoffTemplate),
   );
   const files: IgnitionFile[] = [
     file(`${INSTALLER_DIR}/${pool ? 'pool.sh' : 'install.sh'}`, 0o755, script),
-    file(`${INSTALLER_DIR}/write-image.sh`, 0o755, writeImage),
-    file(`${INSTALLER_DIR}/handoff.sh`, 0o755, handoff),
+    file(`${INSTALLER_DIR}/attempt.env`, 0o600, attemptEnv),
+    shared(`${INSTALLER_DIR}/write-image.sh`, 0o755, writeImage),
+    shared(`${INSTALLER_DIR}/handoff.sh`, 0o755, handoff),
   ];
   if (target) files.push(file(`${INSTALLER_DIR}/target.ign`, 0o600, `${JSON.stringify(target.config)}\n`));
   if (keyring !== undefined) files.push(file(`${INSTALLER_DIR}/keyring.asc`, 0o644, keyring));
@@ -140,6 +147,11 @@ export function targetConfig(input: TargetInput): MovedKernelArguments {
 
 function file(path: string, mode: number, text: string): IgnitionFile {
   return { path, mode, overwrite: true, contents: { source: dataUrl(text) } };
+}
+
+/** A file many machines get byte for byte: gzip'd and encoded once (shared-contents.ts). */
+function shared(path: string, mode: number, contents: FileContents): IgnitionFile {
+  return { path, mode, overwrite: true, contents };
 }
 
 export function dataUrl(text: string): string {

@@ -64,7 +64,12 @@ test('a pool installer: pool.sh, write-image.sh and handoff.sh, no target.ign, t
   const { files, units } = decodeInstaller(buildInstallerIgnition(input()));
   assert.equal(
     [...files.keys()],
-    ['/opt/railyard/pool.sh', '/opt/railyard/write-image.sh', '/opt/railyard/handoff.sh'],
+    [
+      '/opt/railyard/pool.sh',
+      '/opt/railyard/attempt.env',
+      '/opt/railyard/write-image.sh',
+      '/opt/railyard/handoff.sh',
+    ],
   );
   // the claim brings the kernel arguments (pool.sh writes $DIR/kernel-args)
   assert.match(files.get('/opt/railyard/handoff.sh')?.text ?? '', 'KERNEL_ARGS=()');

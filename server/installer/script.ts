@@ -107,10 +107,37 @@ export function renderWriteImage(
   values: ScriptValues,
   template: ScriptTemplate = writeImageTemplate(),
 ): string {
-  return renderChecked('image writer', template, {
-    ...scriptView(values),
-    ...imageView(values.image ?? BZ2_PLAN),
-  });
+  return renderChecked('image writer', template, writeImageView(values));
+}
+
+/**
+ * What write-image.sh is rendered from: checked, and nothing of one attempt (no MAC, token,
+ * report URL: attempt.env has them), so machines of one profile and plan share it; a template
+ * naming anything else fails as an unknown name.
+ */
+export function writeImageView(values: ScriptValues): Record<string, unknown> {
+  return { ...sharedView(values), ...imageView(values.image ?? BZ2_PLAN) };
+}
+
+/**
+ * attempt.env (0600, beside the scripts): the attempt's report URL and token, which
+ * write-image.sh and handoff.sh source, so those two are the same for every machine of a
+ * profile and plan and are encoded once (shared-contents.ts).
+ */
+export function renderAttemptEnv(
+  values: Pick<ScriptValues, 'mac' | 'attemptId' | 'reportUrl' | 'token'>,
+): string {
+  check('MAC', values.mac, MAC_PATTERN);
+  check('report URL', values.reportUrl, URL_PATTERN);
+  check('token', values.token, TOKEN_PATTERN);
+  if (!Number.isSafeInteger(values.attemptId) || values.attemptId < 1)
+    throw new InvalidRequestError(`installer: invalid attempt id ${values.attemptId}`);
+  return [
+    `# railyard: install attempt ${values.attemptId} of ${values.mac} (sourced by write-image.sh and handoff.sh)`,
+    `REPORT_URL=${shellQuote(values.reportUrl)}`,
+    `TOKEN=${shellQuote(values.token)}`,
+    '',
+  ].join('\n');
 }
 
 function renderChecked(what: string, template: ScriptTemplate, view: Record<string, unknown>): string {
@@ -160,18 +187,25 @@ function scriptView(v: ScriptValues): Record<string, unknown> {
   const mac = v.mac;
   check('MAC', mac, MAC_PATTERN);
   check('report URL', v.reportUrl, URL_PATTERN);
-  check('mirror base URL', v.mirrorBase, URL_PATTERN);
-  check('install disk', v.installDisk, DISK_PATTERN);
-  check('version', v.version, VERSION_PATTERN);
   check('token', v.token, TOKEN_PATTERN);
   if (!Number.isSafeInteger(v.attemptId) || v.attemptId < 1)
     throw new InvalidRequestError(`installer: invalid attempt id ${v.attemptId}`);
   return {
+    ...sharedView(v),
     mac,
     attemptId: v.attemptId,
-    version: v.version,
     reportUrl: shellQuote(v.reportUrl),
     token: shellQuote(v.token),
+  };
+}
+
+/** The values that are the same for every attempt of a profile and release. */
+function sharedView(v: ScriptValues): Record<string, unknown> {
+  check('mirror base URL', v.mirrorBase, URL_PATTERN);
+  check('install disk', v.installDisk, DISK_PATTERN);
+  check('version', v.version, VERSION_PATTERN);
+  return {
+    version: v.version,
     mirrorBase: shellQuote(v.mirrorBase.replace(/\/+$/, '')),
     disk: shellQuote(v.installDisk),
     diskArgs: v.installDisk === 'smallest' ? '-s' : `-d ${shellQuote(v.installDisk)}`,
