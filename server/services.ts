@@ -28,7 +28,7 @@ import { registerMirrorGauges } from './metrics/mirror-metrics.ts';
 import { registerPoolMetrics } from './metrics/pool-metrics.ts';
 import { startMirrorJob } from './mirror/auto-refresh.ts';
 import { MirrorCatalog } from './mirror/catalog.ts';
-import { readyDerived } from './mirror/derived.ts';
+import { ReadyDerivedCache } from './mirror/ready-derived.ts';
 import { countMembers } from './pool/listing.ts';
 import { ClaimPoller } from './pool/long-poll.ts';
 import { PoolService } from './pool/service.ts';
@@ -200,6 +200,7 @@ async function build(
     signal: lifecycle.signal,
   });
   rawStore.changes?.subscribe(() => dashboard.invalidate());
+  const readyDerived = new ReadyDerivedCache();
   const app = createApp({
     log: log.child({ sub: 'http' }),
     boot,
@@ -215,7 +216,7 @@ async function build(
       onServed: (mac, bytes, durationMs, attemptId) =>
         downloads.recordInstaller(mac, attemptId, bytes, durationMs),
       derivedImage: (channel, board, version) =>
-        readyDerived(catalog.layout.versionDir(channel, board, version)),
+        readyDerived.get(catalog.layout.versionDir(channel, board, version)),
     },
     api: {
       store,

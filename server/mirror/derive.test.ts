@@ -4,7 +4,7 @@
 // not the verified one is refused.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,6 +16,7 @@ import { parseSpans } from './bmap.ts';
 import { type DeriveContext, deriveImage } from './derive.ts';
 import { checkDerived, DERIVED_DIR, DERIVED_FILES, PARTIAL_DIR, SOURCE_IMAGE } from './derived.ts';
 import { MANIFEST } from './layout.ts';
+import { ReadyDerivedCache } from './ready-derived.ts';
 import { type ImageLayout, writeImage } from './testing/flatcar-like.ts';
 
 const MiB = 1024 * 1024;
@@ -124,6 +125,30 @@ test('derived files: .zst, bmap, spans and digests match the raw image; bmaptool
     const check = await checkDerived(r.dir, true);
     assert.ok(check.ok, JSON.stringify(check));
     assert.ok(m.cpuSeconds > 0 && m.seconds > 0);
+  } finally {
+    r.cleanup();
+  }
+});
+
+test('the installer’s ready check (ReadyDerivedCache): kept while railyard/ is unchanged, re-read when it changes', async () => {
+  const r = release();
+  try {
+    const later = new ReadyDerivedCache(() => Date.now() + 10_000);
+    assert.is(await later.get(r.dir), undefined, 'nothing derived yet');
+    const m = await deriveImage(r.ctx, r.dir);
+    const now = new ReadyDerivedCache();
+    const fresh = [await now.get(r.dir), await now.get(r.dir)];
+    assert.is(fresh[0]?.zst.sha256, m.zst.sha256);
+    assert.is.not(fresh[0], fresh[1], 'a directory changed just now is read again');
+    const first = await later.get(r.dir);
+    assert.is(first?.zst.sha256, m.zst.sha256);
+    assert.is(await later.get(r.dir), first, 'kept: one stat, no manifest read');
+    rmSync(join(r.dir, DERIVED_DIR, DERIVED_FILES.mapped));
+    assert.is(await later.get(r.dir), undefined, 'a file gone from railyard/ is seen at once');
+    rmSync(join(r.dir, DERIVED_DIR), { recursive: true });
+    assert.is(await later.get(r.dir), undefined);
+    await deriveImage(r.ctx, r.dir);
+    assert.is((await later.get(r.dir))?.zst.sha256, m.zst.sha256, 'derived again: ready again');
   } finally {
     r.cleanup();
   }
