@@ -1,6 +1,7 @@
 // SQLite state store (better-sqlite3, WAL). One file under the data dir; several processes
 // may share it (busy timeout + BEGIN IMMEDIATE). Calls are synchronous and sub-millisecond,
-// exposed as promises to fit the StateStore interface.
+// exposed as promises to fit the StateStore interface; the writes of one event-loop turn
+// share one transaction (sqlite-batch.ts: group commit).
 import Database from 'better-sqlite3';
 import { ConfigError, errorMessage, NotFoundError, StorageError } from '../errors.ts';
 import type { Mac } from '../machines/identity.ts';
@@ -12,6 +13,7 @@ import { type EventRow, type MachineRow, toEvent, toMachine, toRow } from './row
 import type { SessionStore } from './sessions.ts';
 import { withSighting } from './sighting.ts';
 import { AttemptStatements } from './sqlite-attempts.ts';
+import { GroupCommit } from './sqlite-batch.ts';
 import { sqliteFleet } from './sqlite-fleet.ts';
 import { migratePool, sqlitePool } from './sqlite-pool.ts';
 import { sqliteSessions } from './sqlite-sessions.ts';
@@ -92,10 +94,13 @@ class SqliteStateStore implements StateStore {
   readonly #record;
   readonly #open;
   readonly #report;
+  /** Writes of one event-loop turn in one transaction (sqlite-batch.ts). */
+  readonly #batch: GroupCommit;
 
   constructor(db: Database.Database, clock: Clock, limits: StoreLimits) {
     this.#db = db;
     this.#clock = clock;
+    this.#batch = new GroupCommit(db, storageError);
     this.fleet = sqliteFleet(db);
     this.sessions = sqliteSessions(db);
     this.pool = sqlitePool(db, guard);
@@ -127,19 +132,18 @@ class SqliteStateStore implements StateStore {
        ORDER BY version`,
     );
     this.#attempts = new AttemptStatements(db, limits);
-    this.#record = db.transaction(
-      (mac: Mac, event: NewEvent, seen: Sighting, step?: OpenAttemptStep): Recorded => {
-        const at = this.#at(event);
-        const open = step ? this.#attempts.openOf(mac) : undefined;
-        const next = open && step ? step(open) : undefined;
-        if (open && next !== undefined) {
-          this.#attempts.setState(open, next, at);
-          return this.#append(mac, { ...event, at, attemptId: open.id }, seen, open.id);
-        }
-        return this.#append(mac, { ...event, at }, seen);
-      },
-    );
-    this.#open = db.transaction((mac: Mac, attempt: NewAttempt, event: NewEvent, seen: Sighting): Opened => {
+    // plain functions: each runs in a savepoint of the batch (sqlite-batch.ts)
+    this.#record = (mac: Mac, event: NewEvent, seen: Sighting, step?: OpenAttemptStep): Recorded => {
+      const at = this.#at(event);
+      const open = step ? this.#attempts.openOf(mac) : undefined;
+      const next = open && step ? step(open) : undefined;
+      if (open && next !== undefined) {
+        this.#attempts.setState(open, next, at);
+        return this.#append(mac, { ...event, at, attemptId: open.id }, seen, open.id);
+      }
+      return this.#append(mac, { ...event, at }, seen);
+    };
+    this.#open = (mac: Mac, attempt: NewAttempt, event: NewEvent, seen: Sighting): Opened => {
       const at = this.#at(event);
       const superseded = this.#attempts.openOf(mac);
       if (superseded) this.#attempts.setState(superseded, 'superseded', at);
@@ -153,15 +157,15 @@ class SqliteStateStore implements StateStore {
         attempt: recorded.attempt as StoredAttempt,
         superseded: superseded && this.#attempts.get(superseded.id),
       };
-    });
-    this.#report = db.transaction((attemptId: number, event: NewEvent, step: AttemptStep) => {
+    };
+    this.#report = (attemptId: number, event: NewEvent, step: AttemptStep) => {
       const attempt = this.#attempts.get(attemptId);
       if (!attempt) throw new NotFoundError(`no install attempt ${attemptId}`);
       const at = this.#at(event);
       const next = step(attempt);
       this.#attempts.setState(attempt, next, at);
       return this.#append(attempt.mac, { ...event, at, attemptId }, {}, attemptId);
-    });
+    };
   }
 
   #at(event: NewEvent): string {
@@ -214,12 +218,12 @@ class SqliteStateStore implements StateStore {
   }
 
   async getMachine(mac: Mac): Promise<Machine | undefined> {
-    const row = guard(() => this.#get.get(mac));
+    const row = await this.#batch.read(() => this.#get.get(mac));
     return row ? toMachine(row) : undefined;
   }
 
   async listMachines(): Promise<Machine[]> {
-    return guard(() => this.#all.all()).map(toMachine);
+    return (await this.#batch.read(() => this.#all.all())).map(toMachine);
   }
 
   async recordEvent(
@@ -228,48 +232,48 @@ class SqliteStateStore implements StateStore {
     seen: Sighting = {},
     step?: OpenAttemptStep,
   ): Promise<Recorded> {
-    return guard(() => this.#record.immediate(mac, event, seen, step));
+    return this.#batch.write(() => this.#record(mac, event, seen, step));
   }
 
   async openAttempt(mac: Mac, attempt: NewAttempt, event: NewEvent, seen: Sighting = {}): Promise<Opened> {
-    return guard(() => this.#open.immediate(mac, attempt, event, seen));
+    return this.#batch.write(() => this.#open(mac, attempt, event, seen));
   }
 
   async recordReport(attemptId: number, event: NewEvent, step: AttemptStep) {
-    return guard(() => this.#report.immediate(attemptId, event, step)) as Recorded & {
+    return (await this.#batch.write(() => this.#report(attemptId, event, step))) as Recorded & {
       attempt: StoredAttempt;
     };
   }
 
   async getAttempt(id: number): Promise<StoredAttempt | undefined> {
-    return guard(() => this.#attempts.get(id));
+    return this.#batch.read(() => this.#attempts.get(id));
   }
 
   async openAttemptOf(mac: Mac): Promise<StoredAttempt | undefined> {
-    return guard(() => this.#attempts.openOf(mac));
+    return this.#batch.read(() => this.#attempts.openOf(mac));
   }
 
   async attempts(mac: Mac, options: { limit?: number } = {}): Promise<StoredAttempt[]> {
-    return guard(() => this.#attempts.ofMachine(mac, options.limit ?? -1));
+    return this.#batch.read(() => this.#attempts.ofMachine(mac, options.limit ?? -1));
   }
 
   async openAttempts(): Promise<StoredAttempt[]> {
-    return guard(() => this.#attempts.allOpen());
+    return this.#batch.read(() => this.#attempts.allOpen());
   }
 
   async events(mac: Mac, options: { limit?: number } = {}): Promise<StoredEvent[]> {
     const limit = options.limit ?? -1;
-    const rows = guard(() => this.#events.all(mac, limit));
+    const rows = await this.#batch.read(() => this.#events.all(mac, limit));
     return rows.map(toEvent);
   }
 
   async latestEvent(mac: string, type: EventType, at = MAX_TIME): Promise<StoredEvent | undefined> {
-    const row = guard(() => this.#latest.get(mac, type, at));
+    const row = await this.#batch.read(() => this.#latest.get(mac, type, at));
     return row && toEvent(row);
   }
 
   async installingVersions(channel: string, board: string): Promise<string[]> {
-    return guard(() => this.#installing.all(channel, board).map((r) => r.version));
+    return this.#batch.read(() => this.#installing.all(channel, board).map((r) => r.version));
   }
 
   async ping(): Promise<void> {
@@ -277,7 +281,9 @@ class SqliteStateStore implements StateStore {
   }
 
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    this.#batch.flush();
+    this.#db.close();
   }
 }
 
@@ -286,8 +292,12 @@ function guard<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof Database.SqliteError)
-      throw new StorageError(`state database: ${err.message} (${err.code})`, { cause: err });
-    throw err;
+    throw storageError(err);
   }
+}
+
+function storageError(err: unknown): unknown {
+  return err instanceof Database.SqliteError
+    ? new StorageError(`state database: ${err.message} (${err.code})`, { cause: err })
+    : err;
 }
