@@ -2,9 +2,12 @@
 // files are ready (derived.ts readyDerived: a manifest read, parsed and four stats). The
 // answer is kept per version directory while its `railyard/` directory is the same one
 // (inode) with the same mtime — publishing, repairing or removing files in it changes one of
-// them — so a boot storm costs one stat per installer. As in catalog.ts, a directory changed
-// within the last SETTLED_MS is not kept (a change in the same clock tick leaves the mtime).
-import { stat } from 'node:fs/promises';
+// them — so a boot storm costs one stat per installer, a synchronous one: on the local data
+// dir it is a few microseconds, where the promise API's trip through the thread pool (and,
+// before anything is derived, an ENOENT error per machine) cost more than the rest of the
+// check. As in catalog.ts, a directory changed within the last SETTLED_MS is not kept (a
+// change in the same clock tick leaves the mtime as it was).
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DERIVED_DIR, type DerivedManifest, readyDerived } from './derived.ts';
 
@@ -21,7 +24,7 @@ export class ReadyDerivedCache {
   }
 
   async get(versionDir: string): Promise<ReadyManifest | undefined> {
-    const dir = await stat(join(versionDir, DERIVED_DIR)).catch(() => undefined);
+    const dir = statSync(join(versionDir, DERIVED_DIR), { throwIfNoEntry: false });
     if (!dir) {
       this.#kept.delete(versionDir);
       return undefined;
