@@ -56,7 +56,9 @@ export interface HttpDeps {
 /**
  * Per-request variables: the machine MAC when known; the install attempt the request was
  * authenticated for (an accepted report, a served installer); status/bytes of a body piped
- * past Hono.
+ * past Hono; `bytes` also where a route knows its body's length (scripts, installers), so the
+ * request log and metrics need not look at the response's headers (which builds a Headers
+ * object and takes @hono/node-server off its plain-object fast path).
  */
 export type AppEnv = { Variables: { mac?: Mac; attempt?: number; status?: number; bytes?: number } };
 

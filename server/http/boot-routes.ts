@@ -32,8 +32,12 @@ export function bootRoutes(
 ): void {
   const bootScript = boot.bootScript();
   // Content-Length on every script: metrics count the bytes from it (metrics-routes.ts)
-  const bootHeaders = { ...IPXE_HEADERS, 'Content-Length': String(Buffer.byteLength(bootScript)) };
-  app.get('/boot.ipxe', (c) => c.body(bootScript, 200, bootHeaders));
+  const bootBytes = Buffer.byteLength(bootScript);
+  const bootHeaders = { ...IPXE_HEADERS, 'Content-Length': String(bootBytes) };
+  app.get('/boot.ipxe', (c) => {
+    c.set('bytes', bootBytes);
+    return c.body(bootScript, 200, bootHeaders);
+  });
 
   app.get('/ipxe', async (c) => {
     const facts = factsFromQuery(c.req.queries());
@@ -52,9 +56,11 @@ export function bootRoutes(
     if (decision.degraded)
       log.error({ mac: decision.mac, decision: decision.kind, err: decision.degraded }, 'boot not recorded');
     const status = STATUS[decision.kind] ?? 200;
+    const bytes = Buffer.byteLength(decision.script);
+    c.set('bytes', bytes);
     const headers: Record<string, string> = {
       ...IPXE_HEADERS,
-      'Content-Length': String(Buffer.byteLength(decision.script)),
+      'Content-Length': String(bytes),
       'X-Railyard-Decision': decision.kind,
     };
     if (status === 503) headers['Retry-After'] = '60';

@@ -43,9 +43,11 @@ export function installerRoutes(app: Hono<AppEnv>, deps: InstallerRouteDeps): vo
       'Cache-Control': 'no-store',
     };
     const tags = c.req.header('if-none-match')?.split(',');
+    c.set('bytes', 0);
     if (tags?.some((t) => t.trim() === artifact.etag)) return c.body(null, 304, headers);
     if (c.req.method === 'HEAD') return c.body(null, 200, headers);
     c.set('attempt', attemptId);
+    c.set('bytes', artifact.body.length);
     deps.onServed?.(mac, artifact.body.length, performance.now() - started, attemptId);
     return c.body(artifact.body, 200, headers);
   });

@@ -22,7 +22,8 @@ export function countRequests(metrics: RailyardMetrics): MiddlewareHandler<AppEn
     const status = c.get('status') ?? c.res.status;
     metrics.httpRequests.inc({ method: c.req.method, route, status: String(status) });
     if (c.req.method === 'HEAD' || STATIC_ROUTES.test(route)) return;
-    const bytes = await bodyLength(c.res);
+    // a route that knows its body's length says so (c.get('bytes')): no Headers object built
+    const bytes = c.get('bytes') ?? (await bodyLength(c.res));
     if (bytes > 0) metrics.bytesServed.inc({ kind: bytesKind(c.req.path) }, bytes);
   };
 }
