@@ -20,19 +20,58 @@ const S_IFREG = 0o100000;
 const SAFE_PATH = /^[A-Za-z0-9._+-]+(\/[A-Za-z0-9._+-]+)*$/;
 
 /** The uncompressed archive. Files are sorted by path; their parent directories come first. */
-export function writeNewc(files: readonly CpioFile[]): Buffer {
+export function writeNewc(files: readonly CpioFile[]): Buffer<ArrayBuffer> {
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const seen = new Set<string>();
   for (const f of sorted) checkPath(f.path, seen);
-  const chunks: Buffer[] = [];
+  const entries: Entry[] = [];
   let ino = 1;
-  for (const dir of parents(sorted)) chunks.push(entry(dir, S_IFDIR | 0o755, ino++, 2, Buffer.alloc(0)));
-  for (const f of sorted) {
-    const data = typeof f.data === 'string' ? Buffer.from(f.data, 'utf8') : f.data;
-    chunks.push(entry(f.path, S_IFREG | ((f.mode ?? 0o644) & 0o7777), ino++, 1, data));
+  for (const dir of parents(sorted))
+    entries.push({ name: dir, mode: S_IFDIR | 0o755, ino: ino++, nlink: 2, data: '' });
+  for (const f of sorted)
+    entries.push({
+      name: f.path,
+      mode: S_IFREG | ((f.mode ?? 0o644) & 0o7777),
+      ino: ino++,
+      nlink: 1,
+      data: f.data,
+    });
+  entries.push({ name: 'TRAILER!!!', mode: 0, ino: 0, nlink: 1, data: '' });
+  // one buffer, sized first: an installer's config.ign is written straight into it
+  let total = 0;
+  const sized = entries.map((e) => {
+    const nameSize = Buffer.byteLength(e.name, 'utf8') + 1;
+    const dataSize = typeof e.data === 'string' ? Buffer.byteLength(e.data, 'utf8') : e.data.length;
+    total += align4(HEADER + nameSize) + align4(dataSize);
+    return { ...e, nameSize, dataSize };
+  });
+  const out = Buffer.alloc(total);
+  let at = 0;
+  for (const e of sized) {
+    // ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor, rdevmajor, rdevminor, namesize, check
+    const fields = [e.ino, e.mode, 0, 0, e.nlink, 0, e.dataSize, 0, 0, 0, 0, e.nameSize, 0];
+    out.write(`070701${fields.map(hex8).join('')}`, at, 'ascii');
+    out.write(e.name, at + HEADER, 'utf8'); // the NUL and the padding are the buffer's zeros
+    at += align4(HEADER + e.nameSize);
+    if (typeof e.data === 'string') out.write(e.data, at, 'utf8');
+    else e.data.copy(out, at);
+    at += align4(e.dataSize);
   }
-  chunks.push(entry('TRAILER!!!', 0, 0, 1, Buffer.alloc(0)));
-  return Buffer.concat(chunks);
+  return out;
+}
+
+const HEADER = 110;
+
+interface Entry {
+  name: string;
+  mode: number;
+  ino: number;
+  nlink: number;
+  data: Buffer | string;
+}
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
 }
 
 /**
@@ -70,18 +109,6 @@ function parents(files: readonly CpioFile[]): string[] {
   return [...dirs].sort();
 }
 
-function entry(name: string, mode: number, ino: number, nlink: number, data: Buffer): Buffer {
-  const nameBytes = Buffer.from(`${name}\0`, 'utf8');
-  // ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor, rdevmajor, rdevminor, namesize, check
-  const fields = [ino, mode, 0, 0, nlink, 0, data.length, 0, 0, 0, 0, nameBytes.length, 0];
-  const header = Buffer.from(`070701${fields.map(hex8).join('')}`, 'ascii');
-  return Buffer.concat([header, nameBytes, pad(header.length + nameBytes.length), data, pad(data.length)]);
-}
-
 function hex8(n: number): string {
   return n.toString(16).toUpperCase().padStart(8, '0');
-}
-
-function pad(length: number): Buffer {
-  return Buffer.alloc((4 - (length % 4)) % 4);
 }
