@@ -18,7 +18,8 @@ export function reportAttemptClient(listener: AttemptClientListener): Middleware
   return async (c, next) => {
     await next();
     const attempt = c.get('attempt');
+    if (attempt === undefined) return;
     const ip = normalizeIp(clientAddress(c));
-    if (attempt !== undefined && ip) listener(attempt, ip);
+    if (ip) listener(attempt, ip);
   };
 }

@@ -7,6 +7,7 @@ export function requestLog(log: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
     await next();
+    if (!log.isLevelEnabled('info')) return; // nothing to build at warn and above
     const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
     log.info(
       {

@@ -5,8 +5,20 @@ import Mustache from 'mustache';
 
 type Token = [string, string, number, number, Token[]?, ...unknown[]];
 
+/** Names per template text: a few templates, asked on every render (bounded below). */
+const namesOf = new Map<string, readonly string[]>();
+
 /** Every variable/section name a template uses, dotted paths included (e.g. `metadata.rack`). */
 export function templateNames(text: string): string[] {
+  const known = namesOf.get(text);
+  if (known) return [...known];
+  const names = parseNames(text);
+  if (namesOf.size >= 256) namesOf.clear();
+  namesOf.set(text, names);
+  return [...names];
+}
+
+function parseNames(text: string): string[] {
   const names = new Set<string>();
   const walk = (tokens: Token[]) => {
     for (const t of tokens) {
