@@ -15,7 +15,6 @@ import { fmt, fmtSummary, ratio, summarize } from './lib/stats.ts';
 const MACHINES = 1000;
 const INFLIGHT = 200;
 const SEEDED = 10_000;
-const WORKERS = 2;
 const RAILYARD_PATH = [
   '/boot.ipxe',
   '/ipxe?mac={mac}&platform=pcbios&arch=x86_64',
@@ -54,7 +53,6 @@ export const bootStorm: Part = {
       railyard: [] as StormResult[],
       nginx: [] as StormResult[],
       seeded: [] as StormResult[],
-      workers: [] as StormResult[],
     };
     let rss = 0;
     try {
@@ -73,14 +71,6 @@ export const bootStorm: Part = {
         await nginx.stop();
       }
       rss = peakRssMiB(railyard.pid);
-      await railyard.stop();
-      // http.workers as an experiment: the same storm against 2 node:cluster workers
-      railyard = await startRailyard({ dataDir: fx.dataDir, workers: WORKERS });
-      for (let i = 0; i <= ctx.runs; i++) {
-        const r = await storm(railyard, RAILYARD_PATH, 50 + i);
-        if (i > 0) results.workers.push(r);
-        ctx.log(`storm against ${WORKERS} cluster workers, run ${i}/${ctx.runs}`);
-      }
       await railyard.stop();
       const t0 = Date.now();
       const store = await openStateStore({ driver: 'sqlite', path: join(fx.dataDir, 'state.db') });
@@ -140,7 +130,7 @@ async function storm(server: RunningServer, path: string[], run: number): Promis
 }
 
 function report(
-  results: Record<'railyard' | 'nginx' | 'seeded' | 'workers', StormResult[]>,
+  results: Record<'railyard' | 'nginx' | 'seeded', StormResult[]>,
   rssMiB: number,
   sizes: number[],
 ): PartReport {
@@ -149,9 +139,8 @@ function report(
     railyard: 'railyard',
     nginx: 'nginx',
     seeded: `railyard, ${SEEDED.toLocaleString('en')} more machines in the store`,
-    workers: `railyard in ${WORKERS} cluster workers (experiment)`,
   };
-  const rows = (['railyard', 'workers', 'seeded', 'nginx'] as const).map((name) => {
+  const rows = (['railyard', 'seeded', 'nginx'] as const).map((name) => {
     const xs = results[name];
     return [
       names[name],
@@ -194,10 +183,7 @@ function report(
   const p99 = summarize(results.railyard.map((r) => r.request.p99)).median;
   const seededP99 = summarize(results.seeded.map((r) => r.request.p99)).median;
   const cpuMs = summarize(results.railyard.map((r) => r.serverCpuSeconds)).median; // s per 1,000 = ms per machine
-  const errors = [...results.railyard, ...results.seeded, ...results.workers].reduce(
-    (a, r) => a + r.errors,
-    0,
-  );
+  const errors = [...results.railyard, ...results.seeded].reduce((a, r) => a + r.errors, 0);
   const failures = [...results.railyard, ...results.seeded].flatMap((r) =>
     Object.entries(r.failures).map(([k, v]) => `${k} ×${v}`),
   );
@@ -227,8 +213,7 @@ function report(
     ),
     '',
     `Ratio railyard / nginx, full paths/s: ${ratio(paths(results.railyard), paths(results.nginx))}; ` +
-      `request p99 with ${SEEDED.toLocaleString('en')} more machines in the store / empty store: ${ratio(seededP99, p99)}; ` +
-      `${WORKERS} cluster workers / one process, full paths/s: ${ratio(paths(results.workers), paths(results.railyard))}. ` +
+      `request p99 with ${SEEDED.toLocaleString('en')} more machines in the store / empty store: ${ratio(seededP99, p99)}. ` +
       `railyard peak RSS (VmHWM) over the empty-store storms: ${fmt(rssMiB, 0)} MiB.` +
       (failures.length ? ` railyard failures: ${failures.join(', ')}.` : ''),
   ].join('\n');

@@ -52,8 +52,6 @@ export interface RailyardOptions {
   machinesDir?: string;
   /** Extra `mirror` keys (autoRefresh stays off), e.g. a test keyring and its fingerprint. */
   mirror?: Record<string, unknown>;
-  /** Run `railyard serve` in this many node:cluster workers (bench/lib/cluster-serve.mjs). */
-  workers?: number;
 }
 
 export async function startRailyard(options: RailyardOptions): Promise<RunningServer> {
@@ -81,11 +79,11 @@ export async function startRailyard(options: RailyardOptions): Promise<RunningSe
   };
   const file = join(options.dataDir, '..', `railyard-${port}.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));
-  const serve = [CLI, 'serve', '--config', file];
-  const argv = options.workers
-    ? [join(REPO, 'bench/lib/cluster-serve.mjs'), String(options.workers), ...serve]
-    : [...(options.nodeFlags ?? []), ...serve];
-  const child = spawnTracked(process.execPath, argv, { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnTracked(
+    process.execPath,
+    [...(options.nodeFlags ?? []), CLI, 'serve', '--config', file],
+    { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   return ready('railyard', child, url, `${url}/healthz`);
 }
 
