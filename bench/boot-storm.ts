@@ -15,7 +15,7 @@ import { fmt, fmtSummary, ratio, summarize } from './lib/stats.ts';
 const MACHINES = 1000;
 const INFLIGHT = 200;
 const SEEDED = 10_000;
-const RAILYARD_PATH = [
+export const RAILYARD_PATH = [
   '/boot.ipxe',
   '/ipxe?mac={mac}&platform=pcbios&arch=x86_64',
   '/installer/{mac}.cpio.gz',
@@ -26,7 +26,7 @@ const NGINX_PATH = [
   '/installer.cpio.gz?mac={mac}',
 ];
 
-interface StormResult {
+export interface StormResult {
   seconds: number;
   requests: number;
   paths: number;
@@ -110,7 +110,7 @@ async function copySizes(url: string, refDir: string): Promise<number[]> {
   return sizes;
 }
 
-async function storm(server: RunningServer, path: string[], run: number): Promise<StormResult> {
+export async function storm(server: RunningServer, path: string[], run: number): Promise<StormResult> {
   const cpu0 = cpuSeconds(server.pids());
   const out = await runOk(
     process.execPath,

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--only throughput,storm,pgstorm,tftp,install,mirror,installer,startup] [--runs N] [--out FILE]
+// npm run bench [-- --quick] [--only throughput,storm,pgstorm,tftp,install,mirror,installer,startup,workers] [--runs N] [--out FILE]
 // Runs each part against railyard and its reference in the same run and writes BENCHMARKS.md
 // (quick mode: bench/out/BENCHMARKS.quick.md). Not a test: it reports, it asserts nothing.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { pgStorm } from './pg-storm.ts';
 import { renderReport } from './report.ts';
 import { startup } from './startup.ts';
 import { tftpBench } from './tftp.ts';
+import { workers } from './workers.ts';
 
 const PARTS: Part[] = [
   httpThroughput,
@@ -27,6 +28,7 @@ const PARTS: Part[] = [
   mirrorRefresh,
   installerRun,
   startup,
+  workers,
 ];
 
 const { values } = parseArgs({
@@ -54,7 +56,8 @@ const ctx: BenchContext = {
 const machine = machineInfo();
 const loadStart = loadAverage();
 const reports: PartReport[] = [];
-for (const part of PARTS.filter((p) => !only || only.includes(p.id))) {
+// The workers experiment runs only when named (--only workers).
+for (const part of PARTS.filter((p) => (only ? only.includes(p.id) : p.id !== 'workers'))) {
   ctx.log(`${part.title}…`);
   const partStart = Date.now();
   const report = await part.run(ctx);

@@ -52,6 +52,8 @@ export interface RailyardOptions {
   machinesDir?: string;
   /** Extra `mirror` keys (autoRefresh stays off), e.g. a test keyring and its fingerprint. */
   mirror?: Record<string, unknown>;
+  /** Run N railyard processes as Node cluster workers on one port (bench/workers.ts). */
+  workers?: number;
 }
 
 export async function startRailyard(options: RailyardOptions): Promise<RunningServer> {
@@ -79,9 +81,11 @@ export async function startRailyard(options: RailyardOptions): Promise<RunningSe
   };
   const file = join(options.dataDir, '..', `railyard-${port}.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));
+  const serve = [CLI, 'serve', '--config', file];
+  const cluster = join(REPO, 'bench/lib/cluster-primary.js');
   const child = spawnTracked(
     process.execPath,
-    [...(options.nodeFlags ?? []), CLI, 'serve', '--config', file],
+    options.workers ? [cluster, String(options.workers), ...serve] : [...(options.nodeFlags ?? []), ...serve],
     { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   return ready('railyard', child, url, `${url}/healthz`);
