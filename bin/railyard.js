@@ -4,6 +4,7 @@
 // than the sources is rebuilt first, so `npm start` and tests run the current code; without
 // TypeScript (npm ci --omit=dev) a stale build runs with a warning. No tsx at run time.
 import { existsSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 
 const root = new URL('..', import.meta.url);
 if (existsSync(new URL('server', root))) {
@@ -25,4 +26,10 @@ if (!existsSync(new URL('dist/server/cli.js', root))) {
   process.stderr.write('railyard: dist/ is missing: build it with npm ci && npm run build\n');
   process.exit(1);
 }
+// Loading the modules keeps most of what it allocates, so V8 would grow its young generation
+// to the 16 MiB semi-space maximum while starting and hold it (≈ 15 MiB RSS) until its memory
+// reducer runs, often not within 30 s (BENCHMARKS.md, issue 18). Keep the young generation at
+// its initial size while loading; `serve` restores V8's default (2) once it listens, so a boot
+// storm still grows it.
+setFlagsFromString('--semi-space-growth-factor=1');
 await import('../dist/server/cli.js');

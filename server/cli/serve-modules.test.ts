@@ -1,6 +1,9 @@
-// What `railyard serve` (the compiled build) loads: openpgp only for mirror work. A module
-// hook in the child records every ES module it loads; a server without mirror.autoRefresh
-// boots machines without ever loading openpgp, one with it loads openpgp for the keyring check.
+// What `railyard serve` (the compiled build) loads: openpgp only for mirror work, pg only for
+// the PostgreSQL store, pino-pretty only for pretty logs (a TTY). A module hook in the child
+// records every ES module it loads (a CommonJS package imported from ES code shows up by its
+// entry file); a server on the SQLite default without mirror.autoRefresh, logging to a pipe,
+// boots machines without ever loading openpgp, pg or pino-pretty (each is ~2-16 MiB resident,
+// BENCHMARKS.md issue 18); one with autoRefresh loads openpgp for the keyring check.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,7 +41,7 @@ async function modulesOf(name: string, autoRefresh: boolean): Promise<string[]> 
       MODULE_LOG: log,
       RAILYARD_DATA_DIR: join(tmp.dir, name),
       RAILYARD_TFTP_ENABLED: 'false',
-      RAILYARD_LOG_FORMAT: 'json',
+      // log.format unset: stderr is a pipe, so JSON (pino-pretty only on a TTY).
       RAILYARD_MIRROR_AUTO_REFRESH: String(autoRefresh),
       // Nothing listens there (fetch refuses port 9): the refresh fails on loopback.
       RAILYARD_MIRROR_UPSTREAM: 'http://127.0.0.1:9/{channel}/{board}',
@@ -73,9 +76,11 @@ async function modulesOf(name: string, autoRefresh: boolean): Promise<string[]> 
   return readFileSync(log, 'utf8').split('\n').filter(Boolean);
 }
 
-const openpgp = (urls: string[]) => urls.filter((u) => u.includes('/node_modules/openpgp/'));
+const fromPackage = (urls: string[], name: string) =>
+  urls.filter((u) => u.includes(`/node_modules/${name}/`));
+const openpgp = (urls: string[]) => fromPackage(urls, 'openpgp');
 
-test('without mirror.autoRefresh, serve boots machines and never loads openpgp', async () => {
+test('SQLite default, no mirror.autoRefresh, logs to a pipe: never loads openpgp, pg or pino-pretty', async () => {
   const urls = await modulesOf('no-mirror', false);
   assert.ok(
     urls.some((u) => u.endsWith('/dist/server/main.js')),
@@ -85,7 +90,13 @@ test('without mirror.autoRefresh, serve boots machines and never loads openpgp',
     urls.some((u) => u.includes('/node_modules/hono/')),
     'and its dependencies',
   );
+  assert.ok(
+    urls.some((u) => u.includes('/node_modules/better-sqlite3/')),
+    'the hook sees CommonJS packages imported from ES code',
+  );
   assert.equal(openpgp(urls), []);
+  assert.equal(fromPackage(urls, 'pg'), [], 'pg only for state.driver: postgres');
+  assert.equal(fromPackage(urls, 'pino-pretty'), []);
 });
 
 test('with mirror.autoRefresh, serve loads openpgp (the keyring is checked at start)', async () => {

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { ConfigError, StartupError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { startServer } from '../main.ts';
@@ -12,6 +13,9 @@ const OPTIONS = {
   'tftp-listen': { type: 'string' },
   'tftp-root': { type: 'string' },
 } as const;
+
+/** V8's default (node --v8-options). */
+const V8_SEMI_SPACE_GROWTH_FACTOR = 2;
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -51,7 +55,10 @@ ${CONFIG_HELP}
 async function start(values: Parameters<typeof configFromFlags>[0]) {
   const config = configFromFlags(values);
   const log = createLogger(config.log);
-  return { config, log, server: await startServer(config, log) };
+  const server = await startServer(config, log);
+  // bin/railyard.js kept V8's young generation small while loading; serving may grow it again.
+  setFlagsFromString(`--semi-space-growth-factor=${V8_SEMI_SPACE_GROWTH_FACTOR}`);
+  return { config, log, server };
 }
 
 /**

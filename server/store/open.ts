@@ -2,7 +2,6 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, errorMessage } from '../errors.ts';
-import { openPgStore } from './pg.ts';
 import { openSqliteStore } from './sqlite.ts';
 import { DEFAULT_LIMITS, type StateStore, type StoreLimits } from './state-store.ts';
 
@@ -26,7 +25,11 @@ export async function openStateStore(state: StateOptions): Promise<StateStore> {
     case 'postgres':
       if (!state.url)
         throw new ConfigError('state.url: state.driver is postgres but no URL is set', { key: 'state.url' });
-      return openPgStore({ url: state.url, poolSize: state.poolSize ?? 10, limits });
+      {
+        // pg (and its driver modules) only when PostgreSQL is configured: SQLite never loads it.
+        const { openPgStore } = await import('./pg.ts');
+        return openPgStore({ url: state.url, poolSize: state.poolSize ?? 10, limits });
+      }
     case 'sqlite':
       try {
         mkdirSync(dirname(state.path), { recursive: true, mode: 0o700 });

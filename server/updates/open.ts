@@ -3,12 +3,15 @@
 // must agree on rollout slots.
 import type { StateOptions } from '../store/open.ts';
 import type { UpdateStore } from './client.ts';
-import { openPgUpdateStore } from './pg-store.ts';
 import { openSqliteUpdateStore } from './sqlite-store.ts';
 
 export async function openUpdateStore(
   state: Pick<StateOptions, 'driver' | 'path' | 'url'>,
 ): Promise<UpdateStore> {
-  if (state.driver === 'postgres' && state.url) return openPgUpdateStore({ url: state.url });
+  if (state.driver === 'postgres' && state.url) {
+    // pg only when PostgreSQL is configured (the SQLite default never loads it).
+    const { openPgUpdateStore } = await import('./pg-store.ts');
+    return openPgUpdateStore({ url: state.url });
+  }
   return openSqliteUpdateStore(state.path);
 }

@@ -103,4 +103,23 @@ test('windows: same day, past midnight, days, time zones', () => {
   assert.throws(() => windowSchema.parse({ start: '2:00', end: '03:00' }), /HH:MM/);
 });
 
+test('windows: UTC (answered without Intl) agrees with Etc/UTC (through Intl) all week', () => {
+  for (const [start, end] of [
+    ['22:00', '04:00'],
+    ['02:00', '03:30'],
+  ] as const) {
+    const utc = windowSchema.parse({ start, end, days: ['mon', 'sat'] });
+    const etc = windowSchema.parse({ start, end, days: ['mon', 'sat'], timezone: 'Etc/UTC' });
+    assert.is(utc.timezone, 'UTC');
+    for (
+      let t = Date.parse('2026-03-01T00:00:00Z');
+      t < Date.parse('2026-03-08T00:00:00Z');
+      t += 7 * 60_000
+    ) {
+      const at = new Date(t);
+      assert.is(inWindow(utc, at), inWindow(etc, at), `${start}-${end} at ${at.toISOString()}`);
+    }
+  }
+});
+
 test.run();
