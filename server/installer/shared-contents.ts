@@ -1,7 +1,8 @@
 // Ignition `contents` of the installer files that are the same for many machines
 // (write-image.sh, handoff.sh: nothing of one attempt is in them, script.ts renderAttemptEnv):
-// gzip'd (Ignition's `compression: gzip`) and base64-encoded once per distinct text, instead
-// of once per machine. A boot storm of one profile encodes each of them once (BENCHMARKS.md).
+// rendered, gzip'd (Ignition's `compression: gzip`) and base64-encoded once per template
+// revision and view instead of once per machine: a boot storm of one profile encodes each of
+// them once (BENCHMARKS.md).
 import { gzipSync } from 'node:zlib';
 import { LRUCache } from 'lru-cache';
 import type { ScriptTemplate } from './script.ts';
