@@ -3,14 +3,13 @@
 // alike, with that error; the one signal every job was given is aborted on stop.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadConfig } from './config.ts';
 import type { Job } from './lifecycle.ts';
 import { type RunningServer, startServer } from './main.ts';
 import { EXAMPLES_DIR, tempDir } from './testing/fixtures.ts';
+import { captureLog } from './testing/log-capture.ts';
 import { bindSocket } from './tftp/server.ts';
 
 interface Started {
@@ -36,14 +35,8 @@ async function start(jobs: Job[] = []): Promise<Started> {
       'admin.token': 'test-admin-token-0123456789abcdef',
     },
   });
-  const lines: Started['lines'] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  const server = await startServer(config, pino({ level: 'info' }, sink), { jobs });
+  const { log, lines } = captureLog<Started['lines'][number]>();
+  const server = await startServer(config, log, { jobs });
   const tftpPort = server.tftp?.listeners[0]?.address().port ?? 0;
   assert.ok(tftpPort > 0, 'TFTP is listening');
   return {

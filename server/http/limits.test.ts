@@ -6,25 +6,15 @@ import { writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type TestApp, testApp } from '../testing/fixtures.ts';
+import { captureLog } from '../testing/log-capture.ts';
 import { type HttpListener, listenHttp } from './listener.ts';
 
 const run = promisify(execFile);
-const lines: Array<{ level: number; msg: string }> = [];
-const log = pino(
-  { level: 'debug' },
-  new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      done();
-    },
-  }),
-);
+const { log, lines } = captureLog<{ level: number; msg: string }>('debug');
 let t: TestApp;
 const IMAGE_SIZE = 16 * 1024 * 1024;
 const LIMITS = {

@@ -1,22 +1,12 @@
 // c.get('mac') is the canonical MAC on every route that knows one (the request log line
 // shows it): /ipxe, the installer cpio, the machine API, and the static routes' ?mac=. A
 // ?mac= that is not a MAC is no MAC: the file is still served, nothing is attributed.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TEST_ADMIN_TOKEN, type TestApp, testApp } from '../testing/fixtures.ts';
+import { captureLog } from '../testing/log-capture.ts';
 
-const lines: Array<{ msg: string; path?: string; status?: number; mac?: string }> = [];
-const log = pino(
-  { level: 'info' },
-  new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      done();
-    },
-  }),
-);
+const { log, lines } = captureLog<{ msg: string; path?: string; status?: number; mac?: string }>();
 let t: TestApp;
 test.before(async () => {
   t = await testApp({ log, adminToken: TEST_ADMIN_TOKEN });

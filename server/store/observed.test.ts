@@ -1,21 +1,11 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalMac } from '../machines/identity.ts';
+import { captureLog } from '../testing/log-capture.ts';
 import { memoryStore } from './fakes.ts';
 import { observeStore } from './observed.ts';
 
-function capture() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
-  return { log: pino({ level: 'info' }, sink), lines };
-}
+const capture = () => captureLog();
 
 test('one log line per recorded event, with the MAC, event and resulting state', async () => {
   const { log, lines } = capture();
