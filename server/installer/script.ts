@@ -130,8 +130,7 @@ export function renderAttemptEnv(
   check('MAC', values.mac, MAC_PATTERN);
   check('report URL', values.reportUrl, URL_PATTERN);
   check('token', values.token, TOKEN_PATTERN);
-  if (!Number.isSafeInteger(values.attemptId) || values.attemptId < 1)
-    throw new InvalidRequestError(`installer: invalid attempt id ${values.attemptId}`);
+  checkAttemptId(values.attemptId);
   return [
     `# railyard: install attempt ${values.attemptId} of ${values.mac} (sourced by write-image.sh and handoff.sh)`,
     `REPORT_URL=${shellQuote(values.reportUrl)}`,
@@ -188,8 +187,7 @@ function scriptView(v: ScriptValues): Record<string, unknown> {
   check('MAC', mac, MAC_PATTERN);
   check('report URL', v.reportUrl, URL_PATTERN);
   check('token', v.token, TOKEN_PATTERN);
-  if (!Number.isSafeInteger(v.attemptId) || v.attemptId < 1)
-    throw new InvalidRequestError(`installer: invalid attempt id ${v.attemptId}`);
+  checkAttemptId(v.attemptId);
   return {
     ...sharedView(v),
     mac,
@@ -220,6 +218,11 @@ export function check(what: string, value: string, pattern: RegExp): void {
   }
 }
 
+function checkAttemptId(id: number): void {
+  if (!Number.isSafeInteger(id) || id < 1)
+    throw new InvalidRequestError(`installer: invalid attempt id ${id}`);
+}
+
 /** POSIX single quoting: safe for any string. */
 export function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
@@ -227,7 +230,6 @@ export function shellQuote(s: string): string {
 
 /** `<publicUrl>/api/v1/machines/<mac>/attempts/<id>/events`: where the attempt's reports go. */
 export function reportUrl(publicUrl: string, mac: Mac, attemptId: number): string {
-  if (!Number.isSafeInteger(attemptId) || attemptId < 1)
-    throw new InvalidRequestError(`installer: invalid attempt id ${attemptId}`);
+  checkAttemptId(attemptId);
   return `${publicUrl.replace(/\/+$/, '')}/api/v1/machines/${mac}/attempts/${attemptId}/events`;
 }
